@@ -1,0 +1,122 @@
+/**
+ * Connecting to an MSS over IMAP as the trusted server, impersonating one mailbox.
+ * @module
+ */
+import { ImapFlow } from "imapflow";
+import type { ImapEndpoint } from "./config.ts";
+import { redact } from "./log.ts";
+
+/** An IMAP failure with the mailbox, server and operation it happened in. */
+export class ImapError extends Error {
+  override name = "ImapError";
+  /** True when the trusted server's credentials were refused (same for every mailbox). */
+  readonly authFailed: boolean;
+  /** True for failures worth retrying (network, timeouts, server busy). */
+  readonly transient: boolean;
+  /** Builds the error from the underlying failure. */
+  constructor(
+    readonly server: string,
+    readonly mailbox: string,
+    readonly operation: string,
+    cause: unknown,
+    detail?: string,
+  ) {
+    const info = describe(cause);
+    super(
+      `Cannot ${operation} of mailbox "${mailbox}" on "${server}": ${detail ?? info.text}`,
+      { cause },
+    );
+    this.authFailed = info.auth;
+    this.transient = info.transient;
+  }
+}
+
+function describe(cause: unknown): { text: string; auth: boolean; transient: boolean } {
+  const e = cause as {
+    message?: string;
+    code?: string;
+    responseText?: string;
+    serverResponseCode?: string;
+    authenticationFailed?: boolean;
+    responseStatus?: string;
+  };
+  const code = e?.serverResponseCode ? `[${e.serverResponseCode}] ` : "";
+  const status = e?.responseStatus ? `${e.responseStatus} ` : "";
+  const text = redact(
+    e?.responseText ? `${status}${code}${e.responseText}` : (e?.message ?? String(cause)),
+  );
+  const auth = !!e?.authenticationFailed || /AUTHENTICATIONFAILED|AUTHORIZATIONFAILED/i.test(
+    `${e?.serverResponseCode ?? ""} ${e?.message ?? ""}`,
+  );
+  const transient = !auth && (
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|NoConnection|Socket|timeout|closed|UNAVAILABLE|INUSE|LIMIT/i
+      .test(`${e?.code ?? ""} ${e?.message ?? ""} ${e?.serverResponseCode ?? ""}`)
+  );
+  return { text: text || "unknown error", auth, transient };
+}
+
+/** Options for {@link connectAs}. */
+export interface ConnectOptions {
+  /** Enable QRESYNC (the source wants it for VANISHED-aware change detection). */
+  qresync?: boolean;
+}
+
+/** Logs into `mailbox` on `endpoint` as the trusted server; the caller logs out. */
+export async function connectAs(
+  endpoint: ImapEndpoint,
+  mailbox: string,
+  opts: ConnectOptions = {},
+): Promise<ImapFlow> {
+  const ca = endpoint.caFile ? await Deno.readTextFile(endpoint.caFile) : undefined;
+  const auth = endpoint.impersonation === "authzid"
+    ? {
+      user: endpoint.trustedUser,
+      pass: endpoint.trustedPassword,
+      authzid: mailbox,
+      // Explicit, because imapflow would fall back to LOGIN (which has no authzid) otherwise.
+      loginMethod: "AUTH=PLAIN",
+    }
+    : {
+      user: `${mailbox}${endpoint.separator}${endpoint.trustedUser}`,
+      pass: endpoint.trustedPassword,
+      loginMethod: "LOGIN",
+    };
+  const client = new ImapFlow({
+    host: endpoint.host,
+    port: endpoint.port,
+    secure: endpoint.tls === "tls",
+    doSTARTTLS: endpoint.tls === "starttls" ? true : endpoint.tls === "none" ? false : undefined,
+    servername: /^[\d.]+$|:/.test(endpoint.host) ? undefined : endpoint.host,
+    tls: { rejectUnauthorized: true, ...(ca ? { ca } : {}) },
+    auth,
+    logger: false,
+    // COMPRESS has failed under Deno's zlib; voicemail audio does not compress anyway.
+    disableCompression: true,
+    disableAutoIdle: true,
+    qresync: opts.qresync ?? false,
+    connectionTimeout: endpoint.connectTimeoutSeconds * 1000,
+    greetingTimeout: endpoint.connectTimeoutSeconds * 1000,
+    socketTimeout: Math.max(60_000, endpoint.connectTimeoutSeconds * 4000),
+  });
+  // Without a listener an 'error' event would crash the process; failures surface as rejections.
+  client.on("error", () => {});
+  try {
+    await client.connect();
+  } catch (e) {
+    client.close();
+    throw new ImapError(endpoint.name, mailbox, "log in as the trusted server", e);
+  }
+  return client;
+}
+
+/** Logs out politely, closing the socket whatever happens. */
+export async function disconnect(client: ImapFlow | null | undefined): Promise<void> {
+  if (!client) return;
+  try {
+    if (client.usable) await client.logout();
+  } catch {
+    // The connection is going away either way.
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,420 @@
+/**
+ * One mailbox, one reconcile: reads production (read-only), plans, applies to the target, and
+ * records every copy so that a crash at any point neither loses nor duplicates a message.
+ * @module
+ */
+import type { ImapFlow } from "imapflow";
+import { join } from "node:path";
+import type { Config, SourceConfig } from "./config.ts";
+import { connectAs, disconnect, ImapError } from "./imap.ts";
+import { decideCopy, mirrorFlags, plan } from "./plan.ts";
+import {
+  examine,
+  fetchMeta,
+  fetchSource,
+  type FolderStatus,
+  folderStatus,
+  listFlags,
+  listUids,
+  type MessageMeta,
+} from "./source.ts";
+import {
+  clearIntent,
+  deleteMapEntries,
+  dropUidValidity,
+  getCursor,
+  listIntents,
+  listMap,
+  type MailboxResult,
+  type MapEntry,
+  mapUidValidities,
+  putCursor,
+  putIntent,
+  putMapEntries,
+  recordCopy,
+  type State,
+} from "./state.ts";
+import { type MirrorTarget, sameIdentity, type TargetFolder } from "./target.ts";
+import { classifyMessage, compileBroadcastRules } from "./voice.ts";
+import { buildPlaceholder } from "./placeholder.ts";
+import { keepOriginal } from "./originals.ts";
+
+/** Opens the target side for one mailbox (IMAP backup or file store). */
+export type TargetOpener = (mailbox: string) => Promise<MirrorTarget>;
+
+/** Everything one reconcile needs. */
+export interface MirrorContext {
+  config: Config & { source: SourceConfig };
+  state: State;
+  openTarget: TargetOpener;
+}
+
+/** Counters of one pass, filled in as actions become durable. */
+function emptyResult(mailbox: string): MailboxResult {
+  const now = new Date().toISOString();
+  return {
+    mailbox,
+    ok: true,
+    startedAt: now,
+    finishedAt: now,
+    copied: 0,
+    deleted: 0,
+    flagsUpdated: 0,
+    placeholders: 0,
+    skipped: {},
+    warnings: [],
+  };
+}
+
+/** Mirrors every configured folder of one mailbox; throws on failure (counters so far kept). */
+export async function mirrorMailbox(
+  ctx: MirrorContext,
+  mailbox: string,
+  result: MailboxResult = emptyResult(mailbox),
+): Promise<MailboxResult> {
+  const { config } = ctx;
+  const source = await connectAs(config.source, mailbox);
+  let target: MirrorTarget | null = null;
+  const lazyTarget = async () => (target ??= await ctx.openTarget(mailbox));
+  try {
+    for (const folder of config.source.folders) {
+      await mirrorFolder(ctx, { mailbox, folder, source, lazyTarget, result });
+    }
+  } finally {
+    await disconnect(source);
+    // deno-lint-ignore no-explicit-any -- TS narrows the closure-assigned variable to null
+    await (target as any)?.close();
+  }
+  result.finishedAt = new Date().toISOString();
+  return result;
+}
+
+export { emptyResult };
+
+interface FolderJob {
+  mailbox: string;
+  folder: string;
+  source: ImapFlow;
+  lazyTarget: () => Promise<MirrorTarget>;
+  result: MailboxResult;
+}
+
+async function mirrorFolder(ctx: MirrorContext, job: FolderJob): Promise<void> {
+  const { state, config } = ctx;
+  const { mailbox, folder, source, result } = job;
+  const server = config.source.name;
+  const op = <T>(what: string, fn: () => Promise<T>) => guard(server, mailbox, what, fn);
+
+  const status = await op(`read the status of "${folder}"`, () => folderStatus(source, folder));
+  if (!status) {
+    result.warnings.push(`folder "${folder}" does not exist on production`);
+    return;
+  }
+  const cursor = await getCursor(state, mailbox, folder);
+  if (cursor && unchanged(cursor, status)) return;
+
+  await op(`examine "${folder}"`, () => examine(source, folder));
+  const uids = await op(`list "${folder}"`, () => listUids(source));
+  const incremental = !!cursor && cursor.uidValidity === status.uidValidity &&
+    cursor.highestModseq !== undefined && status.highestModseq !== undefined;
+  const flags = await op(
+    `read the flags of "${folder}"`,
+    () => listFlags(source, incremental ? { changedSince: cursor!.highestModseq } : {}),
+  );
+
+  const target = await job.lazyTarget();
+  const tf = await target.openFolder(folder);
+
+  // A source UIDVALIDITY change renumbers every message: re-pair old entries by identity.
+  for (const oldValidity of await mapUidValidities(state, mailbox, folder)) {
+    if (oldValidity === status.uidValidity) continue;
+    await repairSource(ctx, job, tf, oldValidity, status.uidValidity, uids);
+  }
+  let map = await listMap(state, mailbox, folder, status.uidValidity);
+  // A target UIDVALIDITY change makes every stored target UID stale: find them again.
+  if (map.some((e) => e.kind !== "skipped" && e.targetUidValidity !== tf.uidValidity)) {
+    map = await repairTarget(ctx, job, tf, status.uidValidity, map);
+  }
+  await resolveIntents(ctx, job, tf, status.uidValidity);
+  map = await listMap(state, mailbox, folder, status.uidValidity);
+
+  const targetUids = await tf.listUids();
+  const p = plan({
+    source: uids.map((uid) => ({ uid, flags: flags.get(uid) })),
+    map,
+    targetUids,
+    allowFlag: tf.allowFlag,
+  });
+  if (p.unknownOnTarget.length) {
+    result.warnings.push(
+      `"${folder}": ${p.unknownOnTarget.length} message(s) on the backup not known to the mirror (left alone)`,
+    );
+  }
+  for (const f of p.refusedFlags) {
+    result.warnings.push(`"${folder}": the backup refuses keyword "${f}" (kept on production)`);
+  }
+
+  const removals = p.actions.filter((a) => a.type === "delete");
+  if (removals.length) {
+    await tf.remove(removals.map((a) => a.entry.targetUid));
+    await deleteMapEntries(state, mailbox, folder, status.uidValidity, removals.map((a) => a.srcUid));
+    result.deleted += removals.length;
+  }
+  const forgets = p.actions.filter((a) => a.type === "forget").map((a) => a.srcUid);
+  await deleteMapEntries(state, mailbox, folder, status.uidValidity, forgets);
+
+  const copies = p.actions.filter((a) => a.type === "copy").map((a) => a.uid);
+  if (copies.length) {
+    const metas = await op(`read message data in "${folder}"`, () => fetchMeta(source, copies));
+    for (const meta of metas) {
+      await copyOne(ctx, job, tf, target, status.uidValidity, meta);
+    }
+  }
+
+  const flagUpdates: MapEntry[] = [];
+  for (const a of p.actions) {
+    if (a.type !== "setFlags") continue;
+    await tf.setFlags(a.entry.targetUid, a.flags);
+    flagUpdates.push({ ...a.entry, flags: a.flags });
+  }
+  await putMapEntries(state, mailbox, folder, status.uidValidity, flagUpdates);
+  result.flagsUpdated += flagUpdates.length;
+
+  // The cursor holds the values read before the scan, so changes made during it are seen next time.
+  await putCursor(state, mailbox, folder, {
+    uidValidity: status.uidValidity,
+    uidNext: status.uidNext,
+    highestModseq: status.highestModseq,
+    targetUidValidity: tf.uidValidity,
+    syncedAt: new Date().toISOString(),
+  });
+}
+
+function unchanged(cursor: { uidValidity: number; uidNext: number; highestModseq?: string }, s: FolderStatus) {
+  // Without CONDSTORE a flag change is invisible to STATUS, so every pass must scan.
+  return cursor.highestModseq !== undefined && s.highestModseq !== undefined &&
+    cursor.uidValidity === s.uidValidity && cursor.uidNext === s.uidNext &&
+    cursor.highestModseq === s.highestModseq;
+}
+
+async function copyOne(
+  ctx: MirrorContext,
+  job: FolderJob,
+  tf: TargetFolder,
+  target: MirrorTarget,
+  uidValidity: number,
+  meta: MessageMeta,
+): Promise<void> {
+  const { state, config } = ctx;
+  const { mailbox, folder, source, result } = job;
+  const server = config.source.name;
+  const bytes = await guard(server, mailbox, `fetch UID ${meta.uid} of "${folder}"`, () =>
+    fetchSource(source, meta.uid));
+  if (!bytes) return; // expunged meanwhile: the next pass deletes nothing, copies nothing
+  const info = classifyMessage(bytes, { broadcastRules: compileBroadcastRules(config.rules.broadcast) });
+  const decision = decideCopy(
+    { broadcast: info.broadcast, durationSeconds: info.durationSeconds, size: bytes.length },
+    { ...config.limits, placeholders: target.placeholders },
+  );
+  const base = {
+    srcUid: meta.uid,
+    messageId: meta.messageId,
+    internalDate: meta.internalDate.toISOString(),
+    size: bytes.length,
+  };
+  if (decision.kind === "skip") {
+    await recordCopy(state, mailbox, folder, uidValidity, {
+      ...base,
+      targetUid: 0,
+      kind: "skipped",
+      reason: decision.reason,
+      flags: [],
+    });
+    result.skipped[decision.reason] = (result.skipped[decision.reason] ?? 0) + 1;
+    return;
+  }
+  const { flags } = mirrorFlags(meta.flags, tf.allowFlag);
+  let payload = bytes;
+  let keptAs: string | undefined;
+  if (decision.kind === "placeholder") {
+    keptAs = await keepOriginal(join(config.dataDir, "originals"), {
+      mailbox,
+      folder,
+      uidValidity,
+      uid: meta.uid,
+      bytes,
+    });
+    payload = buildPlaceholder(info, {
+      reason: decision.reason,
+      seconds: info.durationSeconds,
+      bytes: bytes.length,
+      keptAs,
+      hostname: Deno.hostname(),
+      // Deterministic bytes, so an interrupted placeholder is recognised by its size.
+      now: meta.internalDate,
+    });
+  }
+  const identity = {
+    messageId: decision.kind === "placeholder" ? headerMessageId(payload) : meta.messageId,
+    internalDate: meta.internalDate,
+    size: payload.length,
+  };
+  await putIntent(state, mailbox, folder, uidValidity, {
+    srcUid: meta.uid,
+    messageId: identity.messageId,
+    internalDate: base.internalDate,
+    size: payload.length,
+    srcMessageId: meta.messageId,
+    srcSize: bytes.length,
+    kind: decision.kind,
+    startedAt: new Date().toISOString(),
+  });
+  let uid = await tf.append(payload, flags, meta.internalDate, {
+    mailbox,
+    folder,
+    uid: meta.uid,
+    uidValidity,
+    kind: decision.kind,
+  });
+  uid ??= await tf.find(identity);
+  if (uid === null) {
+    throw new Error(
+      `Cannot find UID ${meta.uid} of "${folder}" of mailbox "${mailbox}" on "${target.name}" after APPEND`,
+    );
+  }
+  await recordCopy(state, mailbox, folder, uidValidity, {
+    ...base,
+    ...(decision.kind === "placeholder"
+      ? { targetMessageId: identity.messageId, targetSize: payload.length }
+      : {}),
+    targetUid: uid,
+    targetUidValidity: tf.uidValidity,
+    kind: decision.kind,
+    flags,
+    keptAs,
+  });
+  if (decision.kind === "placeholder") result.placeholders++;
+  else result.copied++;
+}
+
+function headerMessageId(bytes: Uint8Array): string | null {
+  const head = new TextDecoder("latin1").decode(bytes.subarray(0, Math.min(bytes.length, 8192)));
+  const m = /^message-id:\s*(<[^>\r\n]+>)/im.exec(head);
+  return m ? m[1] : null;
+}
+
+async function resolveIntents(
+  ctx: MirrorContext,
+  job: FolderJob,
+  tf: TargetFolder,
+  uidValidity: number,
+): Promise<void> {
+  const { state } = ctx;
+  const { mailbox, folder } = job;
+  for (const intent of await listIntents(state, mailbox, folder, uidValidity)) {
+    const uid = await tf.find({
+      messageId: intent.messageId,
+      internalDate: new Date(intent.internalDate),
+      size: intent.size,
+    });
+    if (uid === null) {
+      await clearIntent(state, mailbox, folder, uidValidity, intent.srcUid);
+      continue;
+    }
+    // The APPEND landed before the crash: record it instead of copying again. Flags are
+    // re-checked by the planner on this pass, since the entry claims none.
+    await recordCopy(state, mailbox, folder, uidValidity, {
+      srcUid: intent.srcUid,
+      targetUid: uid,
+      targetUidValidity: tf.uidValidity,
+      kind: intent.kind,
+      messageId: intent.srcMessageId,
+      internalDate: intent.internalDate,
+      size: intent.srcSize,
+      ...(intent.kind === "placeholder"
+        ? { targetMessageId: intent.messageId, targetSize: intent.size }
+        : {}),
+      flags: ["(unknown)"],
+    });
+  }
+}
+
+async function repairSource(
+  ctx: MirrorContext,
+  job: FolderJob,
+  _tf: TargetFolder,
+  oldValidity: number,
+  newValidity: number,
+  uids: number[],
+): Promise<void> {
+  const { state, config } = ctx;
+  const { mailbox, folder, source, result } = job;
+  const old = await listMap(state, mailbox, folder, oldValidity);
+  const metas = await guard(config.source.name, mailbox, `re-read "${folder}"`, () =>
+    fetchMeta(source, uids));
+  const fresh: MapEntry[] = [];
+  const used = new Set<number>();
+  for (const e of old) {
+    const hit = metas.find((m) =>
+      !used.has(m.uid) &&
+      sameIdentity(
+        { messageId: m.messageId, internalDate: m.internalDate, size: m.size },
+        { messageId: e.messageId, internalDate: new Date(e.internalDate), size: e.size },
+      )
+    );
+    if (hit) {
+      used.add(hit.uid);
+      fresh.push({ ...e, srcUid: hit.uid });
+    }
+  }
+  await putMapEntries(state, mailbox, folder, newValidity, fresh);
+  // Entries not re-paired point at copies whose source is gone or renumbered beyond
+  // recognition; the new map does not know their target UIDs, so they stay as "unknown".
+  await dropUidValidity(state, mailbox, folder, oldValidity);
+  result.warnings.push(
+    `"${folder}": production UIDVALIDITY changed ${oldValidity} → ${newValidity}; re-paired ${fresh.length} of ${old.length}`,
+  );
+}
+
+async function repairTarget(
+  ctx: MirrorContext,
+  job: FolderJob,
+  tf: TargetFolder,
+  uidValidity: number,
+  map: MapEntry[],
+): Promise<MapEntry[]> {
+  const { state } = ctx;
+  const { mailbox, folder, result } = job;
+  const all = await tf.listAll();
+  const used = new Set<number>();
+  let repaired = 0;
+  const out = map.map((e) => {
+    if (e.kind === "skipped" || e.targetUidValidity === tf.uidValidity) return e;
+    const hit = all.find((m) =>
+      !used.has(m.uid) &&
+      sameIdentity(m, {
+        messageId: e.targetMessageId ?? e.messageId,
+        internalDate: new Date(e.internalDate),
+        size: e.targetSize ?? e.size,
+      })
+    );
+    if (hit) {
+      used.add(hit.uid);
+      repaired++;
+    }
+    // An entry with no match gets target UID 0, which is never present: the planner re-copies it.
+    return { ...e, targetUid: hit ? hit.uid : 0, targetUidValidity: tf.uidValidity, flags: hit ? e.flags : [] };
+  });
+  await putMapEntries(state, mailbox, folder, uidValidity, out);
+  result.warnings.push(`"${folder}": backup UIDVALIDITY changed; re-paired ${repaired} message(s)`);
+  return out;
+}
+
+async function guard<T>(server: string, mailbox: string, what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ImapError) throw e;
+    throw new ImapError(server, mailbox, what, e);
+  }
+}

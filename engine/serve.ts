@@ -1,0 +1,90 @@
+/**
+ * `vmirror serve`: the portal plus the continuous mirror loop, until SIGINT/SIGTERM.
+ * @module
+ */
+import type { Config } from "./config.ts";
+import { log } from "./log.ts";
+import { listSubscriptions, type State } from "./state.ts";
+import { runSync } from "./sync.ts";
+import { createApp } from "../portal/app.tsx";
+
+/** Options for {@link serve}. */
+export interface ServeOptions {
+  /** Overrides `portal.listen`. */
+  listen?: string;
+  /** Resolves when the appliance should stop (tests); defaults to SIGINT/SIGTERM. */
+  signal?: AbortSignal;
+}
+
+/** Splits "host:port" (IPv6 in brackets) into its parts. */
+export function parseListen(listen: string): { hostname: string; port: number } {
+  const i = listen.lastIndexOf(":");
+  return { hostname: listen.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(listen.slice(i + 1)) };
+}
+
+/** Runs the appliance until stopped. */
+export async function serve(config: Config, state: State, opts: ServeOptions = {}): Promise<void> {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  opts.signal?.addEventListener("abort", stop);
+  if (!opts.signal) {
+    Deno.addSignalListener("SIGINT", stop);
+    if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
+  }
+  const { hostname, port } = parseListen(opts.listen ?? config.portal.listen);
+  const app = createApp({ config, state });
+  const tls = config.portal.tlsCertFile && config.portal.tlsKeyFile
+    ? {
+      cert: await Deno.readTextFile(config.portal.tlsCertFile),
+      key: await Deno.readTextFile(config.portal.tlsKeyFile),
+    }
+    : {};
+  const server = Deno.serve({
+    hostname,
+    port,
+    signal: ac.signal,
+    ...tls,
+    onListen: (a) =>
+      log("info", `Portal listening on ${"cert" in tls ? "https" : "http"}://${a.hostname}:${a.port}/`),
+  }, app.fetch);
+
+  const loop = (async () => {
+    const source = config.source;
+    if (!source || !config.target) {
+      log("warn", "No source/target configured: the mirror is idle until they are set");
+      return;
+    }
+    const cfg = { ...config, source };
+    while (!ac.signal.aborted) {
+      const mailboxes = (await listSubscriptions(state)).map((s) => s.mailbox);
+      if (mailboxes.length) {
+        try {
+          const s = await runSync(cfg, state, { mailboxes });
+          log("info", "Mirror pass done", {
+            mailboxes: s.mailboxes.length,
+            failed: s.failed,
+            copied: s.totals.copied,
+            deleted: s.totals.deleted,
+          });
+        } catch (e) {
+          log("error", `Mirror pass failed: ${(e as Error).message}`);
+        }
+      }
+      await sleep(config.schedule.syncSeconds * 1000, ac.signal);
+    }
+  })();
+  await server.finished;
+  await loop;
+  log("info", "Stopped");
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(t);
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * Reading production, read-only: STATUS, EXAMINE, UID lists, flags, BODY.PEEK fetches.
+ * Nothing here sends STORE, EXPUNGE, APPEND or SELECT to the source.
+ * @module
+ */
+import type { ImapFlow } from "imapflow";
+
+/** A folder's change-detection values, from STATUS. */
+export interface FolderStatus {
+  uidValidity: number;
+  uidNext: number;
+  messages: number;
+  /** Present only when the server has CONDSTORE. */
+  highestModseq?: string;
+}
+
+/** Metadata of one message, enough to record and to find it again. */
+export interface MessageMeta {
+  uid: number;
+  size: number;
+  internalDate: Date;
+  messageId: string | null;
+  flags: string[];
+}
+
+/** STATUS of a folder, or null when the folder does not exist. */
+export async function folderStatus(client: ImapFlow, folder: string): Promise<FolderStatus | null> {
+  const condstore = client.capabilities.has("CONDSTORE") || client.capabilities.has("QRESYNC");
+  let st;
+  try {
+    st = await client.status(folder, {
+      uidValidity: true,
+      uidNext: true,
+      messages: true,
+      highestModseq: condstore,
+    });
+  } catch (e) {
+    if (/NONEXISTENT|doesn't exist|does not exist|not found/i.test(String(
+      (e as { responseText?: string }).responseText ?? (e as Error).message,
+    ))) return null;
+    throw e;
+  }
+  if (!st) return null;
+  return {
+    uidValidity: Number(st.uidValidity ?? 0),
+    uidNext: st.uidNext ?? 0,
+    messages: st.messages ?? 0,
+    highestModseq: st.highestModseq !== undefined ? String(st.highestModseq) : undefined,
+  };
+}
+
+/** Opens a folder read-only (EXAMINE), so not even \Recent changes on production. */
+export async function examine(client: ImapFlow, folder: string): Promise<void> {
+  await client.mailboxOpen(folder, { readOnly: true });
+}
+
+/** Every UID of the examined folder. */
+export async function listUids(client: ImapFlow): Promise<number[]> {
+  if (!client.mailbox || client.mailbox.exists === 0) return [];
+  const uids = await client.search({ all: true }, { uid: true });
+  return (uids || []).sort((a, b) => a - b);
+}
+
+/** Flags of the examined folder's messages; with `changedSince`, only those changed since. */
+export async function listFlags(
+  client: ImapFlow,
+  opts: { changedSince?: string } = {},
+): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>();
+  if (!client.mailbox || client.mailbox.exists === 0) return out;
+  const options = opts.changedSince !== undefined
+    ? { uid: true, changedSince: BigInt(opts.changedSince) }
+    : { uid: true };
+  for await (const m of client.fetch("1:*", { uid: true, flags: true }, options)) {
+    out.set(m.uid, [...(m.flags ?? [])]);
+  }
+  return out;
+}
+
+/** Size, date, Message-ID and flags of the given UIDs (collected before any other command). */
+export async function fetchMeta(client: ImapFlow, uids: number[]): Promise<MessageMeta[]> {
+  const out: MessageMeta[] = [];
+  for (let i = 0; i < uids.length; i += 500) {
+    const range = uids.slice(i, i + 500).join(",");
+    const query = { uid: true, flags: true, size: true, internalDate: true, headers: ["message-id"] };
+    for await (const m of client.fetch(range, query, { uid: true })) {
+      out.push({
+        uid: m.uid,
+        size: m.size ?? 0,
+        internalDate: new Date(m.internalDate ?? 0),
+        messageId: parseMessageId(m.headers),
+        flags: [...(m.flags ?? [])],
+      });
+    }
+  }
+  return out.sort((a, b) => a.uid - b.uid);
+}
+
+/** The full RFC 822 source of one message, fetched with BODY.PEEK[] (leaves \Seen alone). */
+export async function fetchSource(client: ImapFlow, uid: number): Promise<Uint8Array | null> {
+  const m = await client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
+  if (!m || !m.source) return null;
+  return new Uint8Array(m.source.buffer, m.source.byteOffset, m.source.byteLength);
+}
+
+/** Extracts the Message-ID from a fetched header block. */
+export function parseMessageId(headers: Uint8Array | undefined): string | null {
+  if (!headers) return null;
+  const text = new TextDecoder("latin1").decode(headers).replace(/\r?\n[ \t]+/g, " ");
+  const m = /^message-id:\s*(.*)$/im.exec(text);
+  if (!m) return null;
+  const v = m[1].trim();
+  const angle = /<[^<>\s]+>/.exec(v);
+  return angle ? angle[0] : (v || null);
+}

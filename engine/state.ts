@@ -1,0 +1,472 @@
+/**
+ * The state store: the only module that touches Deno KV.
+ *
+ * Key layout (every key starts with its table name):
+ * - `["meta", "schema"]` → schema version (number)
+ * - `["sub", mailbox]` → {@link Subscription}
+ * - `["cursor", mailbox, folder]` → {@link Cursor}: where the last complete pass left off
+ * - `["map", mailbox, folder, srcUidValidity, srcUid]` → {@link MapEntry}: source → target
+ * - `["intent", mailbox, folder, srcUidValidity, srcUid]` → {@link Intent}: a copy under way
+ * - `["last", mailbox]` → {@link MailboxResult}: the newest result per mailbox
+ * - `["run", startedAt, runId]` → {@link RunRecord}: history of passes (summaries only)
+ * - `["audit", at, id]` → {@link AuditEntry}
+ * - `["settings"]` → settings saved from the admin portal (secrets sealed, see secrets.ts)
+ * - `["dirrun", startedAt]` → directory sync results
+ * @module
+ */
+
+/** The schema version this build writes; older stores are migrated forward at open. */
+export const SCHEMA_VERSION = 1;
+
+/** A mirrored mailbox and why it is mirrored. */
+export interface Subscription {
+  mailbox: string;
+  /** "manual" subscriptions are never removed by a directory pass. */
+  origin: "manual" | "directory";
+  addedAt: string;
+  /** Set by the directory pass when the mailbox vanished from the directory. */
+  orphanedSince?: string;
+}
+
+/** Where one folder's last complete pass left off. */
+export interface Cursor {
+  uidValidity: number;
+  uidNext: number;
+  highestModseq?: string;
+  /** The target folder's UIDVALIDITY the map's target UIDs belong to (IMAP targets). */
+  targetUidValidity?: number;
+  syncedAt: string;
+}
+
+/** One source message and what stands for it on the target. */
+export interface MapEntry {
+  srcUid: number;
+  /** Target UID (IMAP) or 0 where the target names it by key. */
+  targetUid: number;
+  /** File-store key (relative path) for file targets. */
+  targetKey?: string;
+  targetUidValidity?: number;
+  /** "skipped" remembers a message not mirrored (e.g. broadcast) so it is not fetched again. */
+  kind: "copy" | "placeholder" | "skipped";
+  /** Why a message was skipped. */
+  reason?: string;
+  /** The source message's identity (Message-ID, INTERNALDATE, RFC822.SIZE). */
+  messageId: string | null;
+  internalDate: string;
+  size: number;
+  /** The target message's Message-ID and size where they differ (placeholders). */
+  targetMessageId?: string | null;
+  targetSize?: number;
+  /** Flags as last written to the target, sorted. */
+  flags: string[];
+  /** Where the original is kept when the target holds a placeholder. */
+  keptAs?: string;
+}
+
+/** A copy that started but has not been recorded; resolved by search at the next pass. */
+export interface Intent {
+  srcUid: number;
+  /** Identity of what is being written to the target. */
+  messageId: string | null;
+  internalDate: string;
+  size: number;
+  /** Identity of the source message, for the map entry. */
+  srcMessageId: string | null;
+  srcSize: number;
+  kind: "copy" | "placeholder";
+  startedAt: string;
+}
+
+/** What one pass did to one mailbox. */
+export interface MailboxResult {
+  mailbox: string;
+  ok: boolean;
+  startedAt: string;
+  finishedAt: string;
+  copied: number;
+  deleted: number;
+  flagsUpdated: number;
+  placeholders: number;
+  skipped: Record<string, number>;
+  warnings: string[];
+  error?: { message: string; server?: string; operation?: string; folder?: string };
+}
+
+/** One pass over many mailboxes. */
+export interface RunRecord {
+  id: string;
+  startedAt: string;
+  finishedAt: string;
+  mailboxes: number;
+  failed: number;
+  copied: number;
+  deleted: number;
+  flagsUpdated: number;
+}
+
+/** Who did what, when, from where. */
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: string;
+  detail?: Record<string, unknown>;
+  from?: string;
+}
+
+/** A state store that cannot be opened or is newer than this build. */
+export class StateError extends Error {
+  override name = "StateError";
+}
+
+/** An open state store; close it when done. */
+export interface State {
+  kv: Deno.Kv;
+}
+
+type Migration = (kv: Deno.Kv) => Promise<void>;
+
+// Index i upgrades schema i → i+1. Version 0 is an empty store.
+const MIGRATIONS: Migration[] = [
+  async (_kv) => {
+    // 0 → 1: the first layout; nothing to convert.
+  },
+];
+
+/** Opens (creating) the store at `path` (":memory:" for tests) and migrates it forward. */
+export async function openState(path: string): Promise<State> {
+  if (path !== ":memory:") {
+    const dir = path.replace(/[\\/][^\\/]*$/, "");
+    if (dir && dir !== path) await Deno.mkdir(dir, { recursive: true });
+  }
+  let kv: Deno.Kv;
+  try {
+    kv = await Deno.openKv(path);
+  } catch (e) {
+    throw new StateError(`Cannot open the state store "${path}": ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  try {
+    await migrate(kv, MIGRATIONS);
+  } catch (e) {
+    kv.close();
+    throw e;
+  }
+  return { kv };
+}
+
+/** Closes the store. */
+export function closeState(state: State): void {
+  state.kv.close();
+}
+
+/** Runs the migrations from the stored version up; exported for tests with custom steps. */
+export async function migrate(kv: Deno.Kv, steps: Migration[]): Promise<number> {
+  for (;;) {
+    const cur = await kv.get<number>(["meta", "schema"]);
+    const version = cur.value ?? 0;
+    if (version > steps.length) {
+      throw new StateError(
+        `The state store has schema ${version}, newer than this build's ${steps.length}: upgrade vmirror`,
+      );
+    }
+    if (version === steps.length) return version;
+    await steps[version](kv);
+    // The versionstamp check makes two processes racing on one store migrate once.
+    await kv.atomic().check(cur).set(["meta", "schema"], version + 1).commit();
+  }
+}
+
+/** The schema version stored. */
+export async function schemaVersion(state: State): Promise<number> {
+  return (await state.kv.get<number>(["meta", "schema"])).value ?? 0;
+}
+
+// ---- subscriptions ----
+
+/** Adds subscriptions; returns the mailboxes that were new. An existing one keeps its origin. */
+export async function addSubscriptions(
+  state: State,
+  mailboxes: string[],
+  opts: { origin?: Subscription["origin"]; now?: Date } = {},
+): Promise<string[]> {
+  const added: string[] = [];
+  for (const mailbox of mailboxes) {
+    const key = ["sub", mailbox];
+    const cur = await state.kv.get<Subscription>(key);
+    if (cur.value) {
+      // A manual subscribe of a directory-managed mailbox pins it as manual.
+      if (opts.origin === "manual" && cur.value.origin !== "manual") {
+        await state.kv.atomic().check(cur).set(key, { ...cur.value, origin: "manual" }).commit();
+      }
+      continue;
+    }
+    const sub: Subscription = {
+      mailbox,
+      origin: opts.origin ?? "manual",
+      addedAt: (opts.now ?? new Date()).toISOString(),
+    };
+    const res = await state.kv.atomic().check(cur).set(key, sub).commit();
+    if (res.ok) added.push(mailbox);
+  }
+  return added;
+}
+
+/** Removes subscriptions; returns the mailboxes that were subscribed. Mirrored data stays. */
+export async function removeSubscriptions(state: State, mailboxes: string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const mailbox of mailboxes) {
+    const cur = await state.kv.get<Subscription>(["sub", mailbox]);
+    if (!cur.value) continue;
+    await state.kv.atomic().check(cur).delete(["sub", mailbox]).commit();
+    removed.push(mailbox);
+  }
+  return removed;
+}
+
+/** Replaces one subscription record (e.g. to mark it orphaned). */
+export async function putSubscription(state: State, sub: Subscription): Promise<void> {
+  await state.kv.set(["sub", sub.mailbox], sub);
+}
+
+/** Every subscription, ordered by mailbox. */
+export async function listSubscriptions(state: State): Promise<Subscription[]> {
+  const out: Subscription[] = [];
+  for await (const e of state.kv.list<Subscription>({ prefix: ["sub"] })) out.push(e.value);
+  return out;
+}
+
+/** One subscription, or null. */
+export async function getSubscription(state: State, mailbox: string): Promise<Subscription | null> {
+  return (await state.kv.get<Subscription>(["sub", mailbox])).value;
+}
+
+// ---- cursors and maps ----
+
+/** The cursor of one folder, or null before its first complete pass. */
+export async function getCursor(
+  state: State,
+  mailbox: string,
+  folder: string,
+): Promise<Cursor | null> {
+  return (await state.kv.get<Cursor>(["cursor", mailbox, folder])).value;
+}
+
+/** Saves a folder's cursor; call only once the pass's actions are durable. */
+export async function putCursor(
+  state: State,
+  mailbox: string,
+  folder: string,
+  cursor: Cursor,
+): Promise<void> {
+  await state.kv.set(["cursor", mailbox, folder], cursor);
+}
+
+/** Forgets a folder's cursor so the next pass does a full scan. */
+export async function deleteCursor(state: State, mailbox: string, folder: string): Promise<void> {
+  await state.kv.delete(["cursor", mailbox, folder]);
+}
+
+/** Every map entry of a folder for one source UIDVALIDITY, ordered by source UID. */
+export async function listMap(
+  state: State,
+  mailbox: string,
+  folder: string,
+  uidValidity: number,
+): Promise<MapEntry[]> {
+  const out: MapEntry[] = [];
+  const it = state.kv.list<MapEntry>({ prefix: ["map", mailbox, folder, uidValidity] });
+  for await (const e of it) out.push(e.value);
+  return out;
+}
+
+/** The source UIDVALIDITY values that have map entries for a folder. */
+export async function mapUidValidities(
+  state: State,
+  mailbox: string,
+  folder: string,
+): Promise<number[]> {
+  const seen = new Set<number>();
+  for await (const e of state.kv.list({ prefix: ["map", mailbox, folder] }, { limit: 100000 })) {
+    seen.add(e.key[3] as number);
+  }
+  return [...seen];
+}
+
+/** Records that a copy is about to be written, before a single byte goes to the target. */
+export async function putIntent(
+  state: State,
+  mailbox: string,
+  folder: string,
+  uidValidity: number,
+  intent: Intent,
+): Promise<void> {
+  await state.kv.set(["intent", mailbox, folder, uidValidity, intent.srcUid], intent);
+}
+
+/** Open intents of a folder (copies that may or may not have reached the target). */
+export async function listIntents(
+  state: State,
+  mailbox: string,
+  folder: string,
+  uidValidity: number,
+): Promise<Intent[]> {
+  const out: Intent[] = [];
+  const it = state.kv.list<Intent>({ prefix: ["intent", mailbox, folder, uidValidity] });
+  for await (const e of it) out.push(e.value);
+  return out;
+}
+
+/** Drops an intent that turned out to have written nothing. */
+export async function clearIntent(
+  state: State,
+  mailbox: string,
+  folder: string,
+  uidValidity: number,
+  srcUid: number,
+): Promise<void> {
+  await state.kv.delete(["intent", mailbox, folder, uidValidity, srcUid]);
+}
+
+/** Records a finished copy and clears its intent in one atomic write. */
+export async function recordCopy(
+  state: State,
+  mailbox: string,
+  folder: string,
+  uidValidity: number,
+  entry: MapEntry,
+): Promise<void> {
+  const res = await state.kv.atomic()
+    .set(["map", mailbox, folder, uidValidity, entry.srcUid], entry)
+    .delete(["intent", mailbox, folder, uidValidity, entry.srcUid])
+    .commit();
+  if (!res.ok) throw new StateError(`Cannot record the copy of UID ${entry.srcUid}`);
+}
+
+/** Updates map entries (e.g. new flags, re-paired target UIDs) in one atomic write. */
+export async function putMapEntries(
+  state: State,
+  mailbox: string,
+  folder: string,
+  uidValidity: number,
+  entries: MapEntry[],
+): Promise<void> {
+  // KV caps an atomic at 1,000 mutations; batches keep each write well under it.
+  for (let i = 0; i < entries.length; i += 500) {
+    const op = state.kv.atomic();
+    for (const e of entries.slice(i, i + 500)) {
+      op.set(["map", mailbox, folder, uidValidity, e.srcUid], e);
+    }
+    const res = await op.commit();
+    if (!res.ok) throw new StateError(`Cannot update the map of "${folder}" of "${mailbox}"`);
+  }
+}
+
+/** Removes map entries whose messages are gone from both sides. */
+export async function deleteMapEntries(
+  state: State,
+  mailbox: string,
+  folder: string,
+  uidValidity: number,
+  srcUids: number[],
+): Promise<void> {
+  for (let i = 0; i < srcUids.length; i += 500) {
+    const op = state.kv.atomic();
+    for (const uid of srcUids.slice(i, i + 500)) {
+      op.delete(["map", mailbox, folder, uidValidity, uid]);
+    }
+    const res = await op.commit();
+    if (!res.ok) throw new StateError(`Cannot delete from the map of "${folder}" of "${mailbox}"`);
+  }
+}
+
+/** Deletes every map entry and intent of one source UIDVALIDITY (after re-pairing). */
+export async function dropUidValidity(
+  state: State,
+  mailbox: string,
+  folder: string,
+  uidValidity: number,
+): Promise<void> {
+  for (const table of ["map", "intent"]) {
+    const keys: Deno.KvKey[] = [];
+    for await (const e of state.kv.list({ prefix: [table, mailbox, folder, uidValidity] })) {
+      keys.push(e.key);
+    }
+    for (let i = 0; i < keys.length; i += 500) {
+      const op = state.kv.atomic();
+      for (const k of keys.slice(i, i + 500)) op.delete(k);
+      await op.commit();
+    }
+  }
+}
+
+// ---- results, runs, audit ----
+
+/** Stores a mailbox's newest result. */
+export async function putMailboxResult(state: State, result: MailboxResult): Promise<void> {
+  await state.kv.set(["last", result.mailbox], result);
+}
+
+/** Newest result of every mailbox that has one. */
+export async function listMailboxResults(state: State): Promise<MailboxResult[]> {
+  const out: MailboxResult[] = [];
+  for await (const e of state.kv.list<MailboxResult>({ prefix: ["last"] })) out.push(e.value);
+  return out;
+}
+
+/** Appends a pass to the run history. */
+export async function putRun(state: State, run: RunRecord): Promise<void> {
+  await state.kv.set(["run", run.startedAt, run.id], run);
+}
+
+/** The newest runs first. */
+export async function listRuns(state: State, limit = 20): Promise<RunRecord[]> {
+  const out: RunRecord[] = [];
+  for await (const e of state.kv.list<RunRecord>({ prefix: ["run"] }, { reverse: true, limit })) {
+    out.push(e.value);
+  }
+  return out;
+}
+
+/** Writes one audit entry. */
+export async function audit(state: State, entry: Omit<AuditEntry, "at"> & { at?: string }) {
+  const at = entry.at ?? new Date().toISOString();
+  await state.kv.set(["audit", at, crypto.randomUUID()], { ...entry, at });
+}
+
+/** Audit entries, newest first. */
+export async function listAudit(state: State, limit = 100): Promise<AuditEntry[]> {
+  const out: AuditEntry[] = [];
+  for await (
+    const e of state.kv.list<AuditEntry>({ prefix: ["audit"] }, { reverse: true, limit })
+  ) {
+    out.push(e.value);
+  }
+  return out;
+}
+
+/** Settings saved from the admin portal (secrets still sealed). */
+export async function getSettings(state: State): Promise<Record<string, unknown>> {
+  return (await state.kv.get<Record<string, unknown>>(["settings"])).value ?? {};
+}
+
+/** Replaces the saved settings; callers seal secrets first. */
+export async function putSettings(state: State, settings: Record<string, unknown>): Promise<void> {
+  await state.kv.set(["settings"], settings);
+}
+
+/** Generic small records for other modules' tables (e.g. directory runs). */
+export async function putRecord(state: State, key: Deno.KvKey, value: unknown): Promise<void> {
+  await state.kv.set(key, value);
+}
+
+/** Lists a table's records, newest key last unless reversed. */
+export async function listRecords<T>(
+  state: State,
+  prefix: Deno.KvKey,
+  opts: { reverse?: boolean; limit?: number } = {},
+): Promise<T[]> {
+  const out: T[] = [];
+  for await (const e of state.kv.list<T>({ prefix }, opts)) out.push(e.value);
+  return out;
+}

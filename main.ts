@@ -1,0 +1,355 @@
+/**
+ * vmirror — the operator CLI. `vmirror <verb> [options]`; `vmirror help` lists the verbs.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { type Config, ConfigError, loadConfig, requireSections } from "./engine/config.ts";
+import {
+  addSubscriptions,
+  closeState,
+  getSettings,
+  listMailboxResults,
+  listRuns,
+  listSubscriptions,
+  openState,
+  removeSubscriptions,
+  type State,
+} from "./engine/state.ts";
+import { log, redact } from "./engine/log.ts";
+import { formatSummary, runSync, type SyncSummary } from "./engine/sync.ts";
+import { VERSION } from "./engine/version.ts";
+
+/** Exit codes, documented in the README. */
+export const EXIT = {
+  ok: 0,
+  /** The verb ran but something failed (e.g. a mailbox did not sync). */
+  failed: 1,
+  usage: 2,
+  config: 3,
+  /** The state store or another local resource could not be used. */
+  fatal: 4,
+} as const;
+
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+interface Verb {
+  summary: string;
+  usage: string;
+  options: Record<string, { type: "boolean" | "string"; multiple?: boolean; short?: string }>;
+  run: (ctx: Context) => Promise<number>;
+}
+
+interface Context {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+  global: { config?: string; data?: string };
+}
+
+const GLOBAL_HELP = `Global options:
+  --config FILE   configuration file (default: $VMIRROR_CONFIG; none = embedded defaults)
+  --data DIR      data directory for state and blobs (default: $VMIRROR_DATA or ./vmirror-data)
+  -h, --help      help for the verb`;
+
+const MAILBOX_RE = /^[A-Za-z0-9._+-]{1,64}$/;
+
+const VERBS: Record<string, Verb> = {
+  serve: {
+    summary: "run the appliance: continuous sync engine + web portal",
+    usage: "vmirror serve [--listen HOST:PORT]",
+    options: { listen: { type: "string" } },
+    run: async (ctx) => {
+      const { serve } = await import("./engine/serve.ts");
+      return await withConfigAndState(ctx, async (config, state) => {
+        const listen = ctx.values.listen as string | undefined;
+        if (listen !== undefined && !/^[^:\s]+:\d{1,5}$/.test(listen)) {
+          throw new UsageError(`--listen: expected HOST:PORT, got "${listen}"`);
+        }
+        await serve(config, state, { listen });
+        return EXIT.ok;
+      });
+    },
+  },
+  sync: {
+    summary: "one full mirror pass over the subscribed (or named) mailboxes",
+    usage: "vmirror sync --once [--mailbox ID]... [--json]",
+    options: {
+      once: { type: "boolean" },
+      mailbox: { type: "string", multiple: true },
+      json: { type: "boolean" },
+    },
+    run: async (ctx) => {
+      if (!ctx.values.once) {
+        throw new UsageError(
+          "sync needs --once (continuous mirroring is part of `vmirror serve`)",
+        );
+      }
+      const named = (ctx.values.mailbox as string[] | undefined) ?? [];
+      checkMailboxes(named);
+      return await withConfigAndState(ctx, async (config, state) => {
+        const c = requireSections(config, "sync", ["source", "target"]);
+        const mailboxes = named.length
+          ? named
+          : (await listSubscriptions(state)).map((s) => s.mailbox);
+        const json = !!ctx.values.json;
+        if (!mailboxes.length && !json) {
+          console.error("No subscribed mailboxes: add some with `vmirror subscribe ID...`");
+        }
+        const summary: SyncSummary = await runSync(c, state, {
+          mailboxes,
+          onMailbox: json ? undefined : (r, i, n) =>
+            console.error(`[${i}/${n}] ${r.mailbox} ${r.ok ? "ok" : "FAILED"}`),
+        });
+        if (json) console.log(JSON.stringify(summary, null, 2));
+        else console.log(formatSummary(summary));
+        return summary.failed > 0 ? EXIT.failed : EXIT.ok;
+      });
+    },
+  },
+  subscribe: {
+    summary: "add mailboxes to the mirrored set",
+    usage: "vmirror subscribe ID...",
+    options: {},
+    run: async (ctx) => {
+      if (!ctx.positionals.length) throw new UsageError("subscribe needs at least one mailbox");
+      checkMailboxes(ctx.positionals);
+      return await withConfigAndState(ctx, async (_config, state) => {
+        const added = await addSubscriptions(state, ctx.positionals, { origin: "manual" });
+        for (const m of ctx.positionals) {
+          console.log(`${m}: ${added.includes(m) ? "subscribed" : "already subscribed"}`);
+        }
+        return EXIT.ok;
+      });
+    },
+  },
+  unsubscribe: {
+    summary: "remove mailboxes from the mirrored set (mirrored messages are kept)",
+    usage: "vmirror unsubscribe ID...",
+    options: {},
+    run: async (ctx) => {
+      if (!ctx.positionals.length) throw new UsageError("unsubscribe needs at least one mailbox");
+      checkMailboxes(ctx.positionals);
+      return await withConfigAndState(ctx, async (_config, state) => {
+        const removed = await removeSubscriptions(state, ctx.positionals);
+        for (const m of ctx.positionals) {
+          console.log(`${m}: ${removed.includes(m) ? "unsubscribed" : "was not subscribed"}`);
+        }
+        return EXIT.ok;
+      });
+    },
+  },
+  subscriptions: {
+    summary: "list the subscribed mailboxes",
+    usage: "vmirror subscriptions [--json]",
+    options: { json: { type: "boolean" } },
+    run: async (ctx) =>
+      await withConfigAndState(ctx, async (_config, state) => {
+        const subs = await listSubscriptions(state);
+        if (ctx.values.json) console.log(JSON.stringify(subs, null, 2));
+        else if (!subs.length) console.log("No subscribed mailboxes");
+        else {
+          for (const s of subs) {
+            console.log(
+              `${s.mailbox}\t${s.origin}\t${s.addedAt}${
+                s.orphanedSince ? `\torphaned since ${s.orphanedSince}` : ""
+              }`,
+            );
+          }
+        }
+        return EXIT.ok;
+      }),
+  },
+  status: {
+    summary: "last result per mailbox, from the state store",
+    usage: "vmirror status [--json]",
+    options: { json: { type: "boolean" } },
+    run: async (ctx) =>
+      await withConfigAndState(ctx, async (_config, state) => {
+        const subs = await listSubscriptions(state);
+        const results = await listMailboxResults(state);
+        const runs = await listRuns(state, 5);
+        if (ctx.values.json) {
+          console.log(JSON.stringify({ subscriptions: subs, mailboxes: results, runs }, null, 2));
+          return EXIT.ok;
+        }
+        const byMailbox = new Map(results.map((r) => [r.mailbox, r]));
+        const all = [...new Set([...subs.map((s) => s.mailbox), ...byMailbox.keys()])].sort();
+        if (!all.length) console.log("No mailboxes yet: subscribe some, then sync");
+        for (const m of all) {
+          const r = byMailbox.get(m);
+          if (!r) {
+            console.log(`${m}\tnever synced`);
+            continue;
+          }
+          const skipped = Object.entries(r.skipped).map(([k, v]) => `skipped ${k} ${v}`);
+          console.log(
+            [
+              m,
+              r.ok ? "ok" : "FAILED",
+              r.finishedAt,
+              `copied ${r.copied}`,
+              `deleted ${r.deleted}`,
+              `flags ${r.flagsUpdated}`,
+              `placeholders ${r.placeholders}`,
+              ...skipped,
+              r.error ? `error: ${r.error.message}` : "",
+            ].filter(Boolean).join("\t"),
+          );
+        }
+        return EXIT.ok;
+      }),
+  },
+  "directory-sync": {
+    summary: "sync subscriptions, names and PINs from the LDAP directory (issue #5)",
+    usage: "vmirror directory-sync [--once] [--dry-run]",
+    options: { once: { type: "boolean" }, "dry-run": { type: "boolean" } },
+    run: async (ctx) =>
+      await withConfigAndState(ctx, (config) => {
+        requireSections(config, "directory-sync", ["ldap"]);
+        console.error("directory-sync is not built yet in this version");
+        return Promise.resolve(EXIT.failed);
+      }),
+  },
+  restore: {
+    summary: "put messages from the mirror back into production (issue #4)",
+    usage:
+      "vmirror restore --mailbox ID [--from files|backup] [--since DATE] [--uid N]... [--dry-run]",
+    options: {
+      mailbox: { type: "string" },
+      from: { type: "string" },
+      since: { type: "string" },
+      uid: { type: "string", multiple: true },
+      "dry-run": { type: "boolean" },
+    },
+    run: async (ctx) => {
+      if (!ctx.values.mailbox) throw new UsageError("restore needs --mailbox ID");
+      return await withConfigAndState(ctx, (config) => {
+        requireSections(config, "restore", ["source", "target"]);
+        console.error("restore is not built yet in this version");
+        return Promise.resolve(EXIT.failed);
+      });
+    },
+  },
+  version: {
+    summary: "print the version",
+    usage: "vmirror version",
+    options: {},
+    run: () => {
+      console.log(`vmirror ${VERSION} (deno ${Deno.version.deno})`);
+      return Promise.resolve(EXIT.ok);
+    },
+  },
+};
+
+function checkMailboxes(ids: string[]): void {
+  for (const id of ids) {
+    if (!MAILBOX_RE.test(id)) {
+      throw new UsageError(`Invalid mailbox "${id}": expected letters, digits, . _ + -`);
+    }
+  }
+}
+
+async function withConfigAndState(
+  ctx: Context,
+  fn: (config: Config, state: State) => Promise<number>,
+): Promise<number> {
+  // Stored settings live in the state store, so it opens first and the config merges them in.
+  const probe = await loadConfig({ file: ctx.global.config, dataDir: ctx.global.data });
+  const state = await openState(join(probe.dataDir, "state.kv"));
+  try {
+    const stored = await getSettings(state);
+    const config = Object.keys(stored).length
+      ? await loadConfig({ file: ctx.global.config, dataDir: ctx.global.data, stored })
+      : probe;
+    return await fn(config, state);
+  } finally {
+    closeState(state);
+  }
+}
+
+function mainHelp(): string {
+  const rows = Object.entries(VERBS).map(([n, v]) => `  ${n.padEnd(16)}${v.summary}`);
+  return `vmirror ${VERSION} — voicemail mirroring appliance
+
+Usage: vmirror <verb> [options]
+
+Verbs:
+${rows.join("\n")}
+  help [VERB]     this text, or a verb's help
+
+${GLOBAL_HELP}
+
+Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error, 4 fatal error`;
+}
+
+function verbHelp(name: string, verb: Verb): string {
+  return `vmirror ${name} — ${verb.summary}\n\nUsage: ${verb.usage}\n\n${GLOBAL_HELP}`;
+}
+
+/** Runs the CLI with `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (!name || name === "help" || name === "--help" || name === "-h") {
+    const which = name === "help" ? rest[0] : undefined;
+    if (which && VERBS[which]) console.log(verbHelp(which, VERBS[which]));
+    else if (which) {
+      console.error(`Unknown verb "${which}"\n\n${mainHelp()}`);
+      return EXIT.usage;
+    } else console.log(mainHelp());
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === "--version") return await VERBS.version.run({} as Context);
+  const verb = VERBS[name];
+  if (!verb) {
+    console.error(`Unknown verb "${name}"\n\n${mainHelp()}`);
+    return EXIT.usage;
+  }
+  let ctx: Context;
+  try {
+    const parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ...verb.options,
+        config: { type: "string" },
+        data: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (parsed.values.help) {
+      console.log(verbHelp(name, verb));
+      return EXIT.ok;
+    }
+    const takesPositionals = name === "subscribe" || name === "unsubscribe";
+    if (!takesPositionals && parsed.positionals.length) {
+      throw new UsageError(`Unexpected argument "${parsed.positionals[0]}"`);
+    }
+    ctx = {
+      values: parsed.values as Context["values"],
+      positionals: parsed.positionals,
+      global: {
+        config: parsed.values.config as string | undefined,
+        data: parsed.values.data as string | undefined,
+      },
+    };
+    return await verb.run(ctx);
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      console.error(`vmirror ${name}: ${(e as Error).message}\n\nUsage: ${verb.usage}`);
+      return EXIT.usage;
+    }
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      return EXIT.config;
+    }
+    log("error", `vmirror ${name} failed: ${redact((e as Error).message)}`);
+    return EXIT.fatal;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
