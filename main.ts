@@ -99,8 +99,9 @@ const VERBS: Record<string, Verb> = {
         }
         const summary: SyncSummary = await runSync(c, state, {
           mailboxes,
-          onMailbox: json ? undefined : (r, i, n) =>
-            console.error(`[${i}/${n}] ${r.mailbox} ${r.ok ? "ok" : "FAILED"}`),
+          onMailbox: json
+            ? undefined
+            : (r, i, n) => console.error(`[${i}/${n}] ${r.mailbox} ${r.ok ? "ok" : "FAILED"}`),
         });
         if (json) console.log(JSON.stringify(summary, null, 2));
         else console.log(formatSummary(summary));
@@ -293,7 +294,7 @@ export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
   if (!name || name === "help" || name === "--help" || name === "-h") {
     const which = name === "help" ? rest[0] : undefined;
-    if (which && VERBS[which]) console.log(verbHelp(which, VERBS[which]));
+    if (which && Object.hasOwn(VERBS, which)) console.log(verbHelp(which, VERBS[which]));
     else if (which) {
       console.error(`Unknown verb "${which}"\n\n${mainHelp()}`);
       return EXIT.usage;
@@ -301,7 +302,7 @@ export async function main(args: string[]): Promise<number> {
     return name ? EXIT.ok : EXIT.usage;
   }
   if (name === "--version") return await VERBS.version.run({} as Context);
-  const verb = VERBS[name];
+  const verb = Object.hasOwn(VERBS, name) ? VERBS[name] : undefined;
   if (!verb) {
     console.error(`Unknown verb "${name}"\n\n${mainHelp()}`);
     return EXIT.usage;

@@ -19,7 +19,8 @@ export class ConfigError extends Error {
 // A missing key and a wrong type get different messages: "required" tells the operator more.
 function expected(what: string) {
   return (iss: { input?: unknown }) =>
-    iss.input === undefined ? "required" : `expected ${what}, got ${JSON.stringify(iss.input)}`;
+    // The value itself is never echoed: it may be a password typed into the wrong key.
+    iss.input === undefined ? "required" : `expected ${what}, got ${kindOf(iss.input)}`;
 }
 
 const port = z.number({ error: expected("a port number") }).int("expected a whole number")
@@ -471,6 +472,11 @@ export function mergeSettings(
   file: Record<string, unknown>,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = { ...stored };
+  // A secret given one way in the file replaces the stored one given the other way.
+  for (const k of Object.keys(file)) {
+    const twin = k.endsWith("File") ? k.slice(0, -4) : `${k}File`;
+    if (/password/i.test(k) && !(twin in file)) delete out[twin];
+  }
   for (const [k, v] of Object.entries(file)) {
     const s = out[k];
     out[k] = isPlainObject(v) && isPlainObject(s) && !("type" in v && v.type !== s.type)
@@ -509,6 +515,12 @@ function formatIssue(issue: z.core.$ZodIssue): string {
     return `${key}: required`;
   }
   return `${key}: ${issue.message}`;
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
 }
 
 function parentKey(key: string): string {

@@ -17,17 +17,88 @@ export function parseJsonc(text: string): unknown {
   const stripped = dropTrailingCommas(stripComments(text));
   try {
     return JSON.parse(stripped);
-  } catch (e) {
-    // JSON.parse reports a character offset; translate it so the operator can find the spot.
-    const m = /position (\d+)/.exec(String(e));
-    const pos = m ? Number(m[1]) : 0;
-    const before = stripped.slice(0, pos).split("\n");
+  } catch {
+    // V8's message quotes the text around the fault (maybe a password) and often has no
+    // position: find the fault ourselves and describe it without echoing content.
+    const fault = locateFault(stripped);
+    const before = stripped.slice(0, fault.pos).split("\n");
     throw new JsoncError(
-      `Invalid JSON: ${String((e as Error).message).replace(/ in JSON at position \d+.*$/, "")}`,
+      `Invalid JSON: ${fault.what}`,
       before.length,
       before[before.length - 1].length + 1,
     );
   }
+}
+
+// A small validating scanner, used only to report where JSON.parse failed.
+function locateFault(t: string): { pos: number; what: string } {
+  let i = 0;
+  const ws = () => {
+    while (i < t.length && " \t\r\n".includes(t[i])) i++;
+  };
+  const fail = (what: string): never => {
+    throw { pos: i, what };
+  };
+  const value = (): void => {
+    ws();
+    const c = t[i];
+    if (c === "{") {
+      i++;
+      ws();
+      if (t[i] === "}") return void i++;
+      for (;;) {
+        ws();
+        if (t[i] !== '"') fail("expected a quoted key");
+        string();
+        ws();
+        if (t[i] !== ":") fail('expected ":" after a key');
+        i++;
+        value();
+        ws();
+        if (t[i] === ",") i++;
+        else if (t[i] === "}") return void i++;
+        else fail('expected "," or "}"');
+      }
+    } else if (c === "[") {
+      i++;
+      ws();
+      if (t[i] === "]") return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (t[i] === ",") i++;
+        else if (t[i] === "]") return void i++;
+        else fail('expected "," or "]"');
+      }
+    } else if (c === '"') string();
+    else if (c !== undefined && /[-0-9]/.test(c)) {
+      const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(t.slice(i));
+      if (!m) fail("invalid number");
+      i += m![0].length;
+    } else if (t.startsWith("true", i)) i += 4;
+    else if (t.startsWith("false", i)) i += 5;
+    else if (t.startsWith("null", i)) i += 4;
+    else if (c === undefined) fail("unexpected end of file");
+    else fail("expected a value (strings need double quotes)");
+  };
+  const string = () => {
+    i++;
+    while (i < t.length && t[i] !== '"') {
+      if (t[i] === "\n") fail("unterminated string");
+      i += t[i] === "\\" ? 2 : 1;
+    }
+    if (i >= t.length) fail("unterminated string");
+    i++;
+  };
+  try {
+    value();
+    ws();
+    if (i < t.length) fail("unexpected text after the end");
+  } catch (e) {
+    if (typeof e === "object" && e && "pos" in e) return e as { pos: number; what: string };
+    throw e;
+  }
+  return { pos: 0, what: "not valid JSON" };
 }
 
 // Comments become spaces (newlines kept) so positions in errors stay true to the file.

@@ -36,10 +36,15 @@ export function log(level: Level, message: string, fields: Record<string, unknow
 export function redact(text: string): string {
   return text
     // IMAP LOGIN / AUTHENTICATE arguments
-    .replace(/(\bLOGIN\s+\S+\s+)("[^"]*"|\S+)/gi, "$1********")
+    .replace(/(\bLOGIN\s+(?:"(?:[^"\\]|\\.)*"|\S+)\s+)("(?:[^"\\]|\\.)*"|\S+)/gi, "$1********")
     .replace(/(\bAUTHENTICATE\s+PLAIN\s+)\S+/gi, "$1********")
     // URLs with user:password@
     .replace(/(\/\/[^/\s:@]+:)[^@\s/]+@/g, "$1********@")
     // key=value or "key": "value" pairs whose key names a secret
-    .replace(/((?:pass(?:word)?|secret|pin|token)\w*["']?\s*[:=]\s*["']?)[^\s"',}]+/gi, "$1********");
+    .replace(
+      /((?:pass(?:word)?|secret|pin|token)\w*["']?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s"',}]+)/gi,
+      // Quotes stay, so the redacted text keeps its shape (JSON stays JSON).
+      (_m, key: string, v: string) =>
+        `${key}${/^["']/.test(v) ? `${v[0]}********${v[0]}` : "********"}`,
+    );
 }

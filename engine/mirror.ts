@@ -35,7 +35,7 @@ import {
   type State,
 } from "./state.ts";
 import { type MirrorTarget, sameIdentity, type TargetFolder } from "./target.ts";
-import { classifyMessage, compileBroadcastRules } from "./voice.ts";
+import { classifyMessage, compileBroadcastRules, type CompiledBroadcastRule } from "./voice.ts";
 import { buildPlaceholder } from "./placeholder.ts";
 import { keepOriginal } from "./originals.ts";
 
@@ -47,6 +47,8 @@ export interface MirrorContext {
   config: Config & { source: SourceConfig };
   state: State;
   openTarget: TargetOpener;
+  /** The broadcast rules, compiled once per pass. */
+  broadcastRules?: CompiledBroadcastRule[];
 }
 
 /** Counters of one pass, filled in as actions become durable. */
@@ -157,7 +159,13 @@ async function mirrorFolder(ctx: MirrorContext, job: FolderJob): Promise<void> {
   const removals = p.actions.filter((a) => a.type === "delete");
   if (removals.length) {
     await tf.remove(removals.map((a) => a.entry.targetUid));
-    await deleteMapEntries(state, mailbox, folder, status.uidValidity, removals.map((a) => a.srcUid));
+    await deleteMapEntries(
+      state,
+      mailbox,
+      folder,
+      status.uidValidity,
+      removals.map((a) => a.srcUid),
+    );
     result.deleted += removals.length;
   }
   const forgets = p.actions.filter((a) => a.type === "forget").map((a) => a.srcUid);
@@ -190,7 +198,10 @@ async function mirrorFolder(ctx: MirrorContext, job: FolderJob): Promise<void> {
   });
 }
 
-function unchanged(cursor: { uidValidity: number; uidNext: number; highestModseq?: string }, s: FolderStatus) {
+function unchanged(
+  cursor: { uidValidity: number; uidNext: number; highestModseq?: string },
+  s: FolderStatus,
+) {
   // Without CONDSTORE a flag change is invisible to STATUS, so every pass must scan.
   return cursor.highestModseq !== undefined && s.highestModseq !== undefined &&
     cursor.uidValidity === s.uidValidity && cursor.uidNext === s.uidNext &&
@@ -208,10 +219,15 @@ async function copyOne(
   const { state, config } = ctx;
   const { mailbox, folder, source, result } = job;
   const server = config.source.name;
-  const bytes = await guard(server, mailbox, `fetch UID ${meta.uid} of "${folder}"`, () =>
-    fetchSource(source, meta.uid));
+  const bytes = await guard(
+    server,
+    mailbox,
+    `fetch UID ${meta.uid} of "${folder}"`,
+    () => fetchSource(source, meta.uid),
+  );
   if (!bytes) return; // expunged meanwhile: the next pass deletes nothing, copies nothing
-  const info = classifyMessage(bytes, { broadcastRules: compileBroadcastRules(config.rules.broadcast) });
+  ctx.broadcastRules ??= compileBroadcastRules(config.rules.broadcast);
+  const info = classifyMessage(bytes, { broadcastRules: ctx.broadcastRules });
   const decision = decideCopy(
     { broadcast: info.broadcast, durationSeconds: info.durationSeconds, size: bytes.length },
     { ...config.limits, placeholders: target.placeholders },
@@ -350,8 +366,12 @@ async function repairSource(
   const { state, config } = ctx;
   const { mailbox, folder, source, result } = job;
   const old = await listMap(state, mailbox, folder, oldValidity);
-  const metas = await guard(config.source.name, mailbox, `re-read "${folder}"`, () =>
-    fetchMeta(source, uids));
+  const metas = await guard(
+    config.source.name,
+    mailbox,
+    `re-read "${folder}"`,
+    () => fetchMeta(source, uids),
+  );
   const fresh: MapEntry[] = [];
   const used = new Set<number>();
   for (const e of old) {
@@ -403,14 +423,24 @@ async function repairTarget(
       repaired++;
     }
     // An entry with no match gets target UID 0, which is never present: the planner re-copies it.
-    return { ...e, targetUid: hit ? hit.uid : 0, targetUidValidity: tf.uidValidity, flags: hit ? e.flags : [] };
+    return {
+      ...e,
+      targetUid: hit ? hit.uid : 0,
+      targetUidValidity: tf.uidValidity,
+      flags: hit ? e.flags : [],
+    };
   });
   await putMapEntries(state, mailbox, folder, uidValidity, out);
   result.warnings.push(`"${folder}": backup UIDVALIDITY changed; re-paired ${repaired} message(s)`);
   return out;
 }
 
-async function guard<T>(server: string, mailbox: string, what: string, fn: () => Promise<T>): Promise<T> {
+async function guard<T>(
+  server: string,
+  mailbox: string,
+  what: string,
+  fn: () => Promise<T>,
+): Promise<T> {
   try {
     return await fn();
   } catch (e) {

@@ -100,7 +100,9 @@ export function plan(input: PlanInput): Plan {
     if (entry.kind === "skipped" || src.flags === undefined) continue;
     const want = mirrorFlags(src.flags, input.allowFlag);
     want.refused.forEach((f) => refused.add(f));
-    if (want.flags.join(" ").toLowerCase() !== normalizeFlags(entry.flags).join(" ").toLowerCase()) {
+    if (
+      want.flags.join(" ").toLowerCase() !== normalizeFlags(entry.flags).join(" ").toLowerCase()
+    ) {
       actions.push({ type: "setFlags", srcUid: src.uid, entry, flags: want.flags });
     }
   }
@@ -132,7 +134,11 @@ export type CopyDecision =
 /** Decides a fetched message's fate from its classification and the backup's limits. */
 export function decideCopy(
   msg: { broadcast: boolean; durationSeconds: number | null; size: number },
-  limits: { maxMessageSeconds: number | null; maxMessageBytes: number | null; placeholders: boolean },
+  limits: {
+    maxMessageSeconds: number | null;
+    maxMessageBytes: number | null;
+    placeholders: boolean;
+  },
 ): CopyDecision {
   if (msg.broadcast) return { kind: "skip", reason: "broadcast" };
   if (!limits.placeholders) return { kind: "copy" };

@@ -19,7 +19,10 @@ export interface ServeOptions {
 /** Splits "host:port" (IPv6 in brackets) into its parts. */
 export function parseListen(listen: string): { hostname: string; port: number } {
   const i = listen.lastIndexOf(":");
-  return { hostname: listen.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(listen.slice(i + 1)) };
+  return {
+    hostname: listen.slice(0, i).replace(/^\[|\]$/g, ""),
+    port: Number(listen.slice(i + 1)),
+  };
 }
 
 /** Runs the appliance until stopped. */
@@ -45,7 +48,10 @@ export async function serve(config: Config, state: State, opts: ServeOptions = {
     signal: ac.signal,
     ...tls,
     onListen: (a) =>
-      log("info", `Portal listening on ${"cert" in tls ? "https" : "http"}://${a.hostname}:${a.port}/`),
+      log(
+        "info",
+        `Portal listening on ${"cert" in tls ? "https" : "http"}://${a.hostname}:${a.port}/`,
+      ),
   }, app.fetch);
 
   const loop = (async () => {

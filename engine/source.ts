@@ -35,9 +35,11 @@ export async function folderStatus(client: ImapFlow, folder: string): Promise<Fo
       highestModseq: condstore,
     });
   } catch (e) {
-    if (/NONEXISTENT|doesn't exist|does not exist|not found/i.test(String(
-      (e as { responseText?: string }).responseText ?? (e as Error).message,
-    ))) return null;
+    if (
+      /NONEXISTENT|doesn't exist|does not exist|not found/i.test(String(
+        (e as { responseText?: string }).responseText ?? (e as Error).message,
+      ))
+    ) return null;
     throw e;
   }
   if (!st) return null;
@@ -82,7 +84,13 @@ export async function fetchMeta(client: ImapFlow, uids: number[]): Promise<Messa
   const out: MessageMeta[] = [];
   for (let i = 0; i < uids.length; i += 500) {
     const range = uids.slice(i, i + 500).join(",");
-    const query = { uid: true, flags: true, size: true, internalDate: true, headers: ["message-id"] };
+    const query = {
+      uid: true,
+      flags: true,
+      size: true,
+      internalDate: true,
+      headers: ["message-id"],
+    };
     for await (const m of client.fetch(range, query, { uid: true })) {
       out.push({
         uid: m.uid,

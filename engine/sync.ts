@@ -17,7 +17,13 @@ export interface SyncSummary {
   mailboxes: MailboxResult[];
   ok: number;
   failed: number;
-  totals: { copied: number; deleted: number; flagsUpdated: number; placeholders: number; skipped: Record<string, number> };
+  totals: {
+    copied: number;
+    deleted: number;
+    flagsUpdated: number;
+    placeholders: number;
+    skipped: Record<string, number>;
+  };
   /** Failures that concern a whole server (e.g. the trusted password), reported once. */
   serverErrors: { server: string; message: string; mailboxes: number }[];
 }
@@ -63,7 +69,11 @@ export async function runSync(
       if (f.confirmed) {
         const r = emptyResult(mailbox);
         r.ok = false;
-        r.error = { message: f.error.message.replace(/mailbox "[^"]*"/, `mailbox "${mailbox}"`), server, operation: f.error.operation };
+        r.error = {
+          message: f.error.message.replace(/mailbox "[^"]*"/, `mailbox "${mailbox}"`),
+          server,
+          operation: f.error.operation,
+        };
         return r;
       }
     }
@@ -142,13 +152,21 @@ export async function runSync(
 }
 
 function summarize(startedAt: string, results: MailboxResult[]): SyncSummary {
-  const totals = { copied: 0, deleted: 0, flagsUpdated: 0, placeholders: 0, skipped: {} as Record<string, number> };
+  const totals = {
+    copied: 0,
+    deleted: 0,
+    flagsUpdated: 0,
+    placeholders: 0,
+    skipped: {} as Record<string, number>,
+  };
   for (const r of results) {
     totals.copied += r.copied;
     totals.deleted += r.deleted;
     totals.flagsUpdated += r.flagsUpdated;
     totals.placeholders += r.placeholders;
-    for (const [k, v] of Object.entries(r.skipped)) totals.skipped[k] = (totals.skipped[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(r.skipped)) {
+      totals.skipped[k] = (totals.skipped[k] ?? 0) + v;
+    }
   }
   const failed = results.filter((r) => !r.ok).length;
   return {

@@ -7,7 +7,12 @@ import type { ImapTargetConfig } from "./config.ts";
 import { connectAs, disconnect, ImapError } from "./imap.ts";
 import { permanentFlagsFilter } from "./plan.ts";
 import { fetchMeta } from "./source.ts";
-import { type MirrorTarget, sameIdentity, type TargetFolder, type TargetMessage } from "./target.ts";
+import {
+  type MirrorTarget,
+  sameIdentity,
+  type TargetFolder,
+  type TargetMessage,
+} from "./target.ts";
 
 /** Connects to the backup mailbox; folders are opened (and created) on demand. */
 export async function openImapTarget(

@@ -30,9 +30,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5
       </head>
       <body>
         <h1>vmirror {p.version}</h1>
-        {!p.configured && (
-          <p class="bad">No source or target is configured: the mirror is idle.</p>
-        )}
+        {!p.configured && <p class="bad">No source or target is configured: the mirror is idle.</p>}
         <h2>Mailboxes ({p.subscriptions.length})</h2>
         <table>
           <thead>

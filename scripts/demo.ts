@@ -3,10 +3,11 @@
  * was mirrored, then runs the appliance (`serve`) against the lab until Ctrl-C.
  * @module
  */
-import { fromFileUrl, join } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { main } from "../main.ts";
 
-const root = fromFileUrl(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("..", import.meta.url));
 const labDir = Deno.env.get("VMIRROR_LAB_DIR") ?? join(root, ".lab");
 
 const lab = await new Deno.Command(Deno.execPath(), {

@@ -4,9 +4,9 @@
  * Extra arguments go to `deno test` (e.g. a file or `--filter NAME`).
  * @module
  */
-import { fromFileUrl } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const root = fromFileUrl(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("..", import.meta.url));
 const deno = Deno.execPath();
 
 async function run(args: string[], opts: { capture?: boolean } = {}) {
