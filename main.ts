@@ -19,6 +19,12 @@ import {
 import { log, redact } from "./engine/log.ts";
 import { formatSummary, runSync, type SyncSummary } from "./engine/sync.ts";
 import { VERSION } from "./engine/version.ts";
+import {
+  formatDirectoryReport,
+  formatDirectoryRunLine,
+  listDirectoryRuns,
+  runDirectorySync,
+} from "./engine/directory.ts";
 
 /** Exit codes, documented in the README. */
 export const EXIT = {
@@ -171,8 +177,15 @@ const VERBS: Record<string, Verb> = {
         const subs = await listSubscriptions(state);
         const results = await listMailboxResults(state);
         const runs = await listRuns(state, 5);
+        const directoryRuns = await listDirectoryRuns(state, 5);
         if (ctx.values.json) {
-          console.log(JSON.stringify({ subscriptions: subs, mailboxes: results, runs }, null, 2));
+          console.log(
+            JSON.stringify(
+              { subscriptions: subs, mailboxes: results, runs, directoryRuns },
+              null,
+              2,
+            ),
+          );
           return EXIT.ok;
         }
         const byMailbox = new Map(results.map((r) => [r.mailbox, r]));
@@ -199,19 +212,39 @@ const VERBS: Record<string, Verb> = {
             ].filter(Boolean).join("\t"),
           );
         }
+        // The newest directory pass (only when directory sync has run).
+        if (directoryRuns.length) console.log(formatDirectoryRunLine(directoryRuns[0]));
         return EXIT.ok;
       }),
   },
   "directory-sync": {
-    summary: "sync subscriptions, names and PINs from the LDAP directory (issue #5)",
-    usage: "vmirror directory-sync [--once] [--dry-run]",
-    options: { once: { type: "boolean" }, "dry-run": { type: "boolean" } },
-    run: async (ctx) =>
-      await withConfigAndState(ctx, (config) => {
-        requireSections(config, "directory-sync", ["ldap"]);
-        console.error("directory-sync is not built yet in this version");
-        return Promise.resolve(EXIT.failed);
-      }),
+    summary: "sync subscriptions, names, recorded names and PINs from the LDAP directory",
+    usage: "vmirror directory-sync --once [--dry-run] [--json]",
+    options: {
+      once: { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      json: { type: "boolean" },
+    },
+    run: async (ctx) => {
+      const dryRun = !!ctx.values["dry-run"];
+      if (!ctx.values.once && !dryRun) {
+        throw new UsageError(
+          "directory-sync needs --once or --dry-run (scheduled passes are part of `vmirror serve`)",
+        );
+      }
+      return await withConfigAndState(ctx, async (config, state) => {
+        const c = requireSections(config, "directory-sync", ["ldap"]);
+        const json = !!ctx.values.json;
+        const report = await runDirectorySync(c, state, {
+          dryRun,
+          // Progress goes to stderr so that --json leaves stdout to the report.
+          onProgress: json ? undefined : (line) => console.error(line),
+        });
+        if (json) console.log(JSON.stringify(report, null, 2));
+        else console.log(formatDirectoryReport(report));
+        return report.ok ? EXIT.ok : EXIT.failed;
+      });
+    },
   },
   restore: {
     summary: "put messages from the mirror back into production (issue #4)",

@@ -34,7 +34,12 @@ import {
   recordCopy,
   type State,
 } from "./state.ts";
-import { type MirrorTarget, sameIdentity, type TargetFolder } from "./target.ts";
+import {
+  type MirrorTarget,
+  sameIdentity,
+  type TargetFolder,
+  type TargetMessage,
+} from "./target.ts";
 import { classifyMessage, compileBroadcastRules, type CompiledBroadcastRule } from "./voice.ts";
 import { buildPlaceholder } from "./placeholder.ts";
 import { keepOriginal } from "./originals.ts";
@@ -147,11 +152,6 @@ async function mirrorFolder(ctx: MirrorContext, job: FolderJob): Promise<void> {
     targetUids,
     allowFlag: tf.allowFlag,
   });
-  if (p.unknownOnTarget.length) {
-    result.warnings.push(
-      `"${folder}": ${p.unknownOnTarget.length} message(s) on the backup not known to the mirror (left alone)`,
-    );
-  }
   for (const f of p.refusedFlags) {
     result.warnings.push(`"${folder}": the backup refuses keyword "${f}" (kept on production)`);
   }
@@ -172,11 +172,24 @@ async function mirrorFolder(ctx: MirrorContext, job: FolderJob): Promise<void> {
   await deleteMapEntries(state, mailbox, folder, status.uidValidity, forgets);
 
   const copies = p.actions.filter((a) => a.type === "copy").map((a) => a.uid);
+  let strangers = p.unknownOnTarget.length;
   if (copies.length) {
     const metas = await op(`read message data in "${folder}"`, () => fetchMeta(source, copies));
+    // A backup that already holds a message (a lost state store, an earlier mirror product)
+    // gets it adopted, not duplicated.
+    const adoptable = strangers ? await unknownMessages(tf, p.unknownOnTarget) : [];
     for (const meta of metas) {
+      if (await adopt(ctx, job, tf, status.uidValidity, meta, adoptable)) {
+        strangers--;
+        continue;
+      }
       await copyOne(ctx, job, tf, target, status.uidValidity, meta);
     }
+  }
+  if (strangers > 0) {
+    result.warnings.push(
+      `"${folder}": ${strangers} message(s) on the backup not known to the mirror (left alone)`,
+    );
   }
 
   const flagUpdates: MapEntry[] = [];
@@ -313,9 +326,45 @@ async function copyOne(
   else result.copied++;
 }
 
+async function unknownMessages(tf: TargetFolder, uids: number[]): Promise<TargetMessage[]> {
+  const wanted = new Set(uids);
+  return (await tf.listAll()).filter((m) => wanted.has(m.uid));
+}
+
+async function adopt(
+  ctx: MirrorContext,
+  job: FolderJob,
+  tf: TargetFolder,
+  uidValidity: number,
+  meta: MessageMeta,
+  candidates: TargetMessage[],
+): Promise<boolean> {
+  // Adoption needs the Message-ID to agree (not merely be absent), besides date and size.
+  const i = candidates.findIndex((m) =>
+    m.messageId === meta.messageId &&
+    sameIdentity(m, { messageId: meta.messageId, internalDate: meta.internalDate, size: meta.size })
+  );
+  if (i < 0) return false;
+  const [hit] = candidates.splice(i, 1);
+  const { flags } = mirrorFlags(meta.flags, tf.allowFlag);
+  await tf.setFlags(hit.uid, flags);
+  await recordCopy(ctx.state, job.mailbox, job.folder, uidValidity, {
+    srcUid: meta.uid,
+    targetUid: hit.uid,
+    targetUidValidity: tf.uidValidity,
+    kind: "copy",
+    messageId: meta.messageId,
+    internalDate: meta.internalDate.toISOString(),
+    size: meta.size,
+    flags,
+  });
+  job.result.adopted = (job.result.adopted ?? 0) + 1;
+  return true;
+}
+
 function headerMessageId(bytes: Uint8Array): string | null {
   const head = new TextDecoder("latin1").decode(bytes.subarray(0, Math.min(bytes.length, 8192)));
-  const m = /^message-id:\s*(<[^>\r\n]+>)/im.exec(head);
+  const m = /^message-id:[ \t]*(<[^>\r\n]+>)/im.exec(head);
   return m ? m[1] : null;
 }
 

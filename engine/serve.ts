@@ -6,6 +6,7 @@ import type { Config } from "./config.ts";
 import { log } from "./log.ts";
 import { listSubscriptions, type State } from "./state.ts";
 import { runSync } from "./sync.ts";
+import { runDirectorySchedule } from "./directory.ts";
 import { createApp } from "../portal/app.tsx";
 
 /** Options for {@link serve}. */
@@ -54,6 +55,8 @@ export async function serve(config: Config, state: State, opts: ServeOptions = {
       ),
   }, app.fetch);
 
+  // Directory sync on its own timer (schedule.directoryHours); a no-op without an "ldap" section.
+  const directory = runDirectorySchedule(config, state, { signal: ac.signal });
   const loop = (async () => {
     const source = config.source;
     if (!source || !config.target) {
@@ -81,6 +84,7 @@ export async function serve(config: Config, state: State, opts: ServeOptions = {
   })();
   await server.finished;
   await loop;
+  await directory;
   log("info", "Stopped");
 }
 

@@ -115,7 +115,7 @@ export async function fetchSource(client: ImapFlow, uid: number): Promise<Uint8A
 export function parseMessageId(headers: Uint8Array | undefined): string | null {
   if (!headers) return null;
   const text = new TextDecoder("latin1").decode(headers).replace(/\r?\n[ \t]+/g, " ");
-  const m = /^message-id:\s*(.*)$/im.exec(text);
+  const m = /^message-id:[ \t]*(.*)$/im.exec(text);
   if (!m) return null;
   const v = m[1].trim();
   const angle = /<[^<>\s]+>/.exec(v);

@@ -87,6 +87,8 @@ export interface MailboxResult {
   deleted: number;
   flagsUpdated: number;
   placeholders: number;
+  /** Messages the backup already held, taken into the map instead of copied again. */
+  adopted?: number;
   skipped: Record<string, number>;
   warnings: string[];
   error?: { message: string; server?: string; operation?: string; folder?: string };

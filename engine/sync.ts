@@ -196,6 +196,7 @@ export function formatSummary(s: SyncSummary): string {
       `deleted ${r.deleted}`,
       `flags updated ${r.flagsUpdated}`,
       `placeholders ${r.placeholders}`,
+      ...(r.adopted ? [`adopted ${r.adopted}`] : []),
       ...skipped,
     ];
     if (r.error && !(r.error.server && serverWide.has(r.error.server))) {

@@ -344,7 +344,12 @@ Deno.test("vmirror status --json prints JSON with subscriptions, mailboxes and r
   await withTempDir(async (dir) => {
     const empty = await vmirror(["status", "--json", "--data", dir]);
     assertCode(empty, EXIT.ok);
-    assert.deepEqual(JSON.parse(empty.stdout), { subscriptions: [], mailboxes: [], runs: [] });
+    assert.deepEqual(JSON.parse(empty.stdout), {
+      subscriptions: [],
+      mailboxes: [],
+      runs: [],
+      directoryRuns: [],
+    });
     const plain = await vmirror(["status", "--data", dir]);
     assertCode(plain, EXIT.ok);
     assert.match(plain.stdout, /No mailboxes yet/);

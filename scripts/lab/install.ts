@@ -1,0 +1,81 @@
+/**
+ * Installs the lab's Debian packages and system users, idempotently: a fresh CI machine has none.
+ * @module
+ */
+
+import { exists, hasBinary, LabError, lookupUser, run } from "./util.ts";
+
+/** Debian packages the lab needs, with a file that proves each one is installed. */
+const PACKAGES: { pkg: string; proof: string }[] = [
+  { pkg: "dovecot-core", proof: "/usr/sbin/dovecot" },
+  { pkg: "dovecot-imapd", proof: "/usr/lib/dovecot/imap" },
+  { pkg: "slapd", proof: "/usr/sbin/slapd" },
+  { pkg: "ldap-utils", proof: "/usr/bin/ldapsearch" },
+  { pkg: "espeak-ng", proof: "/usr/bin/espeak-ng" },
+  { pkg: "sox", proof: "/usr/bin/sox" },
+  { pkg: "libsox-fmt-all", proof: "/usr/share/doc/libsox-fmt-all" },
+  { pkg: "openssl", proof: "/usr/bin/openssl" },
+];
+
+/** Packages whose proof file is missing. */
+export function missingPackages(): string[] {
+  return PACKAGES.filter((p) => !exists(p.proof)).map((p) => p.pkg);
+}
+
+/** Installs missing packages with apt (no-op when all are present); returns what it installed. */
+export async function installPackages(log: (s: string) => void): Promise<string[]> {
+  const missing = missingPackages();
+  if (missing.length === 0) return [];
+  if (Deno.uid() !== 0) {
+    throw new LabError(`Cannot install ${missing.join(", ")}: the lab must run as root for apt`);
+  }
+  if (!hasBinary("apt-get")) {
+    throw new LabError(`Cannot install ${missing.join(", ")}: apt-get not found (Debian needed)`);
+  }
+  log(`lab: installing ${missing.join(" ")} (apt)`);
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  // Without this preseed slapd's postinst builds a default directory we never use.
+  await run("debconf-set-selections", [], {
+    stdin: "slapd slapd/no_configuration boolean true\n",
+  });
+  // Keep apt from starting the system-wide dovecot/slapd services on 0.0.0.0 (Docker's trick);
+  // only when no policy exists, and removed afterwards.
+  const policy = "/usr/sbin/policy-rc.d";
+  const ownPolicy = !exists(policy);
+  if (ownPolicy) Deno.writeTextFileSync(policy, "#!/bin/sh\nexit 101\n", { mode: 0o755 });
+  try {
+    await run("apt-get", ["update", "-q"], { env });
+    await run("apt-get", [
+      "install",
+      "-y",
+      "-q",
+      "-o",
+      "Dpkg::Options::=--force-confold",
+      ...missing,
+    ], {
+      env,
+    });
+  } finally {
+    if (ownPolicy) Deno.removeSync(policy);
+  }
+  const still = missingPackages();
+  if (still.length) throw new LabError(`apt did not install: ${still.join(", ")}`);
+  return missing;
+}
+
+/** Creates the system users Dovecot needs when the packages did not (vmail always). */
+export async function ensureUsers(): Promise<void> {
+  for (const name of ["dovecot", "dovenull", "vmail"]) {
+    if (await lookupUser(name)) continue;
+    await run("useradd", [
+      "--system",
+      "--user-group",
+      "--no-create-home",
+      "--home-dir",
+      "/nonexistent",
+      "--shell",
+      "/usr/sbin/nologin",
+      name,
+    ]);
+  }
+}

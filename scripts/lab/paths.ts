@@ -1,0 +1,157 @@
+/**
+ * Where the lab keeps things and which ports it uses: one place, so every module agrees.
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createHash } from "node:crypto";
+import type { LabSide } from "./types.ts";
+
+/** The repository root (two levels above this file). */
+export const REPO_DIR: string = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+
+/** Default ports before the offset is added. */
+export const BASE_PORTS = {
+  prodImap: 14143,
+  prodImaps: 14993,
+  backupImap: 15143,
+  backupImaps: 15993,
+  prodLdap: 14389,
+  backupLdap: 15389,
+  smtp: 14025,
+  portal: 8080,
+} as const;
+
+/** Port numbers after the offset. */
+export type LabPorts = { [K in keyof typeof BASE_PORTS]: number };
+
+/** Files and folders of one Dovecot instance. */
+export interface DovecotLayout {
+  dir: string;
+  configFile: string;
+  baseDir: string;
+  pidFile: string;
+  logFile: string;
+  mailRoot: string;
+  usersFile: string;
+  masterFile: string;
+  instanceName: string;
+}
+
+/** Files and folders of one slapd instance. */
+export interface SlapdLayout {
+  dir: string;
+  configFile: string;
+  dataDir: string;
+  pidFile: string;
+  argsFile: string;
+  logFile: string;
+  schemaFile: string;
+  ldifFile: string;
+  suffix: string;
+}
+
+/** Every path and port of one lab. */
+export interface LabLayout {
+  dir: string;
+  offset: number;
+  ports: LabPorts;
+  labJson: string;
+  vmirrorJson: string;
+  vmirrorFilesJson: string;
+  trustedSecret: string;
+  secretsJson: string;
+  tlsDir: string;
+  caFile: string;
+  caKeyFile: string;
+  certFile: string;
+  keyFile: string;
+  audioDir: string;
+  smtpDir: string;
+  smtpPidFile: string;
+  smtpLogFile: string;
+  fileStore: string;
+  seededJson: string;
+  /** Outside the lab dir only when the lab dir's path is too long for unix sockets. */
+  runRoot: string;
+  dovecot: Record<LabSide, DovecotLayout>;
+  slapd: Record<LabSide, SlapdLayout>;
+}
+
+/** The lab directory: explicit, else env `VMIRROR_LAB_DIR`, else `<repo>/.lab`. */
+export function labDir(dir?: string): string {
+  return resolve(dir ?? Deno.env.get("VMIRROR_LAB_DIR") ?? `${REPO_DIR}/.lab`);
+}
+
+/** The port offset: explicit, else env `VMIRROR_LAB_PORT_OFFSET`, else 0. */
+export function portOffset(offset?: number): number {
+  if (offset !== undefined) return offset;
+  const raw = Deno.env.get("VMIRROR_LAB_PORT_OFFSET");
+  if (raw === undefined || raw.trim() === "") return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < -8000 || n > 40000) {
+    throw new Error(`Invalid VMIRROR_LAB_PORT_OFFSET "${raw}": expected an integer`);
+  }
+  return n;
+}
+
+/** Computes the lab's layout for a directory and port offset. */
+export function labLayout(dir?: string, offset?: number): LabLayout {
+  const d = labDir(dir);
+  const off = portOffset(offset);
+  const ports = Object.fromEntries(
+    Object.entries(BASE_PORTS).map(([k, v]) => [k, v + off]),
+  ) as LabPorts;
+  // Dovecot's sockets live in base_dir; unix socket paths are capped at 107 bytes, and the
+  // longest socket name below base_dir is ~25 bytes, so a long lab path moves runtime dirs.
+  const runRoot = `${d}/run`.length <= 70
+    ? `${d}/run`
+    : `/tmp/vmirror-lab-${createHash("sha256").update(d).digest("hex").slice(0, 10)}`;
+  const dovecot = (side: LabSide): DovecotLayout => ({
+    dir: `${d}/dovecot-${side}`,
+    configFile: `${d}/dovecot-${side}/dovecot.conf`,
+    baseDir: `${runRoot}/dovecot-${side}`,
+    pidFile: `${runRoot}/dovecot-${side}/master.pid`,
+    logFile: `${d}/dovecot-${side}/dovecot.log`,
+    mailRoot: `${d}/dovecot-${side}/mail`,
+    usersFile: `${d}/dovecot-${side}/users.passwd`,
+    masterFile: `${d}/dovecot-${side}/master.passwd`,
+    instanceName: `vmirror-lab-${side}-${ports.prodImap}`,
+  });
+  const slapd = (side: LabSide): SlapdLayout => ({
+    dir: `${d}/ldap-${side}`,
+    configFile: `${d}/ldap-${side}/slapd.conf`,
+    dataDir: `${d}/ldap-${side}/data`,
+    pidFile: `${d}/ldap-${side}/slapd.pid`,
+    argsFile: `${d}/ldap-${side}/slapd.args`,
+    logFile: `${d}/ldap-${side}/slapd.log`,
+    schemaFile: `${d}/ldap-${side}/vmirror.schema`,
+    ldifFile: `${d}/ldap-${side}/seed.ldif`,
+    suffix: `dc=${side},dc=lab`,
+  });
+  return {
+    dir: d,
+    offset: off,
+    ports,
+    labJson: `${d}/lab.json`,
+    vmirrorJson: `${d}/vmirror.json`,
+    vmirrorFilesJson: `${d}/vmirror-files.json`,
+    trustedSecret: `${d}/trusted.secret`,
+    secretsJson: `${d}/secrets.json`,
+    tlsDir: `${d}/tls`,
+    caFile: `${d}/tls/ca.pem`,
+    caKeyFile: `${d}/tls/ca.key`,
+    certFile: `${d}/tls/server.pem`,
+    keyFile: `${d}/tls/server.key`,
+    audioDir: `${d}/audio`,
+    smtpDir: `${d}/smtp`,
+    smtpPidFile: `${d}/smtp-recorder.pid`,
+    smtpLogFile: `${d}/smtp-recorder.log`,
+    fileStore: `${d}/filestore`,
+    seededJson: `${d}/seeded.json`,
+    runRoot,
+    dovecot: { prod: dovecot("prod"), backup: dovecot("backup") },
+    slapd: { prod: slapd("prod"), backup: slapd("backup") },
+  };
+}
