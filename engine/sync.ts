@@ -118,9 +118,15 @@ export async function runSync(
     opts.onMailbox?.(r, ++done, mailboxes.length);
   };
 
-  // The first mailbox runs alone so a refused trusted password shows up before the pool fans out.
+  // Mailboxes run one at a time until one succeeds, so a refused trusted password is recognised
+  // (two refusals, no success) before the pool fans out; after a success, a refusal concerns
+  // only its own mailbox.
   const queue = [...mailboxes];
-  if (queue.length) await finish(await one(queue.shift()!));
+  while (queue.length && !results.some((r) => r.ok)) {
+    const r = await one(queue.shift()!);
+    await finish(r);
+    if (!r.ok && !r.error?.server) break; // not an IMAP failure: no reason to hold the pool back
+  }
   const workers = Array.from(
     { length: Math.min(config.limits.concurrency, queue.length) },
     async () => {

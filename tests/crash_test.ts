@@ -9,6 +9,7 @@ import {
   appendRaw,
   lab,
   labConfig,
+  scratchMailbox,
   type Snapshot,
   snapshot,
   variant,
@@ -48,9 +49,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const mb = "4011";
-    await wipeMailbox("prod", mb);
-    await wipeMailbox("backup", mb);
+    const mb = await scratchMailbox("7311");
     const seeded = await snapshot("prod", "4003", ["INBOX"]);
     const b = lab().broadcast;
     const pool = seeded.folders.INBOX.messages.filter((m) =>

@@ -5,7 +5,7 @@
  */
 import { ImapFlow } from "imapflow";
 import { join } from "node:path";
-import { readLab } from "../scripts/lab.ts";
+import { addLabUser, readLab } from "../scripts/lab.ts";
 import type { LabInfo } from "../scripts/lab/types.ts";
 import { loadConfig } from "../engine/config.ts";
 import type { Config, SourceConfig } from "../engine/config.ts";
@@ -192,4 +192,13 @@ export function variant(bytes: Uint8Array, n: number): Uint8Array {
     (_m, a, id) => `${a}v${n}.${id}>`,
   );
   return Uint8Array.from(replaced, (c) => c.charCodeAt(0));
+}
+
+/** A scratch mailbox of the tests' own (not a seeded subscriber), empty on both sides. */
+export async function scratchMailbox(mailbox: string): Promise<string> {
+  for (const side of ["prod", "backup"] as const) {
+    await addLabUser(side, mailbox, "246810");
+    await wipeMailbox(side, mailbox);
+  }
+  return mailbox;
 }

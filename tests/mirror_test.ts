@@ -10,6 +10,7 @@ import {
   lab,
   labConfig,
   messageIdOf,
+  scratchMailbox,
   type Snapshot,
   snapshot,
   variant,
@@ -180,8 +181,7 @@ Deno.test({
 
 /** Fills a scratch mailbox on production with variants of a seeded mailbox's messages. */
 async function scratch(mailbox: string, count: number, folder = "INBOX") {
-  await wipeMailbox("prod", mailbox);
-  await wipeMailbox("backup", mailbox);
+  await scratchMailbox(mailbox);
   const seeded = await snapshot("prod", "4002", ["INBOX"]);
   const pool = seeded.folders.INBOX.messages.filter((m) => !isBroadcast(m.bytes));
   const msgs = Array.from({ length: count }, (_, i) => {
@@ -200,7 +200,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const mb = "4010";
+    const mb = "7310";
     const uids = await scratch(mb, 8);
     const dir = await tempDir("changes");
     const config = await labConfig(dir);
@@ -284,7 +284,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const mb = "4012";
+    const mb = "7312";
     const folder = lab().greetingsFolder;
     await scratch(mb, 5, folder);
     const dir = await tempDir("uidvalidity");
@@ -394,6 +394,116 @@ Deno.test({
     } finally {
       closeState(state);
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "one failing mailbox never stops the others; errors carry mailbox, server, operation",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await tempDir("faults");
+    const config = await labConfig(dir);
+    const state = await openState(join(dir, "state.kv"));
+    try {
+      const good = await scratchMailbox("7330");
+      const s = await runSync(config, state, { mailboxes: [good, "7399", "4004"] });
+      const byMailbox = new Map(s.mailboxes.map((m) => [m.mailbox, m]));
+      assert.equal(byMailbox.get(good)!.ok, true);
+      assert.equal(byMailbox.get("4004")!.ok, true);
+      const bad = byMailbox.get("7399")!;
+      assert.equal(bad.ok, false);
+      assert.match(bad.error!.message, /mailbox "7399" on "mss-prod"/);
+      assert.equal(s.serverErrors.length, 0, "a missing mailbox is not a server-wide failure");
+    } finally {
+      closeState(state);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "an unreachable server is retried with backoff, then reported per mailbox",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await tempDir("unreachable");
+    // A port nothing listens on: bind one, note it, close it.
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    const config = await labConfig(dir, (raw) => {
+      (raw.source as Record<string, unknown>).port = port;
+      raw.limits = { ...(raw.limits as object), retries: 2 };
+    });
+    const state = await openState(join(dir, "state.kv"));
+    try {
+      const started = Date.now();
+      const s = await runSync(config, state, { mailboxes: ["4001"], retryDelayMs: 50 });
+      assert.equal(s.failed, 1);
+      assert.match(s.mailboxes[0].error!.message, /ECONNREFUSED|refused/i);
+      assert.match(s.mailboxes[0].error!.message, /mailbox "4001" on "mss-prod"/);
+      // Two retries at 50 ms and 100 ms.
+      assert.ok(Date.now() - started >= 150, "no backoff happened");
+    } finally {
+      closeState(state);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "STARTTLS and implicit TLS verify the server against the configured CA",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const l = lab();
+    const mb = await scratchMailbox("7331");
+    const seed = (await snapshot("prod", "4002", ["INBOX"])).folders.INBOX.messages[0];
+    await appendRaw("prod", mb, "INBOX", [{
+      bytes: variant(seed.bytes, 1),
+      date: new Date(seed.internalDate),
+    }]);
+    for (
+      const [mode, srcPort, dstPort] of [
+        ["starttls", l.imap.prod.port, l.imap.backup.port],
+        ["tls", l.imap.prod.imapsPort, l.imap.backup.imapsPort],
+      ] as const
+    ) {
+      await t.step(`${mode} with caFile works`, async () => {
+        await wipeMailbox("backup", mb);
+        const dir = await tempDir(`tls-${mode}`);
+        const config = await labConfig(dir, (raw) => {
+          for (const [side, port] of [["source", srcPort], ["target", dstPort]] as const) {
+            Object.assign(raw[side] as object, { tls: mode, port, caFile: l.tls.caFile });
+          }
+        });
+        const state = await openState(join(dir, "state.kv"));
+        try {
+          const s = await runSync(config, state, { mailboxes: [mb] });
+          assert.equal(s.failed, 0, JSON.stringify(s.mailboxes[0].error));
+          assert.equal(s.totals.copied, 1);
+        } finally {
+          closeState(state);
+          await Deno.remove(dir, { recursive: true });
+        }
+      });
+      await t.step(`${mode} without the CA is refused`, async () => {
+        const dir = await tempDir(`tls-${mode}-noca`);
+        const config = await labConfig(dir, (raw) => {
+          Object.assign(raw.source as object, { tls: mode, port: srcPort });
+        });
+        const state = await openState(join(dir, "state.kv"));
+        try {
+          const s = await runSync(config, state, { mailboxes: [mb], retryDelayMs: 10 });
+          assert.equal(s.failed, 1);
+          assert.match(s.mailboxes[0].error!.message, /certificate|self[- ]signed|issuer/i);
+        } finally {
+          closeState(state);
+          await Deno.remove(dir, { recursive: true });
+        }
+      });
     }
   },
 });
