@@ -141,6 +141,7 @@ const scheduleSchema = z.strictObject({
   syncSeconds: z.number().min(1).default(60),
   directoryHours: z.number().positive().default(6),
   idle: z.boolean().default(true),
+  idleMailboxes: z.number().int().min(0).max(1000).default(20),
 });
 
 const limitsSchema = z.strictObject({

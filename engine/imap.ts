@@ -59,6 +59,8 @@ function describe(cause: unknown): { text: string; auth: boolean; transient: boo
 export interface ConnectOptions {
   /** Enable QRESYNC (the source wants it for VANISHED-aware change detection). */
   qresync?: boolean;
+  /** The connection will sit in IDLE: restart it well inside the 29 minutes of RFC 2177. */
+  idle?: boolean;
 }
 
 /** Logs into `mailbox` on `endpoint` as the trusted server; the caller logs out. */
@@ -94,9 +96,12 @@ export async function connectAs(
     disableCompression: true,
     disableAutoIdle: true,
     qresync: opts.qresync ?? false,
+    ...(opts.idle ? { maxIdleTime: 20 * 60_000 } : {}),
     connectionTimeout: endpoint.connectTimeoutSeconds * 1000,
     greetingTimeout: endpoint.connectTimeoutSeconds * 1000,
-    socketTimeout: Math.max(60_000, endpoint.connectTimeoutSeconds * 4000),
+    socketTimeout: opts.idle
+      ? 30 * 60_000
+      : Math.max(60_000, endpoint.connectTimeoutSeconds * 4000),
   });
   // Without a listener an 'error' event would crash the process; failures surface as rejections.
   client.on("error", () => {});

@@ -4,8 +4,8 @@
  */
 import type { Config } from "./config.ts";
 import { log } from "./log.ts";
-import { listSubscriptions, type State } from "./state.ts";
-import { runSync } from "./sync.ts";
+import type { State } from "./state.ts";
+import { runScheduler } from "./scheduler.ts";
 import { runDirectorySchedule } from "./directory.ts";
 import { createApp } from "../portal/app.tsx";
 
@@ -57,44 +57,12 @@ export async function serve(config: Config, state: State, opts: ServeOptions = {
 
   // Directory sync on its own timer (schedule.directoryHours); a no-op without an "ldap" section.
   const directory = runDirectorySchedule(config, state, { signal: ac.signal });
-  const loop = (async () => {
-    const source = config.source;
-    if (!source || !config.target) {
-      log("warn", "No source/target configured: the mirror is idle until they are set");
-      return;
-    }
-    const cfg = { ...config, source };
-    while (!ac.signal.aborted) {
-      const mailboxes = (await listSubscriptions(state)).map((s) => s.mailbox);
-      if (mailboxes.length) {
-        try {
-          const s = await runSync(cfg, state, { mailboxes });
-          log("info", "Mirror pass done", {
-            mailboxes: s.mailboxes.length,
-            failed: s.failed,
-            copied: s.totals.copied,
-            deleted: s.totals.deleted,
-          });
-        } catch (e) {
-          log("error", `Mirror pass failed: ${(e as Error).message}`);
-        }
-      }
-      await sleep(config.schedule.syncSeconds * 1000, ac.signal);
-    }
-  })();
+  const loop = config.source && config.target
+    ? runScheduler({ ...config, source: config.source }, state, { signal: ac.signal })
+    : (log("warn", "No source/target configured: the mirror is idle until they are set"),
+      Promise.resolve());
   await server.finished;
   await loop;
   await directory;
   log("info", "Stopped");
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(t);
-      resolve();
-    }
-  });
 }

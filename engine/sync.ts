@@ -37,6 +37,31 @@ export interface SyncOptions {
   openTarget?: TargetOpener;
   /** Base delay before the first retry; doubles each time. */
   retryDelayMs?: number;
+  /** Shared with concurrent passes so one mailbox is never mirrored twice at once. */
+  locks?: MailboxLocks;
+  /** Record the pass in the run history (default true; event-driven passes say false). */
+  recordRun?: boolean;
+}
+
+/** Per-mailbox mutual exclusion between passes that may overlap (poll and IDLE-triggered). */
+export class MailboxLocks {
+  #held = new Map<string, Promise<void>>();
+
+  /** Waits for the mailbox to be free, takes it, and returns the release function. */
+  async acquire(mailbox: string): Promise<() => void> {
+    while (this.#held.has(mailbox)) await this.#held.get(mailbox);
+    let release!: () => void;
+    this.#held.set(mailbox, new Promise<void>((r) => (release = r)));
+    return () => {
+      this.#held.delete(mailbox);
+      release();
+    };
+  }
+
+  /** Whether a pass holds the mailbox now. */
+  isHeld(mailbox: string): boolean {
+    return this.#held.has(mailbox);
+  }
 }
 
 /** Picks the target implementation the config names. */
@@ -65,6 +90,14 @@ export async function runSync(
   let done = 0;
 
   const one = async (mailbox: string): Promise<MailboxResult> => {
+    const release = await opts.locks?.acquire(mailbox);
+    try {
+      return await oneLocked(mailbox);
+    } finally {
+      release?.();
+    }
+  };
+  const oneLocked = async (mailbox: string): Promise<MailboxResult> => {
     for (const [server, f] of authFailures) {
       if (f.confirmed) {
         const r = emptyResult(mailbox);
@@ -144,16 +177,18 @@ export async function runSync(
     }`,
     mailboxes: results.filter((r) => r.error?.server === server).length,
   }));
-  await putRun(state, {
-    id: crypto.randomUUID(),
-    startedAt,
-    finishedAt: summary.finishedAt,
-    mailboxes: results.length,
-    failed: summary.failed,
-    copied: summary.totals.copied,
-    deleted: summary.totals.deleted,
-    flagsUpdated: summary.totals.flagsUpdated,
-  });
+  if (opts.recordRun !== false) {
+    await putRun(state, {
+      id: crypto.randomUUID(),
+      startedAt,
+      finishedAt: summary.finishedAt,
+      mailboxes: results.length,
+      failed: summary.failed,
+      copied: summary.totals.copied,
+      deleted: summary.totals.deleted,
+      flagsUpdated: summary.totals.flagsUpdated,
+    });
+  }
   return summary;
 }
 
