@@ -17,6 +17,7 @@ import {
   listFlags,
   listUids,
   type MessageMeta,
+  spoolSource,
 } from "./source.ts";
 import {
   clearIntent,
@@ -42,7 +43,7 @@ import {
 } from "./target.ts";
 import { classifyMessage, compileBroadcastRules, type CompiledBroadcastRule } from "./voice.ts";
 import { buildPlaceholder } from "./placeholder.ts";
-import { keepOriginal } from "./originals.ts";
+import { keepOriginal, keepOriginalFile } from "./originals.ts";
 
 /** Opens the target side for one mailbox (IMAP backup or file store). */
 export type TargetOpener = (mailbox: string) => Promise<MirrorTarget>;
@@ -232,24 +233,95 @@ async function copyOne(
   const { state, config } = ctx;
   const { mailbox, folder, source, result } = job;
   const server = config.source.name;
-  const bytes = await guard(
-    server,
-    mailbox,
-    `fetch UID ${meta.uid} of "${folder}"`,
-    () => fetchSource(source, meta.uid),
-  );
-  if (!bytes) return; // expunged meanwhile: the next pass deletes nothing, copies nothing
+  const body = await readBody(ctx, job, meta);
+  if (!body) return; // expunged meanwhile: the next pass deletes nothing, copies nothing
+  try {
+    await storeBody(ctx, job, tf, target, uidValidity, meta, body);
+  } finally {
+    if (body.path) await Deno.remove(body.path).catch(() => {});
+  }
+}
+
+/** A fetched message: in memory, or spooled to a file when it is large. */
+interface Body {
+  size: number;
+  bytes?: Uint8Array;
+  path?: string;
+  /** The whole message, or its first bytes (enough for headers and the WAV header). */
+  head: Uint8Array;
+}
+
+// Above this, a message is streamed through a spool file instead of held in memory.
+const STREAM_ABOVE_BYTES = 4 * 1024 * 1024;
+const HEAD_BYTES = 1024 * 1024;
+
+async function readBody(
+  ctx: MirrorContext,
+  job: FolderJob,
+  meta: MessageMeta,
+): Promise<Body | null> {
+  const { mailbox, folder, source } = job;
+  const what = `fetch UID ${meta.uid} of "${folder}"`;
+  if (meta.size <= STREAM_ABOVE_BYTES) {
+    const bytes = await guard(
+      ctx.config.source.name,
+      mailbox,
+      what,
+      () => fetchSource(source, meta.uid),
+    );
+    return bytes ? { size: bytes.length, bytes, head: bytes } : null;
+  }
+  const dir = join(ctx.config.dataDir, "spool");
+  await Deno.mkdir(dir, { recursive: true });
+  const path = join(dir, `${crypto.randomUUID()}.eml`);
+  try {
+    const size = await guard(
+      ctx.config.source.name,
+      mailbox,
+      what,
+      () => spoolSource(source, meta.uid, path),
+    );
+    const f = await Deno.open(path);
+    const head = new Uint8Array(Math.min(size, HEAD_BYTES));
+    try {
+      let off = 0;
+      while (off < head.length) {
+        const n = await f.read(head.subarray(off));
+        if (n === null) break;
+        off += n;
+      }
+    } finally {
+      f.close();
+    }
+    return { size, path, head };
+  } catch (e) {
+    await Deno.remove(path).catch(() => {});
+    throw e;
+  }
+}
+
+async function storeBody(
+  ctx: MirrorContext,
+  job: FolderJob,
+  tf: TargetFolder,
+  target: MirrorTarget,
+  uidValidity: number,
+  meta: MessageMeta,
+  body: Body,
+): Promise<void> {
+  const { state, config } = ctx;
+  const { mailbox, folder, result } = job;
   ctx.broadcastRules ??= compileBroadcastRules(config.rules.broadcast);
-  const info = classifyMessage(bytes, { broadcastRules: ctx.broadcastRules });
+  const info = classifyMessage(body.head, { broadcastRules: ctx.broadcastRules });
   const decision = decideCopy(
-    { broadcast: info.broadcast, durationSeconds: info.durationSeconds, size: bytes.length },
+    { broadcast: info.broadcast, durationSeconds: info.durationSeconds, size: body.size },
     { ...config.limits, placeholders: target.placeholders },
   );
   const base = {
     srcUid: meta.uid,
     messageId: meta.messageId,
     internalDate: meta.internalDate.toISOString(),
-    size: bytes.length,
+    size: body.size,
   };
   if (decision.kind === "skip") {
     await recordCopy(state, mailbox, folder, uidValidity, {
@@ -263,48 +335,55 @@ async function copyOne(
     return;
   }
   const { flags } = mirrorFlags(meta.flags, tf.allowFlag);
-  let payload = bytes;
+  let payload = body.bytes;
   let keptAs: string | undefined;
   if (decision.kind === "placeholder") {
-    keptAs = await keepOriginal(join(config.dataDir, "originals"), {
-      mailbox,
-      folder,
-      uidValidity,
-      uid: meta.uid,
-      bytes,
-    });
+    const key = { mailbox, folder, uidValidity, uid: meta.uid };
+    const root = join(config.dataDir, "originals");
+    keptAs = body.path
+      ? await keepOriginalFile(root, key, body.path)
+      : await keepOriginal(root, { ...key, bytes: body.bytes! });
+    if (body.path) body.path = undefined; // moved: nothing to clean up
     payload = buildPlaceholder(info, {
       reason: decision.reason,
       seconds: info.durationSeconds,
-      bytes: bytes.length,
+      bytes: body.size,
+      limitSeconds: config.limits.maxMessageSeconds ?? undefined,
+      limitBytes: config.limits.maxMessageBytes ?? undefined,
       keptAs,
       hostname: Deno.hostname(),
       // Deterministic bytes, so an interrupted placeholder is recognised by its size.
       now: meta.internalDate,
     });
   }
+  const size = payload ? payload.length : body.size;
   const identity = {
-    messageId: decision.kind === "placeholder" ? headerMessageId(payload) : meta.messageId,
+    messageId: decision.kind === "placeholder" ? headerMessageId(payload!) : meta.messageId,
     internalDate: meta.internalDate,
-    size: payload.length,
+    size,
   };
   await putIntent(state, mailbox, folder, uidValidity, {
     srcUid: meta.uid,
     messageId: identity.messageId,
     internalDate: base.internalDate,
-    size: payload.length,
+    size,
     srcMessageId: meta.messageId,
-    srcSize: bytes.length,
+    srcSize: body.size,
     kind: decision.kind,
     startedAt: new Date().toISOString(),
   });
-  let uid = await tf.append(payload, flags, meta.internalDate, {
-    mailbox,
-    folder,
-    uid: meta.uid,
-    uidValidity,
-    kind: decision.kind,
-  });
+  const origin = { mailbox, folder, uid: meta.uid, uidValidity, kind: decision.kind };
+  let uid: number | null;
+  if (!payload && body.path && tf.appendFile) {
+    uid = await tf.appendFile(body.path, body.size, flags, meta.internalDate, origin);
+  } else {
+    uid = await tf.append(
+      payload ?? await Deno.readFile(body.path!),
+      flags,
+      meta.internalDate,
+      origin,
+    );
+  }
   uid ??= await tf.find(identity);
   if (uid === null) {
     throw new Error(
@@ -314,7 +393,7 @@ async function copyOne(
   await recordCopy(state, mailbox, folder, uidValidity, {
     ...base,
     ...(decision.kind === "placeholder"
-      ? { targetMessageId: identity.messageId, targetSize: payload.length }
+      ? { targetMessageId: identity.messageId, targetSize: size }
       : {}),
     targetUid: uid,
     targetUidValidity: tf.uidValidity,

@@ -54,3 +54,26 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   f.close();
   await Deno.rename(tmp, path);
 }
+
+/** Moves a spooled original into place (fsynced, then renamed) and returns its path. */
+export async function keepOriginalFile(
+  root: string,
+  key: { mailbox: string; folder: string; uidValidity: number; uid: number },
+  spooled: string,
+): Promise<string> {
+  const path = originalPath(root, key);
+  await Deno.mkdir(path.replace(/[\\/][^\\/]*$/, ""), { recursive: true });
+  try {
+    await Deno.rename(spooled, path);
+  } catch {
+    // Another file system (a share): copy through a temp file, then drop the spool.
+    const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+    await Deno.copyFile(spooled, tmp);
+    const f = await Deno.open(tmp, { read: true, write: true });
+    await f.sync();
+    f.close();
+    await Deno.rename(tmp, path);
+    await Deno.remove(spooled);
+  }
+  return path;
+}

@@ -121,3 +121,36 @@ export function parseMessageId(headers: Uint8Array | undefined): string | null {
   const angle = /<[^<>\s]+>/.exec(v);
   return angle ? angle[0] : (v || null);
 }
+
+/**
+ * Copies one message's source into a file in chunks of BODY.PEEK[]<offset.length>, so a
+ * message of any size costs one chunk of memory. Returns the bytes written.
+ */
+export async function spoolSource(
+  client: ImapFlow,
+  uid: number,
+  path: string,
+  chunkBytes = 1024 * 1024,
+): Promise<number> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  let offset = 0;
+  try {
+    for (;;) {
+      const m = await client.fetchOne(
+        String(uid),
+        { uid: true, source: { start: offset, maxLength: chunkBytes } },
+        { uid: true },
+      );
+      if (!m) throw new Error(`UID ${uid} vanished while it was read`);
+      const chunk = m.source ?? new Uint8Array(0);
+      let off = 0;
+      while (off < chunk.length) off += await file.write(chunk.subarray(off));
+      offset += chunk.length;
+      if (chunk.length < chunkBytes) break;
+    }
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  return offset;
+}

@@ -39,6 +39,17 @@ export interface TargetFolder {
     internalDate: Date,
     origin?: MessageOrigin,
   ): Promise<number | null>;
+  /**
+   * Stores a message read from a file, streamed (optional: targets without it get the bytes
+   * through {@link TargetFolder.append}).
+   */
+  appendFile?(
+    path: string,
+    size: number,
+    flags: string[],
+    internalDate: Date,
+    origin?: MessageOrigin,
+  ): Promise<number | null>;
   /** Finds a message by identity (Message-ID, date to the second, size). */
   find(identity: MessageIdentity): Promise<number | null>;
   /** Every message with its identity, for re-pairing after a UIDVALIDITY change. */

@@ -5,6 +5,7 @@
 import type { ImapFlow } from "imapflow";
 import type { ImapTargetConfig } from "./config.ts";
 import { connectAs, disconnect, ImapError } from "./imap.ts";
+import { StreamingAppender } from "./imap_append.ts";
 import { permanentFlagsFilter } from "./plan.ts";
 import { fetchMeta } from "./source.ts";
 import {
@@ -22,6 +23,9 @@ export async function openImapTarget(
   const client = await connectAs(config, mailbox);
   const fail = (op: string, e: unknown, detail?: string) =>
     new ImapError(config.name, mailbox, op, e, detail);
+  // Opened only when a message is large enough to be streamed.
+  let appender: StreamingAppender | null = null;
+  const streamer = async () => (appender ??= await StreamingAppender.open(config, mailbox));
   return {
     name: config.name,
     placeholders: true,
@@ -40,9 +44,12 @@ export async function openImapTarget(
           throw fail(`create "${folder}"`, e2);
         }
       }
-      return imapFolder(client, folder, box.uidValidity, box.permanentFlags, fail);
+      return imapFolder(client, folder, box.uidValidity, box.permanentFlags, fail, streamer);
     },
-    close: () => disconnect(client),
+    close: async () => {
+      await appender?.logout();
+      await disconnect(client);
+    },
   };
 }
 
@@ -57,6 +64,7 @@ function imapFolder(
   uidValidity: bigint,
   permanentFlags: Set<string> | undefined,
   fail: (op: string, e: unknown, detail?: string) => Error,
+  streamer: () => Promise<StreamingAppender>,
 ): TargetFolder {
   const uidplus = client.capabilities.has("UIDPLUS");
   const folderInfo: TargetFolder = {
@@ -82,6 +90,19 @@ function imapFolder(
         throw fail(`append to "${folder}"`, new Error("UIDVALIDITY changed during the pass"));
       }
       return uidplus && res.uid ? res.uid : null;
+    },
+    appendFile: async (path, size, flags, internalDate) => {
+      let res;
+      try {
+        res = await (await streamer()).appendFile(folder, path, size, flags, internalDate);
+      } catch (e) {
+        if (e instanceof ImapError) throw e;
+        throw fail(`append (streamed) to "${folder}"`, e);
+      }
+      if (res.uidValidity !== null && res.uidValidity !== Number(uidValidity)) {
+        throw fail(`append to "${folder}"`, new Error("UIDVALIDITY changed during the pass"));
+      }
+      return uidplus ? res.uid : null;
     },
     find: async (identity) => {
       const all = identity.messageId

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { ensureClips } from "./lab/audio.ts";
+import { clipPath, ensureClips } from "./lab/audio.ts";
 import {
   MASTER_SEPARATOR,
   prepareDovecot,
@@ -37,11 +37,16 @@ import type {
   SeededMessage,
 } from "./lab/types.ts";
 import {
+  cmdline,
   exists,
+  killAndWait,
   LabError,
+  listenerPids,
   livePid,
+  parentPid,
   pool,
   portOpen,
+  randomSecret,
   sleep,
   spawnDetached,
   stopPid,
@@ -56,7 +61,6 @@ import {
   planVoiceMessages,
   type VoicemailSpec,
 } from "./lab/voicemail.ts";
-import { clipPath } from "./lab/audio.ts";
 
 export type {
   AudioEncoding,
@@ -106,11 +110,11 @@ function ensureSecrets(layout: LabLayout): LabSecrets {
   if (exists(layout.secretsJson)) {
     secrets = JSON.parse(Deno.readTextFileSync(layout.secretsJson));
   } else {
-    const rnd = () => {
-      const b = crypto.getRandomValues(new Uint8Array(18));
-      return btoa(String.fromCharCode(...b)).replaceAll("+", "-").replaceAll("/", "_");
+    secrets = {
+      trustedPassword: randomSecret(),
+      relayPassword: randomSecret(),
+      ldapAdminPassword: randomSecret(),
     };
-    secrets = { trustedPassword: rnd(), relayPassword: rnd(), ldapAdminPassword: rnd() };
     writeText(layout.secretsJson, JSON.stringify(secrets, null, 2) + "\n", 0o600);
   }
   // No trailing newline: consumers may read the file as-is.
@@ -118,22 +122,59 @@ function ensureSecrets(layout: LabLayout): LabSecrets {
   return secrets;
 }
 
-/** Fails early when a port the lab wants is taken by something that is not this lab's server. */
-async function assertPortFree(name: string, port: number): Promise<void> {
-  if (await portOpen(port)) {
-    throw new LabError(
-      `Port ${port} for "${name}" is in use by another process; stop it or set VMIRROR_LAB_PORT_OFFSET`,
-    );
+/**
+ * The master process of a lab server left running by an earlier lab on the same ports whose
+ * directory is gone or different (a wiped work tree, a fresh clone), or undefined.
+ */
+function staleLabServer(port: number): { pid: number; what: string } | undefined {
+  for (const pid of listenerPids(port)) {
+    // Dovecot's children hold the listener too; their parent is the master.
+    for (const p of [pid, parentPid(pid)]) {
+      const cmd = cmdline(p);
+      if (/(^|\/)dovecot -c \S+\/dovecot-(prod|backup)\/dovecot\.conf$/.test(cmd)) {
+        return { pid: p, what: cmd };
+      }
+      if (/(^|\/)slapd .*-n slapd-vmirror-lab-(prod|backup)$/.test(cmd)) {
+        return { pid: p, what: cmd };
+      }
+      if (/scripts\/lab\/smtp_recorder\.ts --config \S+\/smtp-recorder\.json$/.test(cmd)) {
+        return { pid: p, what: cmd };
+      }
+    }
   }
+  return undefined;
+}
+
+/**
+ * Makes sure a port the lab wants is free: a server of an earlier lab (found by its command line)
+ * is stopped; anything else is an error.
+ */
+async function ensurePortFree(name: string, port: number, log: (s: string) => void): Promise<void> {
+  if (!(await portOpen(port))) return;
+  const stale = staleLabServer(port);
+  if (stale) {
+    log(`lab: stopping a leftover lab server on port ${port} (pid ${stale.pid}: ${stale.what})`);
+    await killAndWait(stale.pid);
+    const deadline = Date.now() + 5000;
+    while (await portOpen(port) && Date.now() < deadline) await sleep(50);
+    if (!(await portOpen(port))) return;
+  }
+  throw new LabError(
+    `Port ${port} for "${name}" is in use by another process; stop it or set VMIRROR_LAB_PORT_OFFSET`,
+  );
 }
 
 /** Starts the SMTP recorder as a detached process unless it runs already. */
-async function startSmtpRecorder(layout: LabLayout, secrets: LabSecrets): Promise<void> {
+async function startSmtpRecorder(
+  layout: LabLayout,
+  secrets: LabSecrets,
+  log: (s: string) => void,
+): Promise<void> {
   if (livePid(layout.smtpPidFile, "smtp_recorder") !== undefined) {
     await waitForPort("smtp-recorder", layout.ports.smtp);
     return;
   }
-  await assertPortFree("smtp-recorder", layout.ports.smtp);
+  await ensurePortFree("smtp-recorder", layout.ports.smtp, log);
   const cfg: SmtpRecorderConfig = {
     host: "127.0.0.1",
     port: layout.ports.smtp,
@@ -409,7 +450,7 @@ export async function startLab(opts: LabOptions = {}): Promise<LabInfo> {
     const running = livePid(layout.slapd[side].pidFile, "slapd") !== undefined;
     if (!running) {
       const port = side === "prod" ? layout.ports.prodLdap : layout.ports.backupLdap;
-      await assertPortFree(`slapd-${side}`, port);
+      await ensurePortFree(`slapd-${side}`, port, log);
     }
     await prepareSlapd(layout, side, {
       adminPassword: secrets.ldapAdminPassword,
@@ -425,7 +466,7 @@ export async function startLab(opts: LabOptions = {}): Promise<LabInfo> {
       const ports = side === "prod"
         ? [layout.ports.prodImap, layout.ports.prodImaps]
         : [layout.ports.backupImap, layout.ports.backupImaps];
-      for (const p of ports) await assertPortFree(`dovecot-${side}`, p);
+      for (const p of ports) await ensurePortFree(`dovecot-${side}`, p, log);
     }
     await prepareDovecot(layout, side, {
       subscribers: SUBSCRIBERS,
@@ -435,7 +476,7 @@ export async function startLab(opts: LabOptions = {}): Promise<LabInfo> {
     await startDovecot(layout, side);
   }));
 
-  await startSmtpRecorder(layout, secrets);
+  await startSmtpRecorder(layout, secrets, log);
 
   let seed: SeedRecord;
   if (exists(layout.seededJson)) {

@@ -37,8 +37,9 @@ export function parseDenoTestSummary(out: string): { passed: number; failed: num
 }
 
 if (import.meta.main) {
-  console.error("== starting the lab (real Dovecot, slapd, SMTP on 127.0.0.1)");
-  const lab = await run(["run", "-A", "scripts/lab.ts", "start"]);
+  // A fresh lab each run: suites add and expunge messages, so a reused one drifts.
+  console.error("== resetting the lab (real Dovecot, slapd, SMTP on 127.0.0.1)");
+  const lab = await run(["run", "-A", "scripts/lab.ts", "reset"]);
   if (lab.code !== 0) {
     console.error("The lab did not start; see above");
     console.log("0 passed, 1 failed");

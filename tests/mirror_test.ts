@@ -507,3 +507,103 @@ Deno.test({
     }
   },
 });
+
+/** A VPIM message of about `mb` megabytes (µ-law audio of random bytes, base64). */
+function bigMessage(mb: number, id: string): Uint8Array {
+  const audio = new Uint8Array(Math.floor((mb * 1024 * 1024 * 3) / 4));
+  for (let i = 0; i < audio.length; i += 65536) {
+    crypto.getRandomValues(audio.subarray(i, Math.min(i + 65536, audio.length)));
+  }
+  // A WAV header (µ-law, 8 kHz) so the classifier sees a real voice part.
+  const view = new DataView(audio.buffer);
+  const ascii = (o: number, s: string) =>
+    [...s].forEach((c, i) => (audio[o + i] = c.charCodeAt(0)));
+  ascii(0, "RIFF");
+  view.setUint32(4, audio.length - 8, true);
+  ascii(8, "WAVEfmt ");
+  view.setUint32(16, 16, true);
+  view.setUint16(20, 7, true);
+  view.setUint16(22, 1, true);
+  view.setUint32(24, 8000, true);
+  view.setUint32(28, 8000, true);
+  view.setUint16(32, 1, true);
+  view.setUint16(34, 8, true);
+  ascii(36, "data");
+  view.setUint32(40, audio.length - 44, true);
+  let b64 = "";
+  for (let i = 0; i < audio.length; i += 57 * 1000) {
+    const slice = audio.subarray(i, Math.min(i + 57 * 1000, audio.length));
+    b64 += btoa(String.fromCharCode(...slice)).replace(/.{76}/g, "$&\r\n");
+    if (!b64.endsWith("\n")) b64 += "\r\n";
+  }
+  const head = [
+    'From: "Big Caller" <15550199@mss.lab>',
+    "To: <7332@mss.lab>",
+    "Subject: A very long voice message",
+    `Message-ID: <${id}@test>`,
+    "Date: Mon, 23 Nov 2026 10:00:00 +0000",
+    "MIME-Version: 1.0",
+    'Content-Type: multipart/voice-message; boundary="b1"',
+    "",
+    "--b1",
+    "Content-Type: audio/wav",
+    "Content-Transfer-Encoding: base64",
+    "Content-Disposition: inline; voice=Voice-Message; filename=msg.wav",
+    "",
+    "",
+  ].join("\r\n");
+  return new TextEncoder().encode(`${head}${b64}--b1--\r\n`);
+}
+
+Deno.test({
+  name: "a 50 MB message is streamed to the backup byte for byte, or kept whole as an original",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const mb = await scratchMailbox("7332");
+    const big = bigMessage(50, `big-${crypto.randomUUID()}`);
+    await appendRaw("prod", mb, "INBOX", [{ bytes: big, flags: ["\\Seen"], date: new Date() }]);
+    await t.step("streamed copy", async () => {
+      const dir = await tempDir("big");
+      const config = await labConfig(dir);
+      const state = await openState(join(dir, "state.kv"));
+      try {
+        const s = await runSync(config, state, { mailboxes: [mb] });
+        assert.equal(s.failed, 0, JSON.stringify(s.mailboxes[0].error));
+        assert.equal(s.totals.copied, 1);
+        const backup = await snapshot("backup", mb, ["INBOX"]);
+        assert.equal(backup.folders.INBOX.messages.length, 1);
+        assert.ok(backup.folders.INBOX.messages[0].bytes.length === big.length);
+        assert.deepEqual(backup.folders.INBOX.messages[0].bytes, big);
+        assert.deepEqual(backup.folders.INBOX.messages[0].flags, ["\\Seen"]);
+        // Nothing left behind in the spool.
+        const left = [...Deno.readDirSync(join(dir, "spool"))];
+        assert.equal(left.length, 0);
+      } finally {
+        closeState(state);
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+    await t.step("over the size limit: placeholder on the backup, original kept", async () => {
+      await wipeMailbox("backup", mb);
+      const dir = await tempDir("big-placeholder");
+      const config = await labConfig(dir, (raw) => {
+        raw.limits = { ...(raw.limits as object), maxMessageBytes: 10 * 1024 * 1024 };
+      });
+      const state = await openState(join(dir, "state.kv"));
+      try {
+        const s = await runSync(config, state, { mailboxes: [mb] });
+        assert.equal(s.failed, 0, JSON.stringify(s.mailboxes[0].error));
+        assert.equal(s.totals.placeholders, 1);
+        const backup = await snapshot("backup", mb, ["INBOX"]);
+        assert.ok(placeholderOf(backup.folders.INBOX.messages[0].bytes));
+        const folder = join(dir, "originals", mb, "INBOX");
+        const [kept] = [...Deno.readDirSync(folder)];
+        assert.deepEqual(await Deno.readFile(join(folder, kept.name)), big);
+      } finally {
+        closeState(state);
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  },
+});

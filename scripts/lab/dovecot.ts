@@ -14,6 +14,7 @@ import {
   lookupUser,
   run,
   runDaemon,
+  sleep,
   stopPid,
   waitForPort,
   writeText,
@@ -56,9 +57,6 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_master_user_separator = ${MASTER_SEPARATOR}
 auth_failure_delay = 0
-# Trusted networks skip Dovecot's per-IP auth penalty: without this, one test's deliberate wrong
-# password delays every later login from 127.0.0.1 (2 s, doubling up to 15 s) for the whole suite.
-login_trusted_networks = 127.0.0.0/8
 auth_verbose = yes
 mail_max_userip_connections = 500
 
@@ -91,6 +89,14 @@ userdb {
   driver = passwd-file
   args = ${d.usersFile}
   default_fields = uid=vmail gid=vmail home=${d.mailRoot}/%u
+}
+
+# No per-IP auth penalty (Dovecot's documented switch): every client here is 127.0.0.1, so one
+# test's deliberate wrong password would delay all later logins of the suite by 2 s doubling to 15 s.
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
 }
 
 service imap-login {
@@ -142,6 +148,15 @@ async function writeUsers(d: DovecotLayout, users: Map<string, string>): Promise
   const tmp = `${d.usersFile}.tmp`;
   writeText(tmp, text, 0o640);
   await run("chgrp", ["dovecot", tmp]);
+  // Dovecot compares whole-second mtimes: make each version's mtime differ from the last one.
+  let mtime = Math.floor(Date.now() / 1000);
+  try {
+    const prev = Deno.statSync(d.usersFile).mtime?.getTime() ?? 0;
+    mtime = Math.max(mtime, Math.floor(prev / 1000) + 1);
+  } catch {
+    // First version of the file.
+  }
+  Deno.utimeSync(tmp, mtime, mtime);
   Deno.renameSync(tmp, d.usersFile);
 }
 
@@ -157,6 +172,26 @@ export async function setDovecotUser(
   const users = readUsers(d);
   users.set(mailbox, pin);
   await writeUsers(d, users);
+  // Dovecot re-reads a passwd-file at most once a second and only when its mtime/size changed;
+  // wait until its auth process accepts the new PIN so callers can log in right away.
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const res = await run("doveadm", [
+      "-c",
+      d.configFile,
+      "auth",
+      "test",
+      "-x",
+      "service=imap",
+      mailbox,
+      pin,
+    ], { allowFail: true });
+    if (res.code === 0) return;
+    if (Date.now() > deadline) {
+      throw new LabError(`Dovecot "${d.configFile}" did not pick up user "${mailbox}" within 5 s`);
+    }
+    await sleep(200);
+  }
 }
 
 /** Writes config, passwd-files and directories of one instance (users only when new). */
@@ -177,8 +212,11 @@ export async function prepareDovecot(
   const config = renderConfig(layout, side, d, vmail.uid);
   const changed = !exists(d.configFile) || Deno.readTextFileSync(d.configFile) !== config;
   writeText(d.configFile, config);
-  // A running instance keeps its old settings until told; reload so `start` applies edits.
-  if (changed && dovecotPid(d) !== undefined) await doveadm(d, ["reload"]);
+  // A running instance keeps its old settings (and listener modes survive a reload): restart it.
+  if (changed && dovecotPid(d) !== undefined) {
+    opts.log(`lab: dovecot-${side} config changed, restarting it`);
+    await stopDovecot(d);
+  }
   writeText(d.masterFile, passwdLine(TRUSTED_USER, opts.trustedPassword) + "\n", 0o640);
   await run("chgrp", ["dovecot", d.masterFile]);
   // The user list is the source of truth once written: addLabUser() may have extended it.
@@ -197,6 +235,13 @@ export async function startDovecot(layout: LabLayout, side: LabSide): Promise<vo
   const d = layout.dovecot[side];
   const p = portsOf(layout, side);
   if (dovecotPid(d) === undefined) {
+    // With the penalty listener disabled Dovecot no longer creates this socket; a stale one from
+    // an older config makes the auth process retry it for 5 s before the first login.
+    try {
+      Deno.removeSync(`${d.baseDir}/anvil-auth-penalty`);
+    } catch {
+      // Not there: the normal case.
+    }
     try {
       await runDaemon("dovecot", ["-c", d.configFile], `${d.dir}/start.out`);
     } catch (e) {

@@ -214,6 +214,81 @@ export async function stopPid(
   return true;
 }
 
+/** Pids of processes holding a TCP socket that listens on a port (from /proc; Linux only). */
+export function listenerPids(port: number): number[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const inodes = new Set<string>();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // f[1] = local "ADDR:PORT", f[3] = state (0A = LISTEN), f[9] = socket inode
+      if (f.length > 9 && f[1].endsWith(`:${hexPort}`) && f[3] === "0A") inodes.add(f[9]);
+    }
+  }
+  if (inodes.size === 0) return [];
+  const pids: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      for (const fd of Deno.readDirSync(`/proc/${e.name}/fd`)) {
+        const target = Deno.readLinkSync(`/proc/${e.name}/fd/${fd.name}`);
+        const m = /^socket:\[(\d+)\]$/.exec(target);
+        if (m && inodes.has(m[1])) {
+          pids.push(Number(e.name));
+          break;
+        }
+      }
+    } catch {
+      // Process gone or not ours to inspect.
+    }
+  }
+  return pids;
+}
+
+/** A process's command line with NULs as spaces ("" when gone). */
+export function cmdline(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ").trim();
+  } catch {
+    return "";
+  }
+}
+
+/** A process's parent pid (0 when gone). */
+export function parentPid(pid: number): number {
+  try {
+    const m = /^PPid:\s+(\d+)/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Sends SIGTERM to a pid and waits (then SIGKILL) until it is gone. */
+export async function killAndWait(pid: number, timeoutMs = 10_000): Promise<void> {
+  try {
+    Deno.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (pidAlive(pid) && Date.now() < deadline) await sleep(50);
+  if (pidAlive(pid)) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // Gone.
+    }
+    while (pidAlive(pid)) await sleep(50);
+  }
+}
+
 /** Waits a number of milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
