@@ -230,9 +230,6 @@ async function copyOne(
   uidValidity: number,
   meta: MessageMeta,
 ): Promise<void> {
-  const { state, config } = ctx;
-  const { mailbox, folder, source, result } = job;
-  const server = config.source.name;
   const body = await readBody(ctx, job, meta);
   if (!body) return; // expunged meanwhile: the next pass deletes nothing, copies nothing
   try {

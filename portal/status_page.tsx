@@ -1,10 +1,10 @@
 /**
- * The admin's sync health page, rendered on the server.
+ * The admin's sync health, rendered on the server.
  * @module
  */
 import type { MailboxResult, RunRecord, Subscription } from "../engine/state.ts";
 
-/** Props of {@link StatusPage}. */
+/** Props of {@link StatusSection}. */
 export interface StatusPageProps {
   version: string;
   subscriptions: Subscription[];
@@ -14,25 +14,16 @@ export interface StatusPageProps {
 }
 
 /** Sync health: one row per mailbox, the recent passes. */
-export function StatusPage(p: StatusPageProps) {
+export function StatusSection(p: StatusPageProps) {
   const byMailbox = new Map(p.results.map((r) => [r.mailbox, r]));
   return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>vmirror — sync status</title>
-        <style>
-          {`body{font:16px/1.4 system-ui,sans-serif;margin:1rem auto;max-width:60rem;padding:0 1rem;color:#111}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ccc}
-.bad{color:#a00;font-weight:600}.ok{color:#060}`}
-        </style>
-      </head>
-      <body>
-        <h1>vmirror {p.version}</h1>
-        {!p.configured && <p class="bad">No source or target is configured: the mirror is idle.</p>}
-        <h2>Mailboxes ({p.subscriptions.length})</h2>
-        <table>
+    <>
+      <h1>Sync status</h1>
+      <p>vmirror {p.version}</p>
+      {!p.configured && <p class="bad">No source or target is configured: the mirror is idle.</p>}
+      <h2 id="mailboxes">Mailboxes ({p.subscriptions.length})</h2>
+      <div class="table-wrap">
+        <table aria-labelledby="mailboxes">
           <thead>
             <tr>
               <th scope="col">Mailbox</th>
@@ -48,8 +39,8 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5
               const r = byMailbox.get(s.mailbox);
               return (
                 <tr key={s.mailbox}>
-                  <td>{s.mailbox}</td>
-                  <td class={r ? (r.ok ? "ok" : "bad") : ""}>
+                  <th scope="row">{s.mailbox}</th>
+                  <td class={r ? (r.ok ? "good" : "bad") : ""}>
                     {r ? (r.ok ? "ok" : "failed") : "never synced"}
                   </td>
                   <td>{r?.finishedAt ?? ""}</td>
@@ -61,7 +52,9 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5
             })}
           </tbody>
         </table>
-        <h2>Recent passes</h2>
+      </div>
+      <h2>Recent passes</h2>
+      {p.runs.length === 0 ? <p>No passes yet.</p> : (
         <ul>
           {p.runs.map((r) => (
             <li key={r.id}>
@@ -70,7 +63,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5
             </li>
           ))}
         </ul>
-      </body>
-    </html>
+      )}
+    </>
   );
 }
