@@ -13,7 +13,7 @@ import {
   fetchMeta,
   fetchSource,
   type FolderStatus,
-  folderStatus,
+  folderStatuses,
   listFlags,
   listUids,
   type MessageMeta,
@@ -85,8 +85,16 @@ export async function mirrorMailbox(
   let target: MirrorTarget | null = null;
   const lazyTarget = async () => (target ??= await ctx.openTarget(mailbox));
   try {
+    // Every folder's STATUS in one round trip: a pass with no change costs just that.
+    const statuses = await guard(
+      config.source.name,
+      mailbox,
+      "read the status of its folders",
+      () => folderStatuses(source, config.source.folders),
+    );
     for (const folder of config.source.folders) {
-      await mirrorFolder(ctx, { mailbox, folder, source, lazyTarget, result });
+      const status = statuses.get(folder) ?? null;
+      await mirrorFolder(ctx, { mailbox, folder, source, lazyTarget, result }, status);
     }
   } finally {
     await disconnect(source);
@@ -107,13 +115,16 @@ interface FolderJob {
   result: MailboxResult;
 }
 
-async function mirrorFolder(ctx: MirrorContext, job: FolderJob): Promise<void> {
+async function mirrorFolder(
+  ctx: MirrorContext,
+  job: FolderJob,
+  status: FolderStatus | null,
+): Promise<void> {
   const { state, config } = ctx;
   const { mailbox, folder, source, result } = job;
   const server = config.source.name;
   const op = <T>(what: string, fn: () => Promise<T>) => guard(server, mailbox, what, fn);
 
-  const status = await op(`read the status of "${folder}"`, () => folderStatus(source, folder));
   if (!status) {
     result.warnings.push(`folder "${folder}" does not exist on production`);
     return;

@@ -51,6 +51,44 @@ export async function folderStatus(client: ImapFlow, folder: string): Promise<Fo
   };
 }
 
+/**
+ * STATUS of several folders in one round trip where the server has LIST-STATUS (RFC 5819),
+ * else one STATUS each. A folder that does not exist maps to null.
+ */
+export async function folderStatuses(
+  client: ImapFlow,
+  folders: string[],
+): Promise<Map<string, FolderStatus | null>> {
+  const out = new Map<string, FolderStatus | null>();
+  if (!client.capabilities.has("LIST-STATUS")) {
+    for (const f of folders) out.set(f, await folderStatus(client, f));
+    return out;
+  }
+  const condstore = client.capabilities.has("CONDSTORE") || client.capabilities.has("QRESYNC");
+  const listed = await client.list({
+    listOnly: true,
+    statusQuery: { uidValidity: true, uidNext: true, messages: true, highestModseq: condstore },
+  });
+  const byPath = new Map(
+    listed.map((l) => [l.path.toUpperCase() === "INBOX" ? "INBOX" : l.path, l]),
+  );
+  for (const f of folders) {
+    const l = byPath.get(f.toUpperCase() === "INBOX" ? "INBOX" : f);
+    const st = l?.status;
+    if (!l || !st || l.flags.has("\\Noselect") || l.flags.has("\\NonExistent")) {
+      out.set(f, l && !st ? await folderStatus(client, f) : null);
+      continue;
+    }
+    out.set(f, {
+      uidValidity: Number(st.uidValidity ?? 0),
+      uidNext: st.uidNext ?? 0,
+      messages: st.messages ?? 0,
+      highestModseq: st.highestModseq !== undefined ? String(st.highestModseq) : undefined,
+    });
+  }
+  return out;
+}
+
 /** Opens a folder read-only (EXAMINE), so not even \Recent changes on production. */
 export async function examine(client: ImapFlow, folder: string): Promise<void> {
   await client.mailboxOpen(folder, { readOnly: true });
