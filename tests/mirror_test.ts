@@ -11,68 +11,17 @@ import {
   labConfig,
   messageIdOf,
   scratchMailbox,
-  type Snapshot,
   snapshot,
   variant,
   wipeMailbox,
   withImap,
 } from "./lab_client.ts";
+import { assertMirrored, isBroadcast, placeholderOf, tempDir } from "./mirror_targets.ts";
 
 const FOLDERS = () => lab().folders;
 
-function isBroadcast(bytes: Uint8Array): boolean {
-  const b = lab().broadcast;
-  const head = new TextDecoder("latin1").decode(bytes.subarray(0, 8192));
-  return new RegExp(`^${b.header}:\\s*${b.value}\\s*$`, "im").test(head);
-}
-
-function placeholderOf(bytes: Uint8Array): string | null {
-  const head = new TextDecoder("latin1").decode(bytes.subarray(0, 8192));
-  const m = /^x-vmirror-placeholder:\s*(.+?)\s*$/im.exec(head);
-  return m ? m[1] : null;
-}
-
-/** Asserts the backup equals production message for message, but broadcasts and placeholders. */
-function assertMirrored(
-  prod: Snapshot,
-  backup: Snapshot,
-  opts: { placeholders?: Set<string> } = {},
-) {
-  for (const [folder, p] of Object.entries(prod.folders)) {
-    const b = backup.folders[folder];
-    const expected = p.messages.filter((m) => !isBroadcast(m.bytes));
-    assert.ok(b || expected.length === 0, `folder "${folder}" missing on the backup`);
-    const byId = new Map<string, typeof b.messages>();
-    for (const m of b?.messages ?? []) {
-      const k = placeholderOf(m.bytes) ?? m.messageId ?? "";
-      byId.set(k, [...(byId.get(k) ?? []), m]);
-    }
-    for (const m of expected) {
-      const copies = byId.get(m.messageId ?? "") ?? [];
-      assert.equal(
-        copies.length,
-        1,
-        `${folder} ${m.messageId}: ${copies.length} copies on the backup`,
-      );
-      const c = copies[0];
-      assert.equal(c.internalDate, m.internalDate, `${folder} ${m.messageId}: date`);
-      assert.deepEqual(c.flags, m.flags, `${folder} ${m.messageId}: flags`);
-      if (opts.placeholders?.has(m.messageId ?? "")) {
-        assert.ok(placeholderOf(c.bytes), `${m.messageId} should be a placeholder`);
-      } else {
-        assert.deepEqual(c.bytes, m.bytes, `${folder} ${m.messageId}: bytes differ`);
-      }
-    }
-    assert.equal((b?.messages ?? []).length, expected.length, `${folder}: message count`);
-  }
-}
-
-async function tempDir(t: string) {
-  return await Deno.makeTempDir({ prefix: `vmirror-${t}-` });
-}
-
 Deno.test({
-  name: "sync mirrors production to the backup byte for byte, never altering production",
+  name: "an over-length message becomes a placeholder, and a lost state store adopts the backup",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
@@ -85,30 +34,6 @@ Deno.test({
     try {
       const before = await Promise.all(mailboxes.map((m) => snapshot("prod", m, FOLDERS())));
       const summary = await runSync(config, state, { mailboxes });
-      await t.step("every mailbox succeeded", () => {
-        assert.equal(summary.failed, 0, JSON.stringify(summary.mailboxes.map((m) => m.error)));
-      });
-      const after = await Promise.all(mailboxes.map((m) => snapshot("prod", m, FOLDERS())));
-      await t.step("production is unchanged (flags, bytes, HIGHESTMODSEQ)", () => {
-        assert.deepEqual(after, before);
-      });
-      await t.step("the backup equals production except broadcasts and placeholders", async () => {
-        for (const [i, m] of mailboxes.entries()) {
-          const backup = await snapshot("backup", m, FOLDERS());
-          const long = m === l.longMessage.mailbox
-            ? new Set([l.longMessage.messageId])
-            : new Set<string>();
-          assertMirrored(before[i], backup, { placeholders: long });
-        }
-      });
-      await t.step("broadcasts are counted as skipped", () => {
-        const seededBroadcasts = mailboxes.reduce(
-          (n, m) => n + l.seeded[m].messages.filter((x) => x.broadcast).length,
-          0,
-        );
-        assert.ok(seededBroadcasts > 0);
-        assert.equal(summary.totals.skipped.broadcast ?? 0, seededBroadcasts);
-      });
       await t.step("the over-length message is kept byte-identical on the app server", async () => {
         assert.equal(summary.totals.placeholders, 1);
         const orig = before[mailboxes.indexOf(l.longMessage.mailbox)].folders[l.longMessage.folder]
@@ -126,19 +51,6 @@ Deno.test({
           join(dir, "originals", l.longMessage.mailbox, l.longMessage.folder, kept[0]),
         );
         assert.deepEqual(bytes, orig.bytes);
-      });
-      await t.step("a second pass copies nothing", async () => {
-        const again = await runSync(config, state, { mailboxes });
-        assert.equal(again.failed, 0);
-        assert.deepEqual(
-          [
-            again.totals.copied,
-            again.totals.deleted,
-            again.totals.flagsUpdated,
-            again.totals.placeholders,
-          ],
-          [0, 0, 0, 0],
-        );
       });
       await t.step(
         "a lost state store adopts what the backup holds, never duplicating",
@@ -196,12 +108,12 @@ async function scratch(mailbox: string, count: number, folder = "INBOX") {
 }
 
 Deno.test({
-  name: "deletions and flag changes on production reach the backup; strangers are left alone",
+  name: "messages only the backup holds are left alone; a copy removed from it is copied again",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
     const mb = "7310";
-    const uids = await scratch(mb, 8);
+    await scratch(mb, 8);
     const dir = await tempDir("changes");
     const config = await labConfig(dir);
     const state = await openState(join(dir, "state.kv"));
@@ -209,24 +121,6 @@ Deno.test({
       const first = await runSync(config, state, { mailboxes: [mb] });
       assert.equal(first.failed, 0, JSON.stringify(first.mailboxes[0].error));
       assert.equal(first.totals.copied, 8);
-
-      await t.step("a deletion and flag changes are mirrored", async () => {
-        await withImap("prod", mb, async (c) => {
-          await c.mailboxOpen("INBOX");
-          await c.messageDelete(`${uids[0]},${uids[1]}`, { uid: true });
-          await c.messageFlagsAdd(String(uids[2]), ["\\Seen", "\\Answered"], { uid: true });
-          await c.messageFlagsRemove(String(uids[3]), ["\\Seen"], { uid: true });
-          await c.messageFlagsAdd(String(uids[4]), ["$Forwarded"], { uid: true });
-        });
-        const s = await runSync(config, state, { mailboxes: [mb] });
-        assert.equal(s.failed, 0);
-        assert.equal(s.totals.deleted, 2);
-        assert.ok(s.totals.flagsUpdated >= 2, `flags updated ${s.totals.flagsUpdated}`);
-        assertMirrored(
-          await snapshot("prod", mb, ["INBOX"]),
-          await snapshot("backup", mb, ["INBOX"]),
-        );
-      });
 
       await t.step("a message only the backup holds is reported and kept", async () => {
         const stranger = new TextEncoder().encode(
@@ -280,7 +174,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a UIDVALIDITY change on either side re-pairs without copying again",
+  name: "a backup UIDVALIDITY change re-pairs without copying again",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
@@ -311,16 +205,6 @@ Deno.test({
       const first = await runSync(config, state, { mailboxes: [mb] });
       assert.equal(first.failed, 0, JSON.stringify(first.mailboxes[0].error));
       assert.equal(first.totals.copied, 5);
-      await t.step("production's folder rebuilt", async () => {
-        await rebuild("prod");
-        const s = await runSync(config, state, { mailboxes: [mb] });
-        assert.equal(s.failed, 0, JSON.stringify(s.mailboxes[0].error));
-        assert.deepEqual([s.totals.copied, s.totals.deleted], [0, 0]);
-        assertMirrored(
-          await snapshot("prod", mb, [folder]),
-          await snapshot("backup", mb, [folder]),
-        );
-      });
       await t.step("the backup's folder rebuilt", async () => {
         await rebuild("backup");
         await appendRaw("prod", mb, folder, [{

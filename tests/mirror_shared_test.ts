@@ -1,0 +1,167 @@
+/**
+ * The mirror's acceptance suite, run once per target (backup MSS over IMAP, file store):
+ * byte-identical copies, production never altered, broadcasts skipped, deletions and flag
+ * changes mirrored, a production UIDVALIDITY change re-paired without copying again.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { closeState, openState } from "../engine/state.ts";
+import { runSync } from "../engine/sync.ts";
+import { appendRaw, lab, scratchMailbox, snapshot, variant, withImap } from "./lab_client.ts";
+import { assertMirrored, isBroadcast, placeholderOf, SIDES, tempDir } from "./mirror_targets.ts";
+
+/** Fills a scratch mailbox on production with variants of a seeded mailbox's messages. */
+async function scratch(mailbox: string, count: number, folder = "INBOX") {
+  await scratchMailbox(mailbox);
+  const seeded = await snapshot("prod", "4002", ["INBOX"]);
+  const pool = seeded.folders.INBOX.messages.filter((m) => !isBroadcast(m.bytes));
+  return await appendRaw(
+    "prod",
+    mailbox,
+    folder,
+    Array.from({ length: count }, (_, i) => {
+      const src = pool[i % pool.length];
+      return {
+        bytes: variant(src.bytes, i + 1),
+        flags: src.flags,
+        date: new Date(src.internalDate - i * 60_000),
+      };
+    }),
+  );
+}
+
+for (const [n, side] of SIDES.entries()) {
+  Deno.test({
+    name: `[${side.kind}] sync mirrors production byte for byte and never alters production`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn(t) {
+      const l = lab();
+      const folders = l.folders;
+      const mailboxes = ["4001", "4002", "4003"];
+      const dir = await tempDir(`shared-${side.kind}`);
+      const config = await side.config(dir);
+      for (const m of mailboxes) await side.wipe(config, m);
+      const state = await openState(join(dir, "state.kv"));
+      try {
+        const before = await Promise.all(mailboxes.map((m) => snapshot("prod", m, folders)));
+        const summary = await runSync(config, state, { mailboxes });
+        await t.step("every mailbox succeeded", () => {
+          assert.equal(summary.failed, 0, JSON.stringify(summary.mailboxes.map((m) => m.error)));
+        });
+        await t.step("production is unchanged (flags, bytes, HIGHESTMODSEQ)", async () => {
+          assert.deepEqual(
+            await Promise.all(mailboxes.map((m) => snapshot("prod", m, folders))),
+            before,
+          );
+        });
+        await t.step("the mirror equals production but broadcasts (and placeholders)", async () => {
+          for (const [i, m] of mailboxes.entries()) {
+            // Only a backup MSS has a length limit; the file store keeps every message whole.
+            const long = side.kind === "imap" && m === l.longMessage.mailbox
+              ? new Set([l.longMessage.messageId])
+              : new Set<string>();
+            assertMirrored(before[i], await side.read(config, m, folders), { placeholders: long });
+          }
+        });
+        await t.step("broadcasts are counted as skipped", () => {
+          const seeded = mailboxes.reduce(
+            (k, m) => k + l.seeded[m].messages.filter((x) => x.broadcast).length,
+            0,
+          );
+          assert.ok(seeded > 0);
+          assert.equal(summary.totals.skipped.broadcast ?? 0, seeded);
+          assert.equal(summary.totals.placeholders, side.kind === "imap" ? 1 : 0);
+        });
+        await t.step("a second pass changes nothing", async () => {
+          const again = await runSync(config, state, { mailboxes });
+          assert.equal(again.failed, 0);
+          const t2 = again.totals;
+          assert.deepEqual([t2.copied, t2.deleted, t2.flagsUpdated, t2.placeholders], [0, 0, 0, 0]);
+        });
+      } finally {
+        closeState(state);
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+
+  Deno.test({
+    name: `[${side.kind}] deletions and flag changes on production reach the mirror`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const mb = String(7360 + n * 5);
+      const uids = await scratch(mb, 8);
+      const dir = await tempDir(`changes-${side.kind}`);
+      const config = await side.config(dir);
+      const state = await openState(join(dir, "state.kv"));
+      try {
+        const first = await runSync(config, state, { mailboxes: [mb] });
+        assert.equal(first.failed, 0, JSON.stringify(first.mailboxes[0].error));
+        assert.equal(first.totals.copied, 8);
+        await withImap("prod", mb, async (c) => {
+          await c.mailboxOpen("INBOX");
+          await c.messageDelete(`${uids[0]},${uids[1]}`, { uid: true });
+          await c.messageFlagsAdd(String(uids[2]), ["\\Seen", "\\Answered"], { uid: true });
+          await c.messageFlagsRemove(String(uids[3]), ["\\Seen"], { uid: true });
+          await c.messageFlagsAdd(String(uids[4]), ["$Forwarded", "\\Flagged"], { uid: true });
+        });
+        const s = await runSync(config, state, { mailboxes: [mb] });
+        assert.equal(s.failed, 0, JSON.stringify(s.mailboxes[0].error));
+        assert.equal(s.totals.deleted, 2);
+        assert.ok(s.totals.flagsUpdated >= 2, `flags updated ${s.totals.flagsUpdated}`);
+        assertMirrored(
+          await snapshot("prod", mb, ["INBOX"]),
+          await side.read(config, mb, ["INBOX"]),
+        );
+      } finally {
+        closeState(state);
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+
+  Deno.test({
+    name: `[${side.kind}] a production UIDVALIDITY change re-pairs without copying again`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const mb = String(7361 + n * 5);
+      const folder = lab().greetingsFolder;
+      await scratch(mb, 5, folder);
+      const dir = await tempDir(`uidvalidity-${side.kind}`);
+      const config = await side.config(dir);
+      const state = await openState(join(dir, "state.kv"));
+      try {
+        const first = await runSync(config, state, { mailboxes: [mb] });
+        assert.equal(first.failed, 0, JSON.stringify(first.mailboxes[0].error));
+        assert.equal(first.totals.copied, 5);
+        // Rebuilding the folder with the same messages gives it a new UIDVALIDITY and new UIDs.
+        const snap = await snapshot("prod", mb, [folder]);
+        await withImap("prod", mb, (c) => c.mailboxDelete(folder));
+        await appendRaw(
+          "prod",
+          mb,
+          folder,
+          snap.folders[folder].messages.map((m) => ({
+            bytes: m.bytes,
+            flags: m.flags,
+            date: new Date(m.internalDate),
+          })),
+        );
+        const rebuilt = await snapshot("prod", mb, [folder]);
+        assert.notEqual(rebuilt.folders[folder].uidValidity, snap.folders[folder].uidValidity);
+        const s = await runSync(config, state, { mailboxes: [mb] });
+        assert.equal(s.failed, 0, JSON.stringify(s.mailboxes[0].error));
+        assert.deepEqual([s.totals.copied, s.totals.deleted], [0, 0]);
+        assertMirrored(rebuilt, await side.read(config, mb, [folder]));
+        const mirror = await side.read(config, mb, [folder]);
+        assert.ok(mirror.folders[folder].messages.every((m) => !placeholderOf(m.bytes)));
+      } finally {
+        closeState(state);
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
