@@ -4,20 +4,18 @@
  * @module
  */
 import type { ImapFlow } from "imapflow";
-import { join } from "node:path";
 import type { Config, SourceConfig } from "./config.ts";
 import { connectAs, disconnect, ImapError } from "./imap.ts";
-import { decideCopy, mirrorFlags, plan } from "./plan.ts";
+import { mirrorFlags, plan } from "./plan.ts";
+import { copyMessages } from "./copy.ts";
 import {
   examine,
   fetchMeta,
-  fetchSource,
   type FolderStatus,
   folderStatuses,
   listFlags,
   listUids,
   type MessageMeta,
-  spoolSource,
 } from "./source.ts";
 import {
   clearIntent,
@@ -30,7 +28,6 @@ import {
   type MapEntry,
   mapUidValidities,
   putCursor,
-  putIntent,
   putMapEntries,
   recordCopy,
   type State,
@@ -41,9 +38,7 @@ import {
   type TargetFolder,
   type TargetMessage,
 } from "./target.ts";
-import { classifyMessage, compileBroadcastRules, type CompiledBroadcastRule } from "./voice.ts";
-import { buildPlaceholder } from "./placeholder.ts";
-import { keepOriginal, keepOriginalFile } from "./originals.ts";
+import type { CompiledBroadcastRule } from "./voice.ts";
 
 /** Opens the target side for one mailbox (IMAP backup or file store). */
 export type TargetOpener = (mailbox: string) => Promise<MirrorTarget>;
@@ -54,7 +49,7 @@ export interface MirrorContext {
   state: State;
   openTarget: TargetOpener;
   /** The broadcast rules, compiled once per pass. */
-  broadcastRules?: CompiledBroadcastRule[];
+  rules: { compiled?: CompiledBroadcastRule[] };
 }
 
 /** Counters of one pass, filled in as actions become durable. */
@@ -190,13 +185,23 @@ async function mirrorFolder(
     // A backup that already holds a message (a lost state store, an earlier mirror product)
     // gets it adopted, not duplicated.
     const adoptable = strangers ? await unknownMessages(tf, p.unknownOnTarget) : [];
+    const toCopy: MessageMeta[] = [];
     for (const meta of metas) {
-      if (await adopt(ctx, job, tf, status.uidValidity, meta, adoptable)) {
-        strangers--;
-        continue;
-      }
-      await copyOne(ctx, job, tf, target, status.uidValidity, meta);
+      if (await adopt(ctx, job, tf, status.uidValidity, meta, adoptable)) strangers--;
+      else toCopy.push(meta);
     }
+    await copyMessages({
+      config,
+      state,
+      mailbox,
+      folder,
+      source,
+      target,
+      tf,
+      uidValidity: status.uidValidity,
+      result,
+      rules: ctx.rules,
+    }, toCopy);
   }
   if (strangers > 0) {
     result.warnings.push(
@@ -231,186 +236,6 @@ function unchanged(
   return cursor.highestModseq !== undefined && s.highestModseq !== undefined &&
     cursor.uidValidity === s.uidValidity && cursor.uidNext === s.uidNext &&
     cursor.highestModseq === s.highestModseq;
-}
-
-async function copyOne(
-  ctx: MirrorContext,
-  job: FolderJob,
-  tf: TargetFolder,
-  target: MirrorTarget,
-  uidValidity: number,
-  meta: MessageMeta,
-): Promise<void> {
-  const body = await readBody(ctx, job, meta);
-  if (!body) return; // expunged meanwhile: the next pass deletes nothing, copies nothing
-  try {
-    await storeBody(ctx, job, tf, target, uidValidity, meta, body);
-  } finally {
-    if (body.path) await Deno.remove(body.path).catch(() => {});
-  }
-}
-
-/** A fetched message: in memory, or spooled to a file when it is large. */
-interface Body {
-  size: number;
-  bytes?: Uint8Array;
-  path?: string;
-  /** The whole message, or its first bytes (enough for headers and the WAV header). */
-  head: Uint8Array;
-}
-
-// Above this, a message is streamed through a spool file instead of held in memory.
-const STREAM_ABOVE_BYTES = 4 * 1024 * 1024;
-const HEAD_BYTES = 1024 * 1024;
-
-async function readBody(
-  ctx: MirrorContext,
-  job: FolderJob,
-  meta: MessageMeta,
-): Promise<Body | null> {
-  const { mailbox, folder, source } = job;
-  const what = `fetch UID ${meta.uid} of "${folder}"`;
-  if (meta.size <= STREAM_ABOVE_BYTES) {
-    const bytes = await guard(
-      ctx.config.source.name,
-      mailbox,
-      what,
-      () => fetchSource(source, meta.uid),
-    );
-    return bytes ? { size: bytes.length, bytes, head: bytes } : null;
-  }
-  const dir = join(ctx.config.dataDir, "spool");
-  await Deno.mkdir(dir, { recursive: true });
-  const path = join(dir, `${crypto.randomUUID()}.eml`);
-  try {
-    const size = await guard(
-      ctx.config.source.name,
-      mailbox,
-      what,
-      () => spoolSource(source, meta.uid, path),
-    );
-    const f = await Deno.open(path);
-    const head = new Uint8Array(Math.min(size, HEAD_BYTES));
-    try {
-      let off = 0;
-      while (off < head.length) {
-        const n = await f.read(head.subarray(off));
-        if (n === null) break;
-        off += n;
-      }
-    } finally {
-      f.close();
-    }
-    return { size, path, head };
-  } catch (e) {
-    await Deno.remove(path).catch(() => {});
-    throw e;
-  }
-}
-
-async function storeBody(
-  ctx: MirrorContext,
-  job: FolderJob,
-  tf: TargetFolder,
-  target: MirrorTarget,
-  uidValidity: number,
-  meta: MessageMeta,
-  body: Body,
-): Promise<void> {
-  const { state, config } = ctx;
-  const { mailbox, folder, result } = job;
-  ctx.broadcastRules ??= compileBroadcastRules(config.rules.broadcast);
-  const info = classifyMessage(body.head, { broadcastRules: ctx.broadcastRules });
-  const decision = decideCopy(
-    { broadcast: info.broadcast, durationSeconds: info.durationSeconds, size: body.size },
-    { ...config.limits, placeholders: target.placeholders },
-  );
-  const base = {
-    srcUid: meta.uid,
-    messageId: meta.messageId,
-    internalDate: meta.internalDate.toISOString(),
-    size: body.size,
-  };
-  if (decision.kind === "skip") {
-    await recordCopy(state, mailbox, folder, uidValidity, {
-      ...base,
-      targetUid: 0,
-      kind: "skipped",
-      reason: decision.reason,
-      flags: [],
-    });
-    result.skipped[decision.reason] = (result.skipped[decision.reason] ?? 0) + 1;
-    return;
-  }
-  const { flags } = mirrorFlags(meta.flags, tf.allowFlag);
-  let payload = body.bytes;
-  let keptAs: string | undefined;
-  if (decision.kind === "placeholder") {
-    const key = { mailbox, folder, uidValidity, uid: meta.uid };
-    const root = join(config.dataDir, "originals");
-    keptAs = body.path
-      ? await keepOriginalFile(root, key, body.path)
-      : await keepOriginal(root, { ...key, bytes: body.bytes! });
-    if (body.path) body.path = undefined; // moved: nothing to clean up
-    payload = buildPlaceholder(info, {
-      reason: decision.reason,
-      seconds: info.durationSeconds,
-      bytes: body.size,
-      limitSeconds: config.limits.maxMessageSeconds ?? undefined,
-      limitBytes: config.limits.maxMessageBytes ?? undefined,
-      keptAs,
-      hostname: Deno.hostname(),
-      // Deterministic bytes, so an interrupted placeholder is recognised by its size.
-      now: meta.internalDate,
-    });
-  }
-  const size = payload ? payload.length : body.size;
-  const identity = {
-    messageId: decision.kind === "placeholder" ? headerMessageId(payload!) : meta.messageId,
-    internalDate: meta.internalDate,
-    size,
-  };
-  await putIntent(state, mailbox, folder, uidValidity, {
-    srcUid: meta.uid,
-    messageId: identity.messageId,
-    internalDate: base.internalDate,
-    size,
-    srcMessageId: meta.messageId,
-    srcSize: body.size,
-    kind: decision.kind,
-    startedAt: new Date().toISOString(),
-  });
-  const origin = { mailbox, folder, uid: meta.uid, uidValidity, kind: decision.kind };
-  let uid: number | null;
-  if (!payload && body.path && tf.appendFile) {
-    uid = await tf.appendFile(body.path, body.size, flags, meta.internalDate, origin);
-  } else {
-    uid = await tf.append(
-      payload ?? await Deno.readFile(body.path!),
-      flags,
-      meta.internalDate,
-      origin,
-    );
-  }
-  uid ??= await tf.find(identity);
-  if (uid === null) {
-    throw new Error(
-      `Cannot find UID ${meta.uid} of "${folder}" of mailbox "${mailbox}" on "${target.name}" after APPEND`,
-    );
-  }
-  await recordCopy(state, mailbox, folder, uidValidity, {
-    ...base,
-    ...(decision.kind === "placeholder"
-      ? { targetMessageId: identity.messageId, targetSize: size }
-      : {}),
-    targetUid: uid,
-    targetUidValidity: tf.uidValidity,
-    kind: decision.kind,
-    flags,
-    keptAs,
-  });
-  if (decision.kind === "placeholder") result.placeholders++;
-  else result.copied++;
 }
 
 async function unknownMessages(tf: TargetFolder, uids: number[]): Promise<TargetMessage[]> {
@@ -449,12 +274,6 @@ async function adopt(
   return true;
 }
 
-function headerMessageId(bytes: Uint8Array): string | null {
-  const head = new TextDecoder("latin1").decode(bytes.subarray(0, Math.min(bytes.length, 8192)));
-  const m = /^message-id:[ \t]*(<[^>\r\n]+>)/im.exec(head);
-  return m ? m[1] : null;
-}
-
 async function resolveIntents(
   ctx: MirrorContext,
   job: FolderJob,
@@ -463,12 +282,20 @@ async function resolveIntents(
 ): Promise<void> {
   const { state } = ctx;
   const { mailbox, folder } = job;
-  for (const intent of await listIntents(state, mailbox, folder, uidValidity)) {
-    const uid = await tf.find({
+  const intents = await listIntents(state, mailbox, folder, uidValidity);
+  // A crash mid-batch leaves many intents: one listing beats a search per intent.
+  const all = intents.length > 3 ? await tf.listAll() : null;
+  const taken = new Set<number>();
+  for (const intent of intents) {
+    const identity = {
       messageId: intent.messageId,
       internalDate: new Date(intent.internalDate),
       size: intent.size,
-    });
+    };
+    const uid = all
+      ? all.find((m) => !taken.has(m.uid) && sameIdentity(m, identity))?.uid ?? null
+      : await tf.find(identity);
+    if (uid !== null) taken.add(uid);
     if (uid === null) {
       await clearIntent(state, mailbox, folder, uidValidity, intent.srcUid);
       continue;

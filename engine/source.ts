@@ -142,6 +142,21 @@ export async function fetchMeta(client: ImapFlow, uids: number[]): Promise<Messa
   return out.sort((a, b) => a.uid - b.uid);
 }
 
+/** Full sources of several messages in one FETCH (BODY.PEEK[]), collected before returning. */
+export async function fetchSources(
+  client: ImapFlow,
+  uids: number[],
+): Promise<Map<number, Uint8Array>> {
+  const out = new Map<number, Uint8Array>();
+  if (!uids.length) return out;
+  for await (const m of client.fetch(uids.join(","), { uid: true, source: true }, { uid: true })) {
+    if (m.source) {
+      out.set(m.uid, new Uint8Array(m.source.buffer, m.source.byteOffset, m.source.byteLength));
+    }
+  }
+  return out;
+}
+
 /** The full RFC 822 source of one message, fetched with BODY.PEEK[] (leaves \Seen alone). */
 export async function fetchSource(client: ImapFlow, uid: number): Promise<Uint8Array | null> {
   const m = await client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });

@@ -306,6 +306,43 @@ export async function putIntent(
   await state.kv.set(["intent", mailbox, folder, uidValidity, intent.srcUid], intent);
 }
 
+/** Records several intents in one atomic write (a batch about to be written). */
+export async function putIntents(
+  state: State,
+  mailbox: string,
+  folder: string,
+  uidValidity: number,
+  intents: Intent[],
+): Promise<void> {
+  for (let i = 0; i < intents.length; i += 500) {
+    const op = state.kv.atomic();
+    for (const it of intents.slice(i, i + 500)) {
+      op.set(["intent", mailbox, folder, uidValidity, it.srcUid], it);
+    }
+    const res = await op.commit();
+    if (!res.ok) throw new StateError(`Cannot record intents in "${folder}" of "${mailbox}"`);
+  }
+}
+
+/** Records finished copies and clears their intents, atomically per batch of 250. */
+export async function recordCopies(
+  state: State,
+  mailbox: string,
+  folder: string,
+  uidValidity: number,
+  entries: MapEntry[],
+): Promise<void> {
+  for (let i = 0; i < entries.length; i += 250) {
+    const op = state.kv.atomic();
+    for (const e of entries.slice(i, i + 250)) {
+      op.set(["map", mailbox, folder, uidValidity, e.srcUid], e);
+      op.delete(["intent", mailbox, folder, uidValidity, e.srcUid]);
+    }
+    const res = await op.commit();
+    if (!res.ok) throw new StateError(`Cannot record copies in "${folder}" of "${mailbox}"`);
+  }
+}
+
 /** Open intents of a folder (copies that may or may not have reached the target). */
 export async function listIntents(
   state: State,

@@ -70,7 +70,7 @@ export async function targetOpener(config: Config): Promise<TargetOpener> {
   if (!t) throw new Error("No target configured");
   if (t.type === "imap") return (mailbox) => openImapTarget(t, mailbox);
   const { openFileTarget } = await import("./target_files.ts");
-  return (mailbox) => openFileTarget(t, mailbox, { rules: config.rules });
+  return (mailbox) => openFileTarget(t, mailbox, { rules: config.rules, batch: true });
 }
 
 /** Mirrors the given mailboxes once; never throws for a mailbox's failure. */
@@ -81,7 +81,7 @@ export async function runSync(
 ): Promise<SyncSummary> {
   const startedAt = new Date().toISOString();
   const openTarget = opts.openTarget ?? await targetOpener(config);
-  const ctx = { config, state, openTarget };
+  const ctx = { config, state, openTarget, rules: {} };
   const mailboxes = [...new Set(opts.mailboxes)];
   const results: MailboxResult[] = [];
   // server name → first credential failure; once two mailboxes fail auth there, the rest skip.

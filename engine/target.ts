@@ -50,6 +50,11 @@ export interface TargetFolder {
     internalDate: Date,
     origin?: MessageOrigin,
   ): Promise<number | null>;
+  /**
+   * Makes everything appended so far durable (optional: targets whose append is already
+   * durable, like an IMAP server's, leave it out). Called before the map records a batch.
+   */
+  flush?(): Promise<void>;
   /** Finds a message by identity (Message-ID, date to the second, size). */
   find(identity: MessageIdentity): Promise<number | null>;
   /** Every message with its identity, for re-pairing after a UIDVALIDITY change. */

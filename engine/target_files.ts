@@ -84,6 +84,9 @@ export class FileStoreError extends Error {
   }
 }
 
+// How many UIDs a batch-mode folder reserves at once; a crash wastes at most this many.
+const UID_BLOCK = 64;
+
 /** Options for {@link openFileTarget}. */
 export interface FileTargetOptions {
   /** Broadcast rules, recorded in meta.json (the engine skips broadcasts before storing). */
@@ -94,6 +97,13 @@ export interface FileTargetOptions {
   staleTempMs?: number;
   /** Name message directories by UTC time instead of the server's local time. */
   utc?: boolean;
+  /**
+   * Batch durability: `append` writes a message into a hidden work directory and `flush` makes
+   * the batch durable with parallel fsyncs, then renames every directory into place. Until
+   * `flush`, appended messages are invisible. The engine uses it; the default is one durable
+   * append at a time.
+   */
+  batch?: boolean;
 }
 
 /** One stored voice part, as meta.json describes it. */
@@ -188,6 +198,7 @@ interface Ctx {
   now: () => Date;
   rules: CompiledBroadcastRule[];
   staleTempMs: number;
+  batch: boolean;
   utc: boolean;
 }
 
@@ -217,6 +228,7 @@ export async function openFileTarget(
     rules,
     staleTempMs: opts.staleTempMs ?? 15 * 60_000,
     utc: opts.utc ?? false,
+    batch: opts.batch ?? false,
   };
   await housekeeping(ctx, "clean up work files", () => removeStaleTemps(ctx, mailboxDir));
   await housekeeping(ctx, "purge deleted messages", () => purgeDeleted(ctx));
@@ -438,7 +450,10 @@ function storeFolder(ctx: Ctx, folder: string, dir: string, state: FolderState):
   // Durable before the UID is used: a crash after this wastes a UID, never reuses one. The
   // file, read under a lock, has the last word over memory: another vmirror process (a one-off
   // `sync --once` beside the service) may have stored in this folder meanwhile.
+  // UIDs are reserved on disk in blocks, so the state file is not rewritten for every message.
+  let reservedEnd = 0;
   const allocateUid = async (): Promise<number> => {
+    if (state.nextUid < reservedEnd) return state.nextUid++;
     const statePath = join(dir, FOLDER_STATE_FILE);
     const lock = await lockFile(join(dir, FOLDER_LOCK_FILE));
     try {
@@ -447,14 +462,17 @@ function storeFolder(ctx: Ctx, folder: string, dir: string, state: FolderState):
         throw new Error(`the folder state "${statePath}" was replaced while the folder was open`);
       }
       const uid = Math.max(state.nextUid, onDisk.nextUid);
-      const next = { ...onDisk, nextUid: uid + 1 };
-      await replaceFile(dir, statePath, json(next));
-      state = next;
+      const block = ctx.batch ? UID_BLOCK : 1;
+      await replaceFile(dir, statePath, json({ ...onDisk, nextUid: uid + block }));
+      reservedEnd = uid + block;
+      state = { ...onDisk, nextUid: uid + 1 };
       return uid;
     } finally {
       await unlockFile(lock);
     }
   };
+  // Staged messages of the current batch (batch mode), made visible by flush().
+  let staged: { tmp: string; name: string; entry: Entry }[] = [];
   const lookup = async (uid: number, operation: string): Promise<Entry | undefined> =>
     index.get(uid) ?? (await rescan(operation)).get(uid);
 
@@ -490,11 +508,34 @@ function storeFolder(ctx: Ctx, folder: string, dir: string, state: FolderState):
             ...described.files,
             { name: META_FILE, bytes: json(meta) },
           ];
+          if (ctx.batch) {
+            staged.push({ tmp: await stageDir(dir, files), name, entry: { name, meta } });
+            return uid;
+          }
           const placed = await writeDirAtomic(dir, name, files);
           index.set(uid, { name: placed, meta });
           return uid;
         } catch (e) {
           throw fail(operation, e);
+        }
+      }),
+    flush: () =>
+      serial(async () => {
+        const batch = staged;
+        staged = [];
+        if (!batch.length) return;
+        try {
+          // Parallel fsyncs share journal commits: far cheaper than one after another.
+          await Promise.all(batch.map((b) => syncTree(b.tmp)));
+          for (const b of batch) {
+            const free = await freeName(dir, b.name);
+            await Deno.rename(b.tmp, join(dir, free));
+            index.set(b.entry.meta.uid, { ...b.entry, name: free });
+          }
+          await syncDir(dir);
+        } catch (e) {
+          await Promise.all(batch.map((b) => removeTree(b.tmp).catch(() => {})));
+          throw fail(`store ${batch.length} message(s) in "${folder}"`, e);
         }
       }),
     find: async (identity: MessageIdentity) => {
@@ -829,6 +870,34 @@ async function writeDirAtomic(
     await removeTree(tmp).catch(() => {});
     throw e;
   }
+}
+
+/** Writes files into a new hidden work directory without syncing; returns its path. */
+async function stageDir(parent: string, files: { name: string; bytes: Uint8Array }[]) {
+  const tmp = join(parent, `${TEMP_PREFIX}${randomId()}`);
+  await Deno.mkdir(tmp);
+  try {
+    for (const f of files) await Deno.writeFile(join(tmp, f.name), f.bytes, { createNew: true });
+  } catch (e) {
+    await removeTree(tmp).catch(() => {});
+    throw e;
+  }
+  return tmp;
+}
+
+/** Fsyncs every file of a work directory, then the directory itself. */
+async function syncTree(dir: string): Promise<void> {
+  const files: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.isFile) files.push(join(dir, e.name));
+  await Promise.all(files.map(async (p) => {
+    const f = await Deno.open(p, { read: true, write: true });
+    try {
+      await f.sync();
+    } finally {
+      f.close();
+    }
+  }));
+  await syncDir(dir);
 }
 
 // Renamed out of sight first, so a message disappears whole even if the deletion is cut short.

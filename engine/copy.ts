@@ -1,0 +1,286 @@
+/**
+ * Copying messages to the target exactly once, in batches: one FETCH for a batch of small
+ * messages, one KV write for the batch's intents, the APPENDs, one flush of the target, one KV
+ * write recording the batch. A crash anywhere leaves intents that the next pass resolves by
+ * searching the target, so nothing is lost or copied twice. Large messages are streamed
+ * through a spool file, one at a time.
+ * @module
+ */
+import type { ImapFlow } from "imapflow";
+import { join } from "node:path";
+import type { Config, SourceConfig } from "./config.ts";
+import { ImapError } from "./imap.ts";
+import { keepOriginal, keepOriginalFile } from "./originals.ts";
+import { buildPlaceholder } from "./placeholder.ts";
+import { type CopyDecision, decideCopy, mirrorFlags } from "./plan.ts";
+import { fetchSources, type MessageMeta, spoolSource } from "./source.ts";
+import {
+  type Intent,
+  type MailboxResult,
+  type MapEntry,
+  putIntents,
+  recordCopies,
+  type State,
+} from "./state.ts";
+import type { MirrorTarget, TargetFolder } from "./target.ts";
+import { classifyMessage, compileBroadcastRules, type CompiledBroadcastRule } from "./voice.ts";
+
+/** Everything a copy needs: where from, where to, where to record it. */
+export interface CopyContext {
+  config: Config & { source: SourceConfig };
+  state: State;
+  mailbox: string;
+  folder: string;
+  source: ImapFlow;
+  target: MirrorTarget;
+  tf: TargetFolder;
+  /** The source folder's UIDVALIDITY (the map's key). */
+  uidValidity: number;
+  result: MailboxResult;
+  /** Compiled once per pass, shared between folders. */
+  rules: { compiled?: CompiledBroadcastRule[] };
+}
+
+// Above this, a message is streamed through a spool file instead of held in memory.
+const STREAM_ABOVE_BYTES = 4 * 1024 * 1024;
+// Enough of a spooled message for its headers and its voice parts' WAV headers.
+const HEAD_BYTES = 1024 * 1024;
+const BATCH_MESSAGES = 50;
+const BATCH_BYTES = 8 * 1024 * 1024;
+
+/** A fetched message: in memory, or spooled to a file when it is large. */
+interface Body {
+  size: number;
+  bytes?: Uint8Array;
+  path?: string;
+  /** The whole message, or its first bytes. */
+  head: Uint8Array;
+}
+
+/** A message ready to be written: what, with which flags, recorded how. */
+interface Prepared {
+  meta: MessageMeta;
+  body: Body;
+  decision: Exclude<CopyDecision, { kind: "skip" }>;
+  /** The bytes to write when they are not the body itself (a placeholder). */
+  payload?: Uint8Array;
+  flags: string[];
+  intent: Intent;
+  keptAs?: string;
+}
+
+/** Copies the given messages (metadata already fetched) to the target. */
+export async function copyMessages(c: CopyContext, metas: MessageMeta[]): Promise<void> {
+  const small = metas.filter((m) => m.size <= STREAM_ABOVE_BYTES);
+  for (const batch of batches(small)) {
+    const bodies = await guard(
+      c,
+      `fetch ${batch.length} message(s) of "${c.folder}"`,
+      () => fetchSources(c.source, batch.map((m) => m.uid)),
+    );
+    const ready: { meta: MessageMeta; body: Body }[] = [];
+    for (const meta of batch) {
+      const bytes = bodies.get(meta.uid);
+      // Missing: expunged meanwhile; the next pass sees it gone.
+      if (bytes) ready.push({ meta, body: { size: bytes.length, bytes, head: bytes } });
+    }
+    await writeBatch(c, ready);
+  }
+  for (const meta of metas.filter((m) => m.size > STREAM_ABOVE_BYTES)) {
+    const body = await spool(c, meta);
+    try {
+      await writeBatch(c, [{ meta, body }]);
+    } finally {
+      if (body.path) await Deno.remove(body.path).catch(() => {});
+    }
+  }
+}
+
+function* batches(metas: MessageMeta[]): Generator<MessageMeta[]> {
+  let batch: MessageMeta[] = [];
+  let bytes = 0;
+  for (const m of metas) {
+    if (batch.length && (batch.length >= BATCH_MESSAGES || bytes + m.size > BATCH_BYTES)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(m);
+    bytes += m.size;
+  }
+  if (batch.length) yield batch;
+}
+
+async function writeBatch(c: CopyContext, items: { meta: MessageMeta; body: Body }[]) {
+  const { state, mailbox, folder, uidValidity, result, tf } = c;
+  const records: MapEntry[] = [];
+  const prepared: Prepared[] = [];
+  for (const { meta, body } of items) {
+    const p = await prepare(c, meta, body);
+    if ("skip" in p) records.push(p.skip);
+    else prepared.push(p);
+  }
+  // The intents are durable before the first byte goes to the target.
+  await putIntents(state, mailbox, folder, uidValidity, prepared.map((p) => p.intent));
+  const written: { p: Prepared; uid: number | null }[] = [];
+  for (const p of prepared) {
+    const origin = { mailbox, folder, uid: p.meta.uid, uidValidity, kind: p.decision.kind };
+    let uid: number | null;
+    if (!p.payload && p.body.path && tf.appendFile) {
+      uid = await tf.appendFile(p.body.path, p.body.size, p.flags, p.meta.internalDate, origin);
+    } else {
+      const bytes = p.payload ?? p.body.bytes ?? await Deno.readFile(p.body.path!);
+      uid = await tf.append(bytes, p.flags, p.meta.internalDate, origin);
+    }
+    written.push({ p, uid });
+  }
+  // The map may only claim what the target holds durably.
+  await tf.flush?.();
+  for (const { p, uid: appended } of written) {
+    const identity = {
+      messageId: p.intent.messageId,
+      internalDate: p.meta.internalDate,
+      size: p.intent.size,
+    };
+    const uid = appended ?? await tf.find(identity);
+    if (uid === null) {
+      throw new Error(
+        `Cannot find UID ${p.meta.uid} of "${folder}" of mailbox "${mailbox}" on "${c.target.name}" after APPEND`,
+      );
+    }
+    records.push({
+      srcUid: p.meta.uid,
+      messageId: p.meta.messageId,
+      internalDate: p.meta.internalDate.toISOString(),
+      size: p.body.size,
+      ...(p.decision.kind === "placeholder"
+        ? { targetMessageId: p.intent.messageId, targetSize: p.intent.size }
+        : {}),
+      targetUid: uid,
+      targetUidValidity: tf.uidValidity,
+      kind: p.decision.kind,
+      flags: p.flags,
+      keptAs: p.keptAs,
+    });
+  }
+  await recordCopies(state, mailbox, folder, uidValidity, records);
+  for (const r of records) {
+    if (r.kind === "skipped") result.skipped[r.reason!] = (result.skipped[r.reason!] ?? 0) + 1;
+    else if (r.kind === "placeholder") result.placeholders++;
+    else result.copied++;
+  }
+}
+
+async function prepare(
+  c: CopyContext,
+  meta: MessageMeta,
+  body: Body,
+): Promise<Prepared | { skip: MapEntry }> {
+  const { config, mailbox, folder, uidValidity, tf } = c;
+  c.rules.compiled ??= compileBroadcastRules(config.rules.broadcast);
+  const info = classifyMessage(body.head, { broadcastRules: c.rules.compiled });
+  const decision = decideCopy(
+    { broadcast: info.broadcast, durationSeconds: info.durationSeconds, size: body.size },
+    { ...config.limits, placeholders: c.target.placeholders },
+  );
+  const internalDate = meta.internalDate.toISOString();
+  if (decision.kind === "skip") {
+    return {
+      skip: {
+        srcUid: meta.uid,
+        messageId: meta.messageId,
+        internalDate,
+        size: body.size,
+        targetUid: 0,
+        kind: "skipped",
+        reason: decision.reason,
+        flags: [],
+      },
+    };
+  }
+  const { flags } = mirrorFlags(meta.flags, tf.allowFlag);
+  let payload: Uint8Array | undefined;
+  let keptAs: string | undefined;
+  if (decision.kind === "placeholder") {
+    const key = { mailbox, folder, uidValidity, uid: meta.uid };
+    const root = join(config.dataDir, "originals");
+    keptAs = body.path
+      ? await keepOriginalFile(root, key, body.path)
+      : await keepOriginal(root, { ...key, bytes: body.bytes! });
+    body.path = undefined; // moved: nothing to clean up
+    payload = buildPlaceholder(info, {
+      reason: decision.reason,
+      seconds: info.durationSeconds,
+      bytes: body.size,
+      limitSeconds: config.limits.maxMessageSeconds ?? undefined,
+      limitBytes: config.limits.maxMessageBytes ?? undefined,
+      keptAs,
+      hostname: Deno.hostname(),
+      // Deterministic bytes, so an interrupted placeholder is recognised by its size.
+      now: meta.internalDate,
+    });
+  }
+  const size = payload ? payload.length : body.size;
+  return {
+    meta,
+    body,
+    decision,
+    payload,
+    flags,
+    keptAs,
+    intent: {
+      srcUid: meta.uid,
+      messageId: payload ? headerMessageId(payload) : meta.messageId,
+      internalDate,
+      size,
+      srcMessageId: meta.messageId,
+      srcSize: body.size,
+      kind: decision.kind,
+      startedAt: new Date().toISOString(),
+    },
+  };
+}
+
+async function spool(c: CopyContext, meta: MessageMeta): Promise<Body> {
+  const dir = join(c.config.dataDir, "spool");
+  await Deno.mkdir(dir, { recursive: true });
+  const path = join(dir, `${crypto.randomUUID()}.eml`);
+  try {
+    const size = await guard(
+      c,
+      `fetch UID ${meta.uid} of "${c.folder}"`,
+      () => spoolSource(c.source, meta.uid, path),
+    );
+    const head = new Uint8Array(Math.min(size, HEAD_BYTES));
+    const f = await Deno.open(path);
+    try {
+      let off = 0;
+      while (off < head.length) {
+        const n = await f.read(head.subarray(off));
+        if (n === null) break;
+        off += n;
+      }
+    } finally {
+      f.close();
+    }
+    return { size, path, head };
+  } catch (e) {
+    await Deno.remove(path).catch(() => {});
+    throw e;
+  }
+}
+
+function headerMessageId(bytes: Uint8Array): string | null {
+  const head = new TextDecoder("latin1").decode(bytes.subarray(0, Math.min(bytes.length, 8192)));
+  const m = /^message-id:[ \t]*(<[^>\r\n]+>)/im.exec(head);
+  return m ? m[1] : null;
+}
+
+async function guard<T>(c: CopyContext, what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ImapError) throw e;
+    throw new ImapError(c.config.source.name, c.mailbox, what, e);
+  }
+}
