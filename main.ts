@@ -17,6 +17,7 @@ import {
   type State,
 } from "./engine/state.ts";
 import { log, redact } from "./engine/log.ts";
+import { loadKey, unsealSecrets } from "./engine/secrets.ts";
 import { formatSummary, runSync, type SyncSummary } from "./engine/sync.ts";
 import { VERSION } from "./engine/version.ts";
 import {
@@ -293,7 +294,11 @@ async function withConfigAndState(
   const probe = await loadConfig({ file: ctx.global.config, dataDir: ctx.global.data });
   const state = await openState(join(probe.dataDir, "state.kv"));
   try {
-    const stored = await getSettings(state);
+    const saved = await getSettings(state);
+    // Secrets saved from the portal are sealed in the store; open them for this process only.
+    const stored = Object.keys(saved).length
+      ? await unsealSecrets(await loadKey(probe.dataDir), saved) as Record<string, unknown>
+      : saved;
     const config = Object.keys(stored).length
       ? await loadConfig({ file: ctx.global.config, dataDir: ctx.global.data, stored })
       : probe;
