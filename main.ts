@@ -19,6 +19,8 @@ import {
 import { log, redact } from "./engine/log.ts";
 import { loadKey, unsealSecrets } from "./engine/secrets.ts";
 import { formatSummary, runSync, type SyncSummary } from "./engine/sync.ts";
+import { formatRestoreReport, RestoreError, runRestore } from "./engine/restore.ts";
+import { parseRestoreDate, parseUidArgs } from "./engine/restore_plan.ts";
 import { VERSION } from "./engine/version.ts";
 import {
   formatDirectoryReport,
@@ -248,22 +250,70 @@ const VERBS: Record<string, Verb> = {
     },
   },
   restore: {
-    summary: "put messages from the mirror back into production (issue #4)",
-    usage:
-      "vmirror restore --mailbox ID [--from files|backup] [--since DATE] [--uid N]... [--dry-run]",
+    summary: "put messages from the mirror back into a production mailbox",
+    usage: `vmirror restore --mailbox ID [--from files|backup] [--since DATE] [--uid N]...
+                       [--folder NAME]... [--include-deleted] [--dry-run] [--json]
+
+  --from backup|files  read the backup MSS or the file store (default: the configured target)
+  --since DATE         only messages that arrived at or after DATE: YYYY-MM-DD (local midnight),
+                       YYYY-MM-DDTHH:MM[:SS] (local time), or with Z or +HH:MM
+  --uid N              only these UIDs as the mirror shows them — the backup MSS's UID, or the
+                       file store's (meta.json "uid", the number ending the message directory's
+                       name), not production's; N, N,M or N:M; repeatable; UIDs are per folder
+  --folder NAME        only this folder (repeatable; default: the configured source folders)
+  --include-deleted    also messages in the file store's deleted area (onDelete "move")
+  --dry-run            read and list the plan; nothing is written anywhere
+Messages production already has (same Message-ID, arrival second and size) are skipped, so
+running it twice restores nothing twice. Exit 0 done, 1 something not restored, 2 usage, 3 config.`,
     options: {
       mailbox: { type: "string" },
       from: { type: "string" },
       since: { type: "string" },
       uid: { type: "string", multiple: true },
+      folder: { type: "string", multiple: true },
+      "include-deleted": { type: "boolean" },
       "dry-run": { type: "boolean" },
+      json: { type: "boolean" },
     },
     run: async (ctx) => {
-      if (!ctx.values.mailbox) throw new UsageError("restore needs --mailbox ID");
-      return await withConfigAndState(ctx, (config) => {
-        requireSections(config, "restore", ["source", "target"]);
-        console.error("restore is not built yet in this version");
-        return Promise.resolve(EXIT.failed);
+      const mailbox = ctx.values.mailbox as string | undefined;
+      if (!mailbox) throw new UsageError("restore needs --mailbox ID");
+      checkMailboxes([mailbox]);
+      const from = ctx.values.from as string | undefined;
+      if (from !== undefined && from !== "files" && from !== "backup") {
+        throw new UsageError(`--from: expected "files" or "backup", got "${from}"`);
+      }
+      const sinceText = ctx.values.since as string | undefined;
+      const since = sinceText === undefined
+        ? undefined
+        : asUsage("--since", () => parseRestoreDate(sinceText));
+      const uidArgs = (ctx.values.uid as string[] | undefined) ?? [];
+      const uids = uidArgs.length ? asUsage("--uid", () => parseUidArgs(uidArgs)) : undefined;
+      const folders = (ctx.values.folder as string[] | undefined) ?? [];
+      return await withConfigAndState(ctx, async (config, state) => {
+        const json = !!ctx.values.json;
+        let report;
+        try {
+          report = await runRestore(config, state, {
+            mailbox,
+            from,
+            since,
+            uids,
+            folders: folders.length ? folders : undefined,
+            includeDeleted: !!ctx.values["include-deleted"],
+            dryRun: !!ctx.values["dry-run"],
+            // Progress goes to stderr so that --json leaves stdout to the report.
+            onProgress: json ? undefined : (line) => console.error(line),
+          });
+        } catch (e) {
+          if (!(e instanceof RestoreError)) throw e; // ConfigError → 3, anything else → 4
+          if (e.kind === "usage") throw new UsageError(e.message);
+          console.error(e.message);
+          return EXIT.failed;
+        }
+        if (json) console.log(JSON.stringify(report, null, 2));
+        else console.log(formatRestoreReport(report));
+        return report.ok ? EXIT.ok : EXIT.failed;
       });
     },
   },
@@ -277,6 +327,16 @@ const VERBS: Record<string, Verb> = {
     },
   },
 };
+
+// A parser's RangeError ("Invalid date …") as a usage error naming the option.
+function asUsage<T>(flag: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(`${flag}: ${e.message}`);
+    throw e;
+  }
+}
 
 function checkMailboxes(ids: string[]): void {
   for (const id of ids) {
