@@ -70,6 +70,7 @@ const filesTargetSchema = z.strictObject({
     "remove",
   ),
   retentionDays: z.number().int().min(0).default(30),
+  createRoot: z.boolean().default(true),
 });
 
 const targetSchema = z.discriminatedUnion("type", [imapTargetSchema, filesTargetSchema], {
@@ -214,6 +215,8 @@ export interface FilesTargetConfig {
   root: string;
   onDelete: "remove" | "move";
   retentionDays: number;
+  /** Create the root (one level) when missing; false for a share that must be mounted. */
+  createRoot: boolean;
 }
 
 /** One LDAP directory (passwords resolved). */
@@ -393,6 +396,7 @@ export async function validateConfig(
       root: resolveFrom(base, p.target.root),
       onDelete: p.target.onDelete,
       retentionDays: p.target.retentionDays,
+      createRoot: p.target.createRoot,
     };
   }
 

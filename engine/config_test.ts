@@ -273,6 +273,7 @@ Deno.test("validateConfig() requires root for a files target", async () => {
     root: "/srv/mirror",
     onDelete: "remove",
     retentionDays: 30,
+    createRoot: true,
   });
 });
 

@@ -264,6 +264,7 @@ export async function storeRecordedName(
     root,
     onDelete: "remove",
     retentionDays: 0,
+    createRoot: false,
   };
   const dir = await claimMailboxDir(config, mailbox);
   const path = join(dir, RECORDED_NAME_FILE);
@@ -295,6 +296,17 @@ async function checkRoot(config: FilesTargetConfig, mailbox: string): Promise<vo
   try {
     info = await Deno.stat(config.root);
   } catch (e) {
+    if (e instanceof Deno.errors.NotFound && config.createRoot) {
+      // One level only: a missing parent is more likely a share that is not mounted.
+      try {
+        await Deno.mkdir(config.root);
+      } catch (e2) {
+        if (!(e2 instanceof Deno.errors.AlreadyExists)) {
+          throw fail("open the files", e2, "the store's root does not exist and cannot be created");
+        }
+      }
+      return;
+    }
     if (e instanceof Deno.errors.NotFound) {
       throw fail("open the files", e, "the store's root does not exist (is the share mounted?)");
     }

@@ -148,6 +148,7 @@ async function withStore(
     root,
     onDelete: "remove",
     retentionDays: 30,
+    createRoot: false,
     ...over,
   };
   const opened: MirrorTarget[] = [];
@@ -705,7 +706,7 @@ Deno.test("storeRecordedName() writes recorded-name.wav in the mailbox directory
   });
 });
 
-Deno.test("a missing root is an error, never created (an unmounted share)", async () => {
+Deno.test("with createRoot off, a missing root is an error, never created (an unmounted share)", async () => {
   await withStore(async ({ config }) => {
     const missing = { ...config, root: join(config.root, "not-mounted") };
     await assert.rejects(() => openFileTarget(missing, "4001"), (e) => {
@@ -722,6 +723,17 @@ Deno.test("a missing root is an error, never created (an unmounted share)", asyn
     });
     await assert.rejects(() => Deno.stat(missing.root), Deno.errors.NotFound);
     await assert.rejects(() => storeRecordedName(missing.root, "4001", NAME), FileStoreError);
+  });
+});
+
+Deno.test("with createRoot on, a missing root is created one level deep, never more", async () => {
+  await withStore(async ({ config }) => {
+    const fresh = { ...config, root: join(config.root, "new"), createRoot: true };
+    const target = await openFileTarget(fresh, "4001");
+    await target.close();
+    assert.ok((await Deno.stat(fresh.root)).isDirectory);
+    const deep = { ...config, root: join(config.root, "a", "b"), createRoot: true };
+    await assert.rejects(() => openFileTarget(deep, "4001"), /cannot be created/);
   });
 });
 
@@ -759,6 +771,7 @@ Deno.test({
         root: mnt,
         onDelete: "remove",
         retentionDays: 30,
+        createRoot: false,
       };
       const target = await openFileTarget(config, "4001", { utc: true });
       const f = await target.openFolder("INBOX");
