@@ -19,8 +19,15 @@ import { type AdminCredential, getSession, loadAdminCredential } from "../engine
 import type { State } from "../engine/state.ts";
 import { FileStoreError } from "../engine/target_files.ts";
 import { VERSION } from "../engine/version.ts";
+import { ICON_SVG } from "../static/icon.ts";
 import { STYLE_CSS } from "../static/style.ts";
-import { type PortalDeps, type PortalEnv, portalFolders, sessionToken } from "./context.ts";
+import {
+  type PortalDeps,
+  type PortalEnv,
+  portalFolders,
+  sessionToken,
+  setSessionCookie,
+} from "./context.ts";
 import { clientAddress, securityHeaders } from "./http.ts";
 import { adminRoutes } from "./admin.tsx";
 import { renderPage } from "./layout.tsx";
@@ -54,7 +61,7 @@ export function createApp(deps: AppDeps): Hono<PortalEnv> {
         `Admin portal: generated a password for user "${config.portal.adminUser}" (shown this once, only its hash is kept) ${pw}`,
       ),
   }).catch((e) => {
-    log("error", `Admin login unavailable: ${redact((e as Error).message)}`);
+    log("error", `Admin sign-in is unavailable: ${redact((e as Error).message)}`);
     return null;
   });
   const portal: PortalDeps = {
@@ -85,29 +92,47 @@ export function createApp(deps: AppDeps): Hono<PortalEnv> {
     return c.body(STYLE_CSS, 200, { "Content-Type": "text/css; charset=utf-8" });
   });
 
+  app.get("/static/icon.svg", (c) => {
+    c.header("Cache-Control", "public, max-age=86400");
+    return c.body(ICON_SVG, 200, { "Content-Type": "image/svg+xml" });
+  });
+  // Browsers ask for this whatever the page says; the icon saves a 404 in every log.
+  app.get("/favicon.ico", (c) => c.redirect("/static/icon.svg", 301));
+
   app.use(async (c, next) => {
     const token = sessionToken(c, portal) ?? null;
+    const session = token
+      ? await getSession(state, token, { minutes: portal.sessionMinutes })
+      : null;
     c.set("token", token);
-    c.set(
-      "session",
-      token ? await getSession(state, token, { minutes: portal.sessionMinutes }) : null,
-    );
+    c.set("session", session);
+    // The session slides with use, so the cookie does too (set before the route runs: a
+    // logout's or a login's own Set-Cookie comes later and wins).
+    if (token && session) setSessionCookie(c, portal, token);
     await next();
   });
 
   // Every state-changing request: a small body, and never from another site. (Each form also
   // carries its CSRF token, checked by its route.)
-  app.on(["POST", "PUT", "PATCH", "DELETE"], "*", bodyLimit({
-    maxSize: 32 * 1024,
-    onError: (c) => c.text("Payload too large", 413),
-  }), async (c, next) => {
-    const origin = c.req.header("origin");
-    const site = c.req.header("sec-fetch-site");
-    if ((origin && origin !== new URL(c.req.url).origin) || site === "cross-site") {
-      throw new HTTPException(403, { message: "cross-origin request" });
-    }
-    await next();
-  });
+  app.on(
+    ["POST", "PUT", "PATCH", "DELETE"],
+    "*",
+    bodyLimit({
+      maxSize: 32 * 1024,
+      onError: (c) => c.text("Payload too large", 413),
+    }),
+    async (c, next) => {
+      // The Origin's host must be this request's Host; the scheme is not compared, so a
+      // TLS-terminating proxy in front (which keeps Host) does not break every form.
+      const origin = c.req.header("origin");
+      const site = c.req.header("sec-fetch-site");
+      const host = c.req.header("host") ?? new URL(c.req.url).host;
+      if ((origin !== undefined && originHost(origin) !== host) || site === "cross-site") {
+        throw new HTTPException(403, { message: "cross-origin request" });
+      }
+      await next();
+    },
+  );
 
   app.get("/", (c) => {
     const s = c.get("session");
@@ -136,6 +161,15 @@ export function createApp(deps: AppDeps): Hono<PortalEnv> {
     return c.html(renderPage(<MessageOnlyPage title={title} text={text} back="/" />), status);
   });
   return app;
+}
+
+// "null" (sandboxed or privacy-stripped origins) and junk never match a host.
+function originHost(origin: string): string | null {
+  try {
+    return new URL(origin).host || null;
+  } catch {
+    return null;
+  }
 }
 
 type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 415 | 422 | 500 | 503;

@@ -1,0 +1,70 @@
+/**
+ * The portal's style sheet, as a string so that `deno run`, `deno bundle` and `deno compile`
+ * ship it without reading files. Colours keep at least 4.5:1 contrast; nothing is told by
+ * colour alone (badges carry words); focus is always visible; one column on a phone.
+ * @module
+ */
+
+/** The CSS served at /static/style.css. */
+export const STYLE_CSS = `
+:root{--fg:#1a1a1a;--muted:#4a4a4a;--bg:#fff;--line:#c8c8c8;--link:#0b4fb3;--accent:#0b4fb3;
+--urgent:#a31515;--private:#5a3d8a;--new:#0b4fb3;--ok:#1b6b2a;--bad:#a31515;--soft:#f3f5f8}
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;font:1rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+a{color:var(--link)}
+a:focus-visible,button:focus-visible,input:focus-visible,audio:focus-visible,summary:focus-visible{outline:3px solid #111;outline-offset:2px;box-shadow:0 0 0 5px #ffd54a}
+.skip{position:absolute;left:-999px;top:0;background:#fff;padding:.5rem 1rem}
+.skip:focus{left:.5rem;z-index:10}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+header.top{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between;padding:.6rem 1rem;border-bottom:1px solid var(--line);background:var(--soft)}
+header.top .brand{font-weight:700;font-size:1.1rem;color:var(--fg);text-decoration:none}
+header.top nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center}
+header.top form{display:inline;margin:0}
+main{max-width:52rem;margin:0 auto;padding:1rem}
+h1{font-size:1.5rem;margin:.5rem 0 1rem;line-height:1.25}
+h2{font-size:1.2rem;margin:1.5rem 0 .5rem}
+button,.button{font:inherit;min-height:44px;padding:.5rem 1rem;border:2px solid var(--accent);border-radius:6px;background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-flex;align-items:center}
+button.quiet{background:#fff;color:var(--accent)}
+input[type=text],input[type=password],input[type=email]{display:block;font:inherit;width:100%;max-width:24rem;min-height:44px;padding:.4rem .6rem;border:2px solid #6b6b6b;border-radius:6px;color:var(--fg);background:#fff}
+label{display:block;font-weight:600;margin:.75rem 0 .25rem}
+.hint{color:var(--muted);font-size:.9rem;margin:.2rem 0 0}
+form.stack button{margin-top:1rem}
+.error{border-left:6px solid var(--bad);background:#fdeeee;padding:.6rem .9rem}
+.ok{border-left:6px solid var(--ok);background:#eaf6ec;padding:.6rem .9rem}
+.note{border-left:6px solid var(--private);background:#f3effa;padding:.6rem .9rem}
+.tabs{display:flex;gap:.5rem;flex-wrap:wrap;margin:0 0 1rem;padding:0;list-style:none}
+.tabs a{display:inline-block;padding:.45rem .9rem;border:2px solid var(--line);border-radius:999px;text-decoration:none;min-height:44px;line-height:1.6}
+.tabs a[aria-current=page]{border-color:var(--accent);background:var(--accent);color:#fff}
+.count{color:var(--muted);margin:.25rem 0 .75rem}
+ol.msgs{list-style:none;margin:0;padding:0;border-top:1px solid var(--line)}
+.msg{border-bottom:1px solid var(--line)}
+.msg>a{display:grid;grid-template-columns:1fr auto;gap:.1rem 1rem;padding:.7rem .5rem;text-decoration:none;color:var(--fg)}
+.msg>a:hover{background:var(--soft)}
+.msg .who{font-size:1.05rem;color:var(--link);text-decoration:underline;text-underline-offset:2px}
+.msg.unread .who{font-weight:700}
+.msg .when{color:var(--muted);grid-column:1}
+.msg .dur{grid-column:2;grid-row:1;text-align:right;font-variant-numeric:tabular-nums}
+.msg .subject{grid-column:1/-1;color:var(--muted);font-size:.95rem;overflow-wrap:anywhere}
+.msg .badges{grid-column:1/-1}
+.badge{display:inline-block;font-size:.8rem;font-weight:700;letter-spacing:.02em;padding:.05rem .5rem;border-radius:4px;color:#fff;margin-right:.35rem}
+.badge.new{background:var(--new)}.badge.urgent{background:var(--urgent)}.badge.private{background:var(--private)}
+.badge.plain{background:#fff;color:var(--fg);border:1px solid #6b6b6b}
+ul.thread,ol.thread{margin:.25rem 0 .75rem;padding-left:1.25rem;border-left:3px solid var(--line)}
+ul.thread li,ol.thread li{margin:.3rem 0;color:var(--muted);list-style:none}
+.thread .node{color:var(--fg)}
+.pager{display:flex;justify-content:space-between;align-items:center;gap:1rem;margin:1rem 0}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0 0 1rem}
+dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}
+audio{width:100%;max-width:36rem;display:block;margin:.5rem 0}
+section.play,section.forward,section.thread{margin:1.25rem 0}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
+.table-wrap{overflow-x:auto}
+.bad{color:var(--bad);font-weight:600}.good{color:var(--ok);font-weight:600}
+@media (max-width:30rem){main{padding:.75rem}h1{font-size:1.3rem}.msg>a{padding:.7rem .25rem}}
+@media (prefers-color-scheme:dark){:root{--fg:#ececec;--muted:#c2c2c2;--bg:#141414;--line:#4a4a4a;--link:#8ab4ff;--soft:#1f2329;--accent:#2f6fd6}
+input[type=text],input[type=password],input[type=email]{background:#1c1c1c;color:var(--fg);border-color:#8a8a8a}
+button.quiet{background:transparent;color:var(--link)}.badge.plain{background:transparent;color:var(--fg)}
+.error{background:#3a1d1d}.ok{background:#1d3322}.note{background:#2a2238}.skip{background:#000}}
+`;
