@@ -5,7 +5,7 @@
  * cannot all read "no failures yet" before any of them is counted.
  * @module
  */
-import { getOne, listAll, putOne } from "./portal_kv.ts";
+import { deleteOne, getOne, listAll, updateOne } from "./portal_kv.ts";
 import type { State } from "./state.ts";
 
 /** What a counter counts. */
@@ -74,24 +74,26 @@ export async function recordFailure(
   const limits = opts.limits ?? DEFAULT_LIMITS;
   for (const k of keys) {
     const limit = limits[k.kind];
-    const cur = await getOne<ThrottleRecord>(state, kvKey(k));
-    const fresh = !cur ||
-      now.getTime() - Date.parse(cur.firstAt) > limit.windowMinutes * 60_000 ||
-      (cur.lockedUntil !== null && Date.parse(cur.lockedUntil) <= now.getTime());
-    const rec: ThrottleRecord = fresh
-      ? {
-        kind: k.kind,
-        id: k.id,
-        failures: 1,
-        firstAt: now.toISOString(),
-        lastAt: now.toISOString(),
-        lockedUntil: null,
+    // Checked against concurrent writers (another process counting the same key).
+    await updateOne<ThrottleRecord>(state, kvKey(k), (cur) => {
+      const fresh = !cur ||
+        now.getTime() - Date.parse(cur.firstAt) > limit.windowMinutes * 60_000 ||
+        (cur.lockedUntil !== null && Date.parse(cur.lockedUntil) <= now.getTime());
+      const rec: ThrottleRecord = fresh
+        ? {
+          kind: k.kind,
+          id: k.id,
+          failures: 1,
+          firstAt: now.toISOString(),
+          lastAt: now.toISOString(),
+          lockedUntil: null,
+        }
+        : { ...cur!, failures: cur!.failures + 1, lastAt: now.toISOString() };
+      if (rec.failures >= limit.maxFailures) {
+        rec.lockedUntil = new Date(now.getTime() + limit.lockMinutes * 60_000).toISOString();
       }
-      : { ...cur!, failures: cur!.failures + 1, lastAt: now.toISOString() };
-    if (rec.failures >= limit.maxFailures) {
-      rec.lockedUntil = new Date(now.getTime() + limit.lockMinutes * 60_000).toISOString();
-    }
-    await putOne(state, kvKey(k), rec);
+      return rec;
+    }, { expireIn: (limit.windowMinutes + limit.lockMinutes) * 60_000 });
   }
 }
 
@@ -99,7 +101,7 @@ export async function recordFailure(
 export async function clearThrottle(state: State, key: ThrottleKey): Promise<boolean> {
   const cur = await getOne<ThrottleRecord>(state, kvKey(key));
   if (!cur) return false;
-  await putOne(state, kvKey(key), null);
+  await deleteOne(state, kvKey(key));
   return true;
 }
 

@@ -1,31 +1,48 @@
 /**
- * The portal's small KV tables, written through the state module's generic record functions.
- *
- * The state module offers `putRecord` and `listRecords` (prefix lists) but no single-key get or
- * delete yet, so each record sits under its own prefix (`[...key, "v"]`, read back by listing
- * `key` with limit 1) and a deletion writes a tombstone (`null`). Swapping these three functions
- * for real get/delete/expireIn calls changes nothing else.
+ * The portal's small KV tables, written through the state module's record functions.
  * @module
  */
-import { listRecords, putRecord, type State } from "./state.ts";
+import {
+  deleteRecord,
+  getRecord,
+  listRecords,
+  putRecord,
+  type State,
+  updateRecord,
+} from "./state.ts";
 
-/** Reads one record, or null when absent or deleted. */
+/** Reads one record, or null when absent. */
 export async function getOne<T>(state: State, key: Deno.KvKey): Promise<T | null> {
-  const [v] = await listRecords<T | null>(state, key, { limit: 1 });
-  return v ?? null;
+  return await getRecord<T>(state, key);
 }
 
-/** Writes one record. */
-export async function putOne(state: State, key: Deno.KvKey, value: unknown): Promise<void> {
-  await putRecord(state, [...key, "v"], value);
+/** Writes one record; `expireIn` (ms) lets KV drop it when it no longer matters. */
+export async function putOne(
+  state: State,
+  key: Deno.KvKey,
+  value: unknown,
+  opts: { expireIn?: number } = {},
+): Promise<void> {
+  if (value === null) await deleteRecord(state, key);
+  else await putRecord(state, key, value, opts);
 }
 
-/** Deletes one record (a tombstone until the state module offers a delete). */
+/** Deletes one record. */
 export async function deleteOne(state: State, key: Deno.KvKey): Promise<void> {
-  await putRecord(state, [...key, "v"], null);
+  await deleteRecord(state, key);
 }
 
-/** Every live record under a table prefix, in key order. */
+/** Read-modify-write with a conflict check (counters shared between processes). */
+export async function updateOne<T>(
+  state: State,
+  key: Deno.KvKey,
+  fn: (current: T | null) => T | null,
+  opts: { expireIn?: number } = {},
+): Promise<T | null> {
+  return await updateRecord(state, key, fn, opts);
+}
+
+/** Every record under a table prefix, in key order. */
 export async function listAll<T>(
   state: State,
   prefix: Deno.KvKey,

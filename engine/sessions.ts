@@ -74,7 +74,7 @@ export async function createSession(
     seenAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + opts.minutes * 60_000).toISOString(),
   };
-  await putOne(state, await tokenKey(token), session);
+  await putOne(state, await tokenKey(token), session, { expireIn: opts.minutes * 60_000 });
   return { token, session };
 }
 
@@ -99,7 +99,7 @@ export async function getSession(
   if (now.getTime() - Date.parse(session.seenAt) >= 60_000) {
     session.seenAt = now.toISOString();
     session.expiresAt = new Date(now.getTime() + opts.minutes * 60_000).toISOString();
-    await putOne(state, key, session);
+    await putOne(state, key, session, { expireIn: opts.minutes * 60_000 });
   }
   return session;
 }

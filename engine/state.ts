@@ -11,7 +11,11 @@
  * - `["run", startedAt, runId]` → {@link RunRecord}: history of passes (summaries only)
  * - `["audit", at, id]` → {@link AuditEntry}
  * - `["settings"]` → settings saved from the admin portal (secrets sealed, see secrets.ts)
- * - `["dirrun", startedAt]` → directory sync results
+ * - `["dirrun", startedAt, id]` → directory sync results
+ * - `["portal", "session", sha256(token)]` → a portal session (expires with it)
+ * - `["portal", "throttle", kind, id]` → failed-login counters and lockouts (expire)
+ * - `["portal", "admin"]` → the admin password's PBKDF2 hash
+ * - `["portal", "summary", mailbox, folder, uidValidity, uid]` → parsed message summaries
  * @module
  */
 
@@ -494,9 +498,58 @@ export async function putSettings(state: State, settings: Record<string, unknown
   await state.kv.set(["settings"], settings);
 }
 
-/** Generic small records for other modules' tables (e.g. directory runs). */
-export async function putRecord(state: State, key: Deno.KvKey, value: unknown): Promise<void> {
-  await state.kv.set(key, value);
+/** Generic small records for other modules' tables; `expireIn` (ms) lets KV drop them. */
+export async function putRecord(
+  state: State,
+  key: Deno.KvKey,
+  value: unknown,
+  opts: { expireIn?: number } = {},
+): Promise<void> {
+  await state.kv.set(key, value, opts.expireIn ? { expireIn: opts.expireIn } : undefined);
+}
+
+/** One record, or null. */
+export async function getRecord<T>(state: State, key: Deno.KvKey): Promise<T | null> {
+  return (await state.kv.get<T>(key)).value;
+}
+
+/** Deletes one record. */
+export async function deleteRecord(state: State, key: Deno.KvKey): Promise<void> {
+  await state.kv.delete(key);
+}
+
+/** Deletes every record under a prefix. */
+export async function deleteRecords(state: State, prefix: Deno.KvKey): Promise<number> {
+  const keys: Deno.KvKey[] = [];
+  for await (const e of state.kv.list({ prefix })) keys.push(e.key);
+  for (let i = 0; i < keys.length; i += 500) {
+    const op = state.kv.atomic();
+    for (const k of keys.slice(i, i + 500)) op.delete(k);
+    await op.commit();
+  }
+  return keys.length;
+}
+
+/**
+ * Read-modify-write of one record with a versionstamp check, retried on conflict, so two
+ * processes (the service and a CLI run) never lose each other's update. `fn` returning null
+ * deletes the record.
+ */
+export async function updateRecord<T>(
+  state: State,
+  key: Deno.KvKey,
+  fn: (current: T | null) => T | null,
+  opts: { expireIn?: number } = {},
+): Promise<T | null> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const cur = await state.kv.get<T>(key);
+    const next = fn(cur.value);
+    const op = state.kv.atomic().check(cur);
+    if (next === null) op.delete(key);
+    else op.set(key, next, opts.expireIn ? { expireIn: opts.expireIn } : undefined);
+    if ((await op.commit()).ok) return next;
+  }
+  throw new StateError(`Cannot update the record ${JSON.stringify(key)}: too many conflicts`);
 }
 
 /** Lists a table's records, newest key last unless reversed. */
