@@ -35,9 +35,13 @@ export function log(level: Level, message: string, fields: Record<string, unknow
 /** Masks credentials that servers or libraries may echo inside error texts. */
 export function redact(text: string): string {
   return text
-    // IMAP LOGIN / AUTHENTICATE arguments
-    .replace(/(\bLOGIN\s+(?:"(?:[^"\\]|\\.)*"|\S+)\s+)("(?:[^"\\]|\\.)*"|\S+)/gi, "$1********")
-    .replace(/(\bAUTHENTICATE\s+PLAIN\s+)\S+/gi, "$1********")
+    // IMAP LOGIN / AUTHENTICATE arguments, after a command tag (letters then digits, "A1"), so
+    // ordinary prose ("admin login unavailable") is left alone.
+    .replace(
+      /(\b[A-Za-z]*\d[A-Za-z0-9.]*\s+LOGIN\s+(?:"(?:[^"\\]|\\.)*"|\S+)\s+)("(?:[^"\\]|\\.)*"|\S+)/gi,
+      "$1********",
+    )
+    .replace(/(\b[A-Za-z]*\d[A-Za-z0-9.]*\s+AUTHENTICATE\s+PLAIN\s+)\S+/gi, "$1********")
     // URLs with user:password@
     .replace(/(\/\/[^/\s:@]+:)[^@\s/]+@/g, "$1********@")
     // key=value or "key": "value" pairs whose key names a secret

@@ -24,6 +24,13 @@ Deno.test("redact() masks the password of an IMAP LOGIN", () => {
   );
 });
 
+Deno.test("redact() leaves prose that merely mentions a login alone", () => {
+  assert.equal(
+    redact("Admin login unavailable: BadResource"),
+    "Admin login unavailable: BadResource",
+  );
+});
+
 Deno.test("redact() masks the password of a LOGIN with a quoted user name holding a space", () => {
   const out = redact('A1 LOGIN "voice mail" "pa ss"');
   assert.ok(!out.includes("pa ss"), `password leaked: ${out}`);
