@@ -50,8 +50,14 @@ Deno.test({
       const mine = await held("4006");
       const theirs = await held("4007");
       const theirIds = [...theirs.values()].map((b) => classifyMessage(b).messageId!);
-      const theirAudio = [...theirs.values()].flatMap((b) =>
-        voiceParts(classifyMessage(b)).map((p) => decodeBody(b, p))
+      const audioOf = (held: Map<string, Uint8Array>) =>
+        [...held.values()].flatMap((b) =>
+          voiceParts(classifyMessage(b)).map((p) => decodeBody(b, p))
+        );
+      // The lab reuses recordings between mailboxes: a clip 4006 holds itself is no leak.
+      const myAudio = audioOf(mine);
+      const theirAudio = audioOf(theirs).filter((a) =>
+        !myAudio.some((m) => m.length === a.length && m.every((x, i) => x === a[i]))
       );
 
       const victim = new PortalClient(app, { from: "10.1.0.7" });
