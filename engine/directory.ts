@@ -5,6 +5,7 @@
  * @module
  */
 import { serialize } from "node:v8";
+import { storeRecordedNames } from "./recorded_names.ts";
 import { type Config, ConfigError, type LdapConfig } from "./config.ts";
 import {
   type AttrChange,
@@ -123,6 +124,8 @@ export interface DirectoryReport {
     missing: { mailbox: string; dn: string }[];
   };
   warnings: string[];
+  /** With a file-store target: recorded names written beside the messages. */
+  recordedNames?: { stored: number; unchanged: number };
   /** Lists shortened in the stored record: field → items left out. */
   truncated?: Record<string, number>;
 }
@@ -201,6 +204,21 @@ export async function runDirectorySync(
     // ---- apply ----
     if (!opts.dryRun) {
       await applySubscriptions(state, plan, now);
+      if (config.target?.type === "files") {
+        const subscribed = new Set((await listSubscriptions(state)).map((s) => s.mailbox));
+        const names = await storeRecordedNames(config.target, production, {
+          mailboxAttr: ldap.attributes.mailbox,
+          recordedNameAttr: ldap.attributes.recordedName,
+          mailboxes: subscribed,
+        });
+        report.recordedNames = { stored: names.stored, unchanged: names.unchanged };
+        for (const f of names.failed) {
+          report.warnings.push(`recorded name of "${f.mailbox}" not stored: ${f.error}`);
+        }
+        progress(
+          `Recorded names in the file store: ${names.stored} stored, ${names.unchanged} unchanged`,
+        );
+      }
       if (target) {
         await applyBackup(target, plan, report, {
           ...opts,
@@ -275,6 +293,11 @@ export function formatDirectoryReport(report: DirectoryReport): string {
   }
   for (const m of report.backup.missing) {
     lines.push(`  missing on the backup "${m.dn}" (ldap.provisionMissing is off)`);
+  }
+  if (report.recordedNames) {
+    lines.push(
+      `Recorded names in the file store: ${report.recordedNames.stored} stored, ${report.recordedNames.unchanged} unchanged`,
+    );
   }
   if (report.warnings.length) {
     lines.push("Warnings:");
