@@ -52,21 +52,23 @@ export async function folderStatus(client: ImapFlow, folder: string): Promise<Fo
 }
 
 /**
- * STATUS of several folders in one round trip where the server has LIST-STATUS (RFC 5819),
- * else one STATUS each. A folder that does not exist maps to null.
+ * STATUS of several folders: one STATUS each for one or two folders; from three on, one
+ * LIST-STATUS (RFC 5819) where the server has it (imapflow follows it with an LSUB, so it
+ * only pays from three folders). A folder that does not exist maps to null.
  */
 export async function folderStatuses(
   client: ImapFlow,
   folders: string[],
 ): Promise<Map<string, FolderStatus | null>> {
   const out = new Map<string, FolderStatus | null>();
-  if (!client.capabilities.has("LIST-STATUS")) {
+  if (folders.length < 3 || !client.capabilities.has("LIST-STATUS")) {
     for (const f of folders) out.set(f, await folderStatus(client, f));
     return out;
   }
   const condstore = client.capabilities.has("CONDSTORE") || client.capabilities.has("QRESYNC");
+  // Not listOnly: imapflow attaches the inline STATUS data only on a full list (the RETURN
+  // options still make it one round trip).
   const listed = await client.list({
-    listOnly: true,
     statusQuery: { uidValidity: true, uidNext: true, messages: true, highestModseq: condstore },
   });
   const byPath = new Map(
