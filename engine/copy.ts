@@ -9,7 +9,8 @@
 import type { ImapFlow } from "imapflow";
 import { join } from "node:path";
 import type { Config, SourceConfig } from "./config.ts";
-import { ImapError } from "./imap.ts";
+import { type ImapContext, withImapContext } from "./imap.ts";
+import { topMessageId } from "./mime.ts";
 import { keepOriginal, keepOriginalFile } from "./originals.ts";
 import { buildPlaceholder } from "./placeholder.ts";
 import { type CopyDecision, decideCopy, mirrorFlags } from "./plan.ts";
@@ -73,9 +74,8 @@ interface Prepared {
 export async function copyMessages(c: CopyContext, metas: MessageMeta[]): Promise<void> {
   const small = metas.filter((m) => m.size <= STREAM_ABOVE_BYTES);
   for (const batch of batches(small)) {
-    const bodies = await guard(
-      c,
-      `fetch ${batch.length} message(s) of "${c.folder}"`,
+    const bodies = await withImapContext(
+      sourceContext(c, `fetch ${batch.length} message(s) of "${c.folder}"`),
       () => fetchSources(c.source, batch.map((m) => m.uid)),
     );
     const ready: { meta: MessageMeta; body: Body }[] = [];
@@ -230,7 +230,7 @@ async function prepare(
     keptAs,
     intent: {
       srcUid: meta.uid,
-      messageId: payload ? headerMessageId(payload) : meta.messageId,
+      messageId: payload ? topMessageId(payload) : meta.messageId,
       internalDate,
       size,
       srcMessageId: meta.messageId,
@@ -246,9 +246,8 @@ async function spool(c: CopyContext, meta: MessageMeta): Promise<Body> {
   await Deno.mkdir(dir, { recursive: true });
   const path = join(dir, `${crypto.randomUUID()}.eml`);
   try {
-    const size = await guard(
-      c,
-      `fetch UID ${meta.uid} of "${c.folder}"`,
+    const size = await withImapContext(
+      sourceContext(c, `fetch UID ${meta.uid} of "${c.folder}"`),
       () => spoolSource(c.source, meta.uid, path),
     );
     const head = new Uint8Array(Math.min(size, HEAD_BYTES));
@@ -270,17 +269,6 @@ async function spool(c: CopyContext, meta: MessageMeta): Promise<Body> {
   }
 }
 
-function headerMessageId(bytes: Uint8Array): string | null {
-  const head = new TextDecoder("latin1").decode(bytes.subarray(0, Math.min(bytes.length, 8192)));
-  const m = /^message-id:[ \t]*(<[^>\r\n]+>)/im.exec(head);
-  return m ? m[1] : null;
-}
-
-async function guard<T>(c: CopyContext, what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof ImapError) throw e;
-    throw new ImapError(c.config.source.name, c.mailbox, what, e);
-  }
+function sourceContext(c: CopyContext, operation: string): ImapContext {
+  return { server: c.config.source.name, mailbox: c.mailbox, operation };
 }

@@ -34,6 +34,7 @@ import {
   removeSubscriptions,
   type State,
 } from "./state.ts";
+import { sleep } from "./timing.ts";
 
 /** Options for {@link runDirectorySync}. */
 export interface DirectorySyncOptions {
@@ -654,17 +655,4 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
     while (next < items.length) await fn(items[next++]);
   };
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

@@ -2,7 +2,7 @@
  * Connecting to an MSS over IMAP as the trusted server, impersonating one mailbox.
  * @module
  */
-import { ImapFlow } from "imapflow";
+import { ImapFlow, type ImapFlowOptions } from "imapflow";
 import type { ImapEndpoint } from "./config.ts";
 import { redact } from "./log.ts";
 
@@ -28,6 +28,25 @@ export class ImapError extends Error {
     );
     this.authFailed = info.auth;
     this.transient = info.transient;
+  }
+}
+
+/** Where an IMAP operation runs, as an {@link ImapError} reports it. */
+export interface ImapContext {
+  /** The server's name from the config. */
+  server: string;
+  mailbox: string;
+  /** What is being done, e.g. `read "INBOX"`. */
+  operation: string;
+}
+
+/** Runs `fn`; a failure that is not an {@link ImapError} yet becomes one for `context`. */
+export async function withImapContext<T>(context: ImapContext, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ImapError) throw e;
+    throw new ImapError(context.server, context.mailbox, context.operation, e);
   }
 }
 
@@ -69,7 +88,6 @@ export async function connectAs(
   mailbox: string,
   opts: ConnectOptions = {},
 ): Promise<ImapFlow> {
-  const ca = endpoint.caFile ? await Deno.readTextFile(endpoint.caFile) : undefined;
   const auth = endpoint.impersonation === "authzid"
     ? {
       user: endpoint.trustedUser,
@@ -83,6 +101,37 @@ export async function connectAs(
       pass: endpoint.trustedPassword,
       loginMethod: "LOGIN",
     };
+  const client = await imapClient(endpoint, {
+    auth,
+    qresync: opts.qresync ?? false,
+    ...(opts.idle ? { maxIdleTime: 20 * 60_000 } : {}),
+    socketTimeout: opts.idle
+      ? 30 * 60_000
+      : Math.max(60_000, endpoint.connectTimeoutSeconds * 4000),
+  });
+  try {
+    await client.connect();
+  } catch (e) {
+    client.close();
+    throw new ImapError(endpoint.name, mailbox, "log in as the trusted server", e);
+  }
+  return client;
+}
+
+/** What differs between the connections {@link imapClient} builds. */
+export type ImapClientOptions =
+  & Required<Pick<ImapFlowOptions, "auth" | "socketTimeout">>
+  & Pick<ImapFlowOptions, "qresync" | "maxIdleTime">;
+
+/**
+ * A client for `endpoint`, not connected yet: TLS as configured (the CA file read now), the
+ * endpoint's connect timeouts, no COMPRESS and no automatic IDLE, its 'error' events absorbed.
+ */
+export async function imapClient(
+  endpoint: ImapEndpoint,
+  opts: ImapClientOptions,
+): Promise<ImapFlow> {
+  const ca = endpoint.caFile ? await Deno.readTextFile(endpoint.caFile) : undefined;
   const client = new ImapFlow({
     host: endpoint.host,
     port: endpoint.port,
@@ -90,27 +139,16 @@ export async function connectAs(
     doSTARTTLS: endpoint.tls === "starttls" ? true : endpoint.tls === "none" ? false : undefined,
     servername: /^[\d.]+$|:/.test(endpoint.host) ? undefined : endpoint.host,
     tls: { rejectUnauthorized: true, ...(ca ? { ca } : {}) },
-    auth,
     logger: false,
     // COMPRESS has failed under Deno's zlib; voicemail audio does not compress anyway.
     disableCompression: true,
     disableAutoIdle: true,
-    qresync: opts.qresync ?? false,
-    ...(opts.idle ? { maxIdleTime: 20 * 60_000 } : {}),
     connectionTimeout: endpoint.connectTimeoutSeconds * 1000,
     greetingTimeout: endpoint.connectTimeoutSeconds * 1000,
-    socketTimeout: opts.idle
-      ? 30 * 60_000
-      : Math.max(60_000, endpoint.connectTimeoutSeconds * 4000),
+    ...opts,
   });
   // Without a listener an 'error' event would crash the process; failures surface as rejections.
   client.on("error", () => {});
-  try {
-    await client.connect();
-  } catch (e) {
-    client.close();
-    throw new ImapError(endpoint.name, mailbox, "log in as the trusted server", e);
-  }
   return client;
 }
 

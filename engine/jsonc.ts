@@ -101,56 +101,56 @@ function locateFault(t: string): { pos: number; what: string } {
   return { pos: 0, what: "not valid JSON" };
 }
 
-// Comments become spaces (newlines kept) so positions in errors stay true to the file.
-function stripComments(text: string): string {
+// Copies strings through untouched and lets `step` rewrite the rest: at position i it returns
+// what to write and how many characters (at least one) it took.
+function outsideStrings(text: string, step: (i: number) => [string, number]): string {
   let out = "";
   let i = 0;
-  const n = text.length;
-  while (i < n) {
-    const c = text[i];
-    if (c === '"') {
-      const start = i++;
-      while (i < n && text[i] !== '"') i += text[i] === "\\" ? 2 : 1;
-      out += text.slice(start, ++i);
-    } else if (c === "/" && text[i + 1] === "/") {
-      while (i < n && text[i] !== "\n") {
-        out += " ";
-        i++;
-      }
-    } else if (c === "/" && text[i + 1] === "*") {
-      const end = text.indexOf("*/", i + 2);
-      const stop = end < 0 ? n : end + 2;
-      out += text.slice(i, stop).replace(/[^\n]/g, " ");
-      i = stop;
+  while (i < text.length) {
+    if (text[i] === '"') {
+      const end = stringEnd(text, i);
+      out += text.slice(i, end);
+      i = end;
     } else {
-      out += c;
-      i++;
+      const [piece, used] = step(i);
+      out += piece;
+      i += used;
     }
   }
   return out;
 }
 
+// Just past the closing quote of the string that opens at `start` (escapes skipped), or past
+// the end of the text when the string is not closed.
+function stringEnd(text: string, start: number): number {
+  let i = start + 1;
+  while (i < text.length && text[i] !== '"') i += text[i] === "\\" ? 2 : 1;
+  return i + 1;
+}
+
+// Comments become spaces (newlines kept) so positions in errors stay true to the file.
+function stripComments(text: string): string {
+  return outsideStrings(text, (i) => {
+    if (text[i] === "/" && text[i + 1] === "/") {
+      const end = text.indexOf("\n", i);
+      const stop = end < 0 ? text.length : end;
+      return [" ".repeat(stop - i), stop - i];
+    }
+    if (text[i] === "/" && text[i + 1] === "*") {
+      const end = text.indexOf("*/", i + 2);
+      const stop = end < 0 ? text.length : end + 2;
+      return [text.slice(i, stop).replace(/[^\n]/g, " "), stop - i];
+    }
+    return [text[i], 1];
+  });
+}
+
 // Runs after comments are gone, so a comment between a comma and a bracket does not hide it.
 function dropTrailingCommas(text: string): string {
-  let out = "";
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    const c = text[i];
-    if (c === '"') {
-      const start = i++;
-      while (i < n && text[i] !== '"') i += text[i] === "\\" ? 2 : 1;
-      out += text.slice(start, ++i);
-      continue;
-    }
-    if (c === ",") {
-      let j = i + 1;
-      while (j < n && /\s/.test(text[j])) j++;
-      out += text[j] === "}" || text[j] === "]" ? " " : ",";
-    } else {
-      out += c;
-    }
-    i++;
-  }
-  return out;
+  return outsideStrings(text, (i) => {
+    if (text[i] !== ",") return [text[i], 1];
+    let j = i + 1;
+    while (j < text.length && /\s/.test(text[j])) j++;
+    return [text[j] === "}" || text[j] === "]" ? " " : ",", 1];
+  });
 }

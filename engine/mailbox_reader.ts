@@ -13,21 +13,27 @@
 import { join } from "node:path";
 import type { ImapFlow } from "imapflow";
 import type { Config, FilesTargetConfig, ImapTargetConfig } from "./config.ts";
+import { isHiddenEntry, META_FILE, senderLabel } from "./file_layout.ts";
 import {
-  containerSegment,
-  FOLDER_STATE_FILE,
-  isHiddenEntry,
-  MAILBOX_MARKER_FILE,
-  META_FILE,
-  senderLabel,
-} from "./file_layout.ts";
+  findMarked,
+  folderDirSpec,
+  mailboxDirSpec,
+  readJsonOrNull,
+  visibleDirs,
+} from "./file_store_read.ts";
 import { connectAs, disconnect, ImapError } from "./imap.ts";
 import { type Address, decodeBody, headerValue } from "./mime.ts";
 import { getOne, putOne } from "./portal_kv.ts";
 import { examine, fetchSource } from "./source.ts";
 import type { State } from "./state.ts";
 import { FileStoreError, type StoredChainNode, type StoredMessageMeta } from "./target_files.ts";
-import { type ChainNode, type Classified, classifyMessage, type VoicePart } from "./voice.ts";
+import {
+  type ChainNode,
+  chainRoot,
+  type Classified,
+  classifyMessage,
+  type VoicePart,
+} from "./voice.ts";
 
 /** One playable voice part, numbered in document order over the message and its chain. */
 export interface VoiceRef {
@@ -162,16 +168,7 @@ export interface MessageFacts {
 
 /** Describes a classified message; voice parts are numbered node first, then its children. */
 export function summarizeClassified(info: Classified, facts: MessageFacts): MessageSummary {
-  const top: ChainNode = info.chain ?? {
-    messageId: info.messageId,
-    from: info.from,
-    date: info.date,
-    subject: info.subject,
-    partPath: "",
-    voiceParts: info.voiceParts,
-    durationSeconds: info.durationSeconds,
-    children: [],
-  };
+  const top = chainRoot(info);
   const voices: VoiceRef[] = [];
   const walk = (node: ChainNode, depth: number): ThreadNode => {
     const own = node.voiceParts.map((p) => {
@@ -222,8 +219,7 @@ export function voiceParts(info: Classified): VoicePart[] {
     out.push(...node.voiceParts);
     node.children.forEach(walk);
   };
-  if (info.chain) walk(info.chain);
-  else out.push(...info.voiceParts);
+  walk(chainRoot(info));
   return out;
 }
 
@@ -550,26 +546,17 @@ function filesReader(target: FilesTargetConfig, mailbox: string): MailboxReader 
   const folders = new Map<string, Promise<{ dir: string; uidValidity: number } | null>>();
 
   const findMailbox = () =>
-    mailboxDir ??= findMarked(
-      target.root,
-      (n) => containerSegment(mailbox, n),
-      MAILBOX_MARKER_FILE,
-      (m) => m.mailbox === mailbox,
-    ).then((f) => f?.dir ?? null).catch((e) => {
-      throw fail("open the mailbox", e);
-    });
+    mailboxDir ??= findMarked(target.root, mailboxDirSpec(mailbox)).then((f) => f?.dir ?? null)
+      .catch((e) => {
+        throw fail("open the mailbox", e);
+      });
 
   const findFolder = (folder: string) => {
     let f = folders.get(folder);
     if (!f) {
       f = findMailbox().then(async (root) => {
         if (!root) return null;
-        const found = await findMarked(
-          root,
-          (n) => containerSegment(folder, n, { folder: true }),
-          FOLDER_STATE_FILE,
-          (m) => m.folder === folder,
-        );
+        const found = await findMarked(root, folderDirSpec(folder));
         if (!found) return null;
         const v = Number(found.marker.uidValidity);
         return Number.isSafeInteger(v) && v > 0 ? { dir: found.dir, uidValidity: v } : null;
@@ -584,22 +571,16 @@ function filesReader(target: FilesTargetConfig, mailbox: string): MailboxReader 
   // Message directories by UID (names end in `_<uid>`, `~n` when a name was taken twice).
   const entries = async (dir: string): Promise<{ name: string; uid: number }[]> => {
     const out: { name: string; uid: number }[] = [];
-    for await (const e of Deno.readDir(dir)) {
-      if (!e.isDirectory || isHiddenEntry(e.name)) continue;
-      const m = DIR_UID.exec(e.name);
-      if (m) out.push({ name: e.name, uid: Number(m[1]) });
+    for (const name of await visibleDirs(dir)) {
+      const m = DIR_UID.exec(name);
+      if (m) out.push({ name, uid: Number(m[1]) });
     }
     return out;
   };
 
-  const readMeta = async (dir: string, uid: number): Promise<StoredMessageMeta | null> => {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(await Deno.readTextFile(join(dir, META_FILE)));
-    } catch {
-      return null; // Not (yet) a complete message directory.
-    }
-    const m = raw as StoredMessageMeta;
+  // Missing or not JSON: not (yet) a complete message directory.
+  const liveMeta = async (dir: string, uid: number): Promise<StoredMessageMeta | null> => {
+    const m = await readJsonOrNull(join(dir, META_FILE)) as StoredMessageMeta | null;
     if (
       !m || typeof m !== "object" || m.uid !== uid || !Array.isArray(m.flags) ||
       !Array.isArray(m.voiceParts) || m.deletedAt
@@ -614,7 +595,7 @@ function filesReader(target: FilesTargetConfig, mailbox: string): MailboxReader 
       for (const e of await entries(f.dir)) {
         if (e.uid !== uid) continue;
         const dir = join(f.dir, e.name);
-        const meta = await readMeta(dir, uid);
+        const meta = await liveMeta(dir, uid);
         if (meta) return { dir, meta };
       }
     } catch (e) {
@@ -634,7 +615,7 @@ function filesReader(target: FilesTargetConfig, mailbox: string): MailboxReader 
           a.name < b.name ? 1 : a.name > b.name ? -1 : 0
         );
         const page = all.slice(offset, offset + limit);
-        const metas = await Promise.all(page.map((e) => readMeta(join(f.dir, e.name), e.uid)));
+        const metas = await Promise.all(page.map((e) => liveMeta(join(f.dir, e.name), e.uid)));
         return {
           folder,
           uidValidity: f.uidValidity,
@@ -672,35 +653,4 @@ function filesReader(target: FilesTargetConfig, mailbox: string): MailboxReader 
     },
     close: () => Promise.resolve(),
   };
-}
-
-// The store's naming: candidates 1, 2, … are tried in order and the first free one is taken, so
-// the search ends at the first missing candidate. Symlinks and files are never followed.
-async function findMarked(
-  parent: string,
-  candidate: (n: number) => string,
-  markerFile: string,
-  isOurs: (marker: Record<string, unknown>) => boolean,
-): Promise<{ dir: string; marker: Record<string, unknown> } | null> {
-  for (let n = 1; n <= 1000; n++) {
-    const dir = join(parent, candidate(n));
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.lstat(dir);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return null;
-      throw e;
-    }
-    if (!info.isDirectory) continue;
-    let marker: unknown;
-    try {
-      marker = JSON.parse(await Deno.readTextFile(join(dir, markerFile)));
-    } catch {
-      continue;
-    }
-    if (marker && typeof marker === "object" && isOurs(marker as Record<string, unknown>)) {
-      return { dir, marker: marker as Record<string, unknown> };
-    }
-  }
-  return null;
 }

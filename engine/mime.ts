@@ -83,6 +83,8 @@ const HT = 9;
 const COLON = 58;
 const DASH = 45;
 const EQUALS = 61;
+const PERCENT = 37;
+const UNDERSCORE = 95;
 
 const latin1 = new TextDecoder("windows-1252");
 const utf8Fatal = new TextDecoder("utf-8", { fatal: true });
@@ -154,6 +156,36 @@ export function headerValue(headers: readonly Header[], name: string): string | 
 export function headerValues(headers: readonly Header[], name: string): string[] {
   const lower = name.toLowerCase();
   return headers.filter((h) => h.name.toLowerCase() === lower).map((h) => h.value);
+}
+
+/**
+ * Field `name` of a fetched header block (`BODY[HEADER.FIELDS (…)]`) read as an id: its first
+ * `<…>`, else its trimmed value ("" when empty); null when the field is absent.
+ */
+export function fetchedHeaderId(headers: Uint8Array | undefined, name: string): string | null {
+  if (!headers) return null;
+  const text = latin1.decode(headers).replace(/\r?\n[ \t]+/g, " ");
+  const field = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const m = new RegExp(`^${field}:[ \\t]*(.*)$`, "im").exec(text);
+  if (!m) return null;
+  const value = m[1].trim();
+  return /<[^<>\s]+>/.exec(value)?.[0] ?? value;
+}
+
+/** The Message-ID of a fetched header block: its first `<…>`, else its bare value, else null. */
+export function parseMessageId(headers: Uint8Array | undefined): string | null {
+  return fetchedHeaderId(headers, "message-id") || null;
+}
+
+/**
+ * A whole message's Message-ID as a FETCH of `HEADER.FIELDS (MESSAGE-ID)` gives it: the first
+ * field of the top-level header only, so a forwarded message's id further down, or the field
+ * after an empty one, does not count.
+ */
+export function topMessageId(bytes: Uint8Array): string | null {
+  const value = headerValue(parseHeaders(bytes).headers, "message-id");
+  if (value === null) return null;
+  return parseMessageId(encoder.encode(`Message-ID: ${value}\r\n\r\n`));
 }
 
 // Returns the offset of the colon when the line starts with a valid field name
@@ -322,11 +354,19 @@ function applyRfc2231(plain: Map<string, string>): Params {
 }
 
 function percentDecode(text: string): Uint8Array {
+  return unescapeHex(text, PERCENT, false);
+}
+
+// `text` as bytes with the `<escape>XX` hex escapes decoded (and `_` as a space, for RFC 2047's
+// Q encoding); characters beyond ASCII, which should not be there, become their UTF-8 bytes.
+function unescapeHex(text: string, escape: number, underscoreIsSpace: boolean): Uint8Array {
   const out: number[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (
-      c === 37 && i + 2 < text.length && isHex(text.charCodeAt(i + 1)) &&
+    if (c === UNDERSCORE && underscoreIsSpace) {
+      out.push(SP);
+    } else if (
+      c === escape && i + 2 < text.length && isHex(text.charCodeAt(i + 1)) &&
       isHex(text.charCodeAt(i + 2))
     ) {
       out.push(parseInt(text.slice(i + 1, i + 3), 16));
@@ -714,24 +754,7 @@ function decodeBase64Text(text: string): Uint8Array {
 }
 
 function decodeQText(text: string): Uint8Array {
-  const out: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 95) {
-      out.push(SP);
-    } else if (
-      c === EQUALS && i + 2 < text.length && isHex(text.charCodeAt(i + 1)) &&
-      isHex(text.charCodeAt(i + 2))
-    ) {
-      out.push(parseInt(text.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else if (c < 0x80) {
-      out.push(c);
-    } else {
-      out.push(...encoder.encode(text[i]));
-    }
-  }
-  return Uint8Array.from(out);
+  return unescapeHex(text, EQUALS, true);
 }
 
 interface AddressToken {

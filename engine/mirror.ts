@@ -5,7 +5,7 @@
  */
 import type { ImapFlow } from "imapflow";
 import type { Config, SourceConfig } from "./config.ts";
-import { connectAs, disconnect, ImapError } from "./imap.ts";
+import { connectAs, disconnect, withImapContext } from "./imap.ts";
 import { mirrorFlags, plan } from "./plan.ts";
 import { copyMessages } from "./copy.ts";
 import {
@@ -81,10 +81,8 @@ export async function mirrorMailbox(
   const lazyTarget = async () => (target ??= await ctx.openTarget(mailbox));
   try {
     // Every folder's STATUS in one round trip: a pass with no change costs just that.
-    const statuses = await guard(
-      config.source.name,
-      mailbox,
-      "read the status of its folders",
+    const statuses = await withImapContext(
+      { server: config.source.name, mailbox, operation: "read the status of its folders" },
       () => folderStatuses(source, config.source.folders),
     );
     for (const folder of config.source.folders) {
@@ -118,7 +116,8 @@ async function mirrorFolder(
   const { state, config } = ctx;
   const { mailbox, folder, source, result } = job;
   const server = config.source.name;
-  const op = <T>(what: string, fn: () => Promise<T>) => guard(server, mailbox, what, fn);
+  const op = <T>(operation: string, fn: () => Promise<T>) =>
+    withImapContext({ server, mailbox, operation }, fn);
 
   if (!status) {
     result.warnings.push(`folder "${folder}" does not exist on production`);
@@ -329,10 +328,8 @@ async function repairSource(
   const { state, config } = ctx;
   const { mailbox, folder, source, result } = job;
   const old = await listMap(state, mailbox, folder, oldValidity);
-  const metas = await guard(
-    config.source.name,
-    mailbox,
-    `re-read "${folder}"`,
+  const metas = await withImapContext(
+    { server: config.source.name, mailbox, operation: `re-read "${folder}"` },
     () => fetchMeta(source, uids),
   );
   const fresh: MapEntry[] = [];
@@ -396,18 +393,4 @@ async function repairTarget(
   await putMapEntries(state, mailbox, folder, uidValidity, out);
   result.warnings.push(`"${folder}": backup UIDVALIDITY changed; re-paired ${repaired} message(s)`);
   return out;
-}
-
-async function guard<T>(
-  server: string,
-  mailbox: string,
-  what: string,
-  fn: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof ImapError) throw e;
-    throw new ImapError(server, mailbox, what, e);
-  }
 }

@@ -9,8 +9,8 @@
  */
 import { Buffer } from "node:buffer";
 import { timingSafeEqual } from "node:crypto";
-import { ImapFlow } from "imapflow";
 import type { Config, ImapEndpoint, LdapEndpoint } from "./config.ts";
+import { imapClient } from "./imap.ts";
 import { closeLdap, openLdap, searchEntries } from "./ldap.ts";
 import { log } from "./log.ts";
 
@@ -60,24 +60,11 @@ export function imapEndpointForPins(config: Config): ImapEndpoint | null {
 /** A user login (not the trusted server) with the PIN as password. */
 export async function checkPinImap(endpoint: ImapEndpoint, login: PinLogin): Promise<PinResult> {
   const { mailbox, pin } = login;
-  const ca = endpoint.caFile ? await Deno.readTextFile(endpoint.caFile) : undefined;
-  const client = new ImapFlow({
-    host: endpoint.host,
-    port: endpoint.port,
-    secure: endpoint.tls === "tls",
-    doSTARTTLS: endpoint.tls === "starttls" ? true : endpoint.tls === "none" ? false : undefined,
-    servername: /^[\d.]+$|:/.test(endpoint.host) ? undefined : endpoint.host,
-    tls: { rejectUnauthorized: true, ...(ca ? { ca } : {}) },
+  const client = await imapClient(endpoint, {
     // LOGIN, explicitly: a PIN is a plain password and imapflow would otherwise pick a method.
     auth: { user: mailbox, pass: pin, loginMethod: "LOGIN" },
-    logger: false,
-    disableCompression: true,
-    disableAutoIdle: true,
-    connectionTimeout: endpoint.connectTimeoutSeconds * 1000,
-    greetingTimeout: endpoint.connectTimeoutSeconds * 1000,
     socketTimeout: endpoint.connectTimeoutSeconds * 2000,
   });
-  client.on("error", () => {});
   try {
     await client.connect();
     return "ok";

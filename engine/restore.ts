@@ -22,17 +22,18 @@ import {
   type ImapTargetConfig,
   requireSections,
 } from "./config.ts";
+import { DELETED_DIR, MESSAGE_FILE } from "./file_layout.ts";
 import {
-  containerSegment,
-  DELETED_DIR,
-  FOLDER_STATE_FILE,
-  isHiddenEntry,
-  MAILBOX_MARKER_FILE,
-  MESSAGE_FILE,
-  META_FILE,
-} from "./file_layout.ts";
-import { connectAs, disconnect, ImapError } from "./imap.ts";
-import { headerValue, parseHeaders } from "./mime.ts";
+  fileSize,
+  findMarked,
+  folderDirSpec,
+  mailboxDirSpec,
+  type MarkedDir,
+  readMeta,
+  visibleDirs,
+} from "./file_store_read.ts";
+import { connectAs, disconnect, ImapError, withImapContext } from "./imap.ts";
+import { fetchedHeaderId, topMessageId } from "./mime.ts";
 import { originalPath, safeSegment } from "./originals.ts";
 import {
   type NotMirrored,
@@ -47,10 +48,12 @@ import {
 import {
   examine,
   fetchMeta,
+  fetchMetaWith,
   fetchSource,
+  type FolderStatus,
   folderStatus,
   listUids,
-  parseMessageId,
+  type MessageMeta,
 } from "./source.ts";
 import {
   audit,
@@ -260,7 +263,10 @@ export async function runRestore(
   try {
     const server = c.source.name;
     progress(`Reading mailbox "${mailbox}" on production "${server}"`);
-    production = await guard(server, mailbox, "log in", () => connectAs(c.source, mailbox));
+    production = await withImapContext(
+      { server, mailbox, operation: "log in" },
+      () => connectAs(c.source, mailbox),
+    );
     const prod = await readProduction(production, server, mailbox, folders);
     const plan = planRestore({
       candidates: mirror.messages.map((m) => m.candidate),
@@ -280,14 +286,7 @@ export async function runRestore(
       });
     }
   } catch (e) {
-    if (e instanceof ImapError) {
-      throw new RestoreError("failed", e.message, {
-        mailbox,
-        server: e.server,
-        operation: e.operation,
-      }, { cause: e });
-    }
-    throw e;
+    throw restoreFailure(e, mailbox);
   } finally {
     await disconnect(production);
     await mirror.close();
@@ -506,10 +505,13 @@ async function apply(
     let metas: { uid: number; messageId: string | null; internalDate: Date; size: number }[];
     let uidValidity: number;
     try {
-      metas = await guard(server, mailbox, `read back "${folder}"`, async () => {
-        await examine(client, folder);
-        return await fetchMeta(client, await listUids(client));
-      });
+      metas = await withImapContext(
+        { server, mailbox, operation: `read back "${folder}"` },
+        async () => {
+          await examine(client, folder);
+          return await fetchMeta(client, await listUids(client));
+        },
+      );
       uidValidity = Number(client.mailbox ? client.mailbox.uidValidity : 0);
     } catch (e) {
       report.warnings.push(
@@ -564,23 +566,10 @@ async function readProduction(
 ): Promise<Record<string, ProductionFolder>> {
   const out: Record<string, ProductionFolder> = {};
   for (const folder of folders) {
-    const status = await guard(
-      server,
-      mailbox,
-      `read the status of "${folder}"`,
-      () => folderStatus(client, folder),
-    );
-    if (!status) {
-      out[folder] = { exists: false, messages: [] };
-      continue;
-    }
-    const metas = await guard(server, mailbox, `read "${folder}"`, async () => {
-      await examine(client, folder);
-      return await fetchMeta(client, await listUids(client));
-    });
+    const read = await readFolder(client, { server, mailbox, folder }, fetchMeta);
     out[folder] = {
-      exists: true,
-      messages: metas.map((m) => ({
+      exists: read !== null,
+      messages: (read?.metas ?? []).map((m) => ({
         uid: m.uid,
         messageId: m.messageId,
         internalDate: m.internalDate,
@@ -589,6 +578,28 @@ async function readProduction(
     };
   }
   return out;
+}
+
+/** STATUS, then EXAMINE and every message's metadata; null when the folder does not exist. */
+async function readFolder<M>(
+  client: ImapFlow,
+  where: { server: string; mailbox: string; folder: string },
+  fetch: (client: ImapFlow, uids: number[]) => Promise<M[]>,
+): Promise<{ status: FolderStatus; metas: M[] } | null> {
+  const { server, mailbox, folder } = where;
+  const status = await withImapContext(
+    { server, mailbox, operation: `read the status of "${folder}"` },
+    () => folderStatus(client, folder),
+  );
+  if (!status) return null;
+  const metas = await withImapContext(
+    { server, mailbox, operation: `read "${folder}"` },
+    async () => {
+      await examine(client, folder);
+      return await fetch(client, await listUids(client));
+    },
+  );
+  return { status, metas };
 }
 
 async function readMapIndex(state: State, mailbox: string, folders: string[]): Promise<MapIndex> {
@@ -646,12 +657,7 @@ async function readFileStore(
   }
   let mailboxDir: string | null;
   try {
-    mailboxDir = (await findMarked(
-      target.root,
-      (n) => containerSegment(mailbox, n),
-      MAILBOX_MARKER_FILE,
-      (m) => m.mailbox === mailbox,
-    ))?.dir ?? null;
+    mailboxDir = (await findMarked(target.root, mailboxDirSpec(mailbox)))?.dir ?? null;
   } catch (e) {
     throw fail("find the mailbox", e);
   }
@@ -668,14 +674,9 @@ async function readFileStore(
   const found: string[] = [];
   const warnings: string[] = [];
   for (const folder of folders) {
-    let folderDir: { dir: string; marker: Record<string, unknown> } | null;
+    let folderDir: MarkedDir | null;
     try {
-      folderDir = await findMarked(
-        mailboxDir,
-        (n) => containerSegment(folder, n, { folder: true }),
-        FOLDER_STATE_FILE,
-        (m) => m.folder === folder,
-      );
+      folderDir = await findMarked(mailboxDir, folderDirSpec(folder));
     } catch (e) {
       throw fail(`find folder "${folder}"`, e);
     }
@@ -734,91 +735,32 @@ async function readFileStore(
 async function scanMessageDirs(
   dir: string,
 ): Promise<{ messages: { dir: string; meta: StoredMessageMeta }[]; incomplete: string[] }> {
-  const names: string[] = [];
+  let names: string[];
   try {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.isDirectory && !isHiddenEntry(e.name)) names.push(e.name);
-    }
+    names = await visibleDirs(dir);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return { messages: [], incomplete: [] };
     throw e;
   }
-  names.sort();
   const messages: { dir: string; meta: StoredMessageMeta }[] = [];
   const incomplete: string[] = [];
   for (const name of names) {
     const msgDir = join(dir, name);
-    const meta = await readStoredMeta(msgDir);
-    let size = -1;
-    try {
-      const info = await Deno.stat(join(msgDir, MESSAGE_FILE));
-      if (info.isFile) size = info.size;
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
+    // The flags go back to production in the APPEND: only strings will do.
+    const meta = await readMeta(msgDir).then((m) =>
+      m?.flags.every((f) => typeof f === "string") ? m : null
+    );
+    const size = await fileSize(join(msgDir, MESSAGE_FILE)) ?? -1;
     if (!meta || size !== meta.size) incomplete.push(name);
     else messages.push({ dir: msgDir, meta });
   }
   return { messages, incomplete };
 }
 
-async function readStoredMeta(msgDir: string): Promise<StoredMessageMeta | null> {
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(await Deno.readTextFile(join(msgDir, META_FILE)));
-  } catch {
-    return null;
-  }
-  if (
-    !raw || typeof raw !== "object" || !Number.isSafeInteger(raw.uid) || (raw.uid as number) < 1 ||
-    typeof raw.size !== "number" || typeof raw.internalDate !== "string" ||
-    Number.isNaN(Date.parse(raw.internalDate)) || !Array.isArray(raw.flags) ||
-    !raw.flags.every((f) => typeof f === "string") ||
-    !(raw.messageId === null || typeof raw.messageId === "string")
-  ) return null;
-  return raw as unknown as StoredMessageMeta;
-}
-
-// The store's naming: candidates 1, 2, … are taken in order, so the search ends at the first
-// missing candidate. Symlinks and files are never followed.
-async function findMarked(
-  parent: string,
-  candidate: (n: number) => string,
-  markerFile: string,
-  isOurs: (marker: Record<string, unknown>) => boolean,
-): Promise<{ dir: string; marker: Record<string, unknown> } | null> {
-  for (let n = 1; n <= 1000; n++) {
-    const dir = join(parent, candidate(n));
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.lstat(dir);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return null;
-      throw e;
-    }
-    if (!info.isDirectory) continue;
-    let marker: unknown;
-    try {
-      marker = JSON.parse(await Deno.readTextFile(join(dir, markerFile)));
-    } catch {
-      continue;
-    }
-    if (marker && typeof marker === "object" && isOurs(marker as Record<string, unknown>)) {
-      return { dir, marker: marker as Record<string, unknown> };
-    }
-  }
-  return null;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reading the backup MSS (read-only: EXAMINE and BODY.PEEK)
 
-interface BackupMeta {
-  uid: number;
-  size: number;
-  internalDate: Date;
-  messageId: string | null;
-  flags: string[];
+interface BackupMeta extends MessageMeta {
   /** The X-Vmirror-Placeholder header's Message-ID ("none" when the original had none). */
   placeholderOf: string | null;
 }
@@ -859,21 +801,14 @@ async function readBackup(
   const warnings: string[] = [];
   try {
     for (const folder of folders) {
-      const status = await guard(
-        server,
-        mailbox,
-        `read the status of "${folder}"`,
-        () => folderStatus(client, folder),
-      );
-      if (!status) continue;
+      const read = await readFolder(client, { server, mailbox, folder }, fetchBackupMeta);
+      if (!read) continue;
       found.push(folder);
-      const metas = await guard(server, mailbox, `read "${folder}"`, async () => {
-        await examine(client, folder);
-        return await fetchBackupMeta(client, await listUids(client));
-      });
       examined = folder;
-      const uidValidity = Number(client.mailbox ? client.mailbox.uidValidity : status.uidValidity);
-      for (const meta of metas) {
+      const uidValidity = Number(
+        client.mailbox ? client.mailbox.uidValidity : read.status.uidValidity,
+      );
+      for (const meta of read.metas) {
         const tracked = map.byTarget.get(`${folder}\u0000${uidValidity}\u0000${meta.uid}`);
         const base = {
           folder,
@@ -894,20 +829,19 @@ async function readBackup(
               size: meta.size,
             },
             load: async () => {
-              return await guard(
+              return await withImapContext({
                 server,
                 mailbox,
-                `fetch UID ${meta.uid} of "${folder}"`,
-                async () => {
-                  if (examined !== folder) {
-                    await examine(client, folder);
-                    examined = folder;
-                  }
-                  const bytes = await fetchSource(client, meta.uid);
-                  if (!bytes) throw new Error("the message is gone from the backup");
-                  return bytes;
-                },
-              );
+                operation: `fetch UID ${meta.uid} of "${folder}"`,
+              }, async () => {
+                if (examined !== folder) {
+                  await examine(client, folder);
+                  examined = folder;
+                }
+                const bytes = await fetchSource(client, meta.uid);
+                if (!bytes) throw new Error("the message is gone from the backup");
+                return bytes;
+              });
             },
             map: tracked,
           });
@@ -929,52 +863,22 @@ async function readBackup(
     }
   } catch (e) {
     await disconnect(client);
-    if (e instanceof ImapError) {
-      throw new RestoreError("failed", e.message, {
-        mailbox,
-        server,
-        operation: e.operation,
-      }, { cause: e });
-    }
-    throw e;
+    throw restoreFailure(e, mailbox);
   }
   return { messages, folders: found, warnings, close: () => disconnect(client) };
 }
 
-async function fetchBackupMeta(client: ImapFlow, uids: number[]): Promise<BackupMeta[]> {
-  const out: BackupMeta[] = [];
-  for (let i = 0; i < uids.length; i += 500) {
-    const range = uids.slice(i, i + 500).join(",");
-    const query = {
-      uid: true,
-      flags: true,
-      size: true,
-      internalDate: true,
-      headers: ["message-id", "x-vmirror-placeholder"],
-    };
-    // Collected first: imapflow runs one command at a time, so nothing else may be sent here.
-    for await (const m of client.fetch(range, query, { uid: true })) {
-      out.push({
-        uid: m.uid,
-        size: m.size ?? 0,
-        internalDate: new Date(m.internalDate ?? 0),
-        messageId: parseMessageId(m.headers),
-        flags: [...(m.flags ?? [])],
-        placeholderOf: placeholderHeader(m.headers),
-      });
-    }
-  }
-  return out.sort((a, b) => a.uid - b.uid);
+function fetchBackupMeta(client: ImapFlow, uids: number[]): Promise<BackupMeta[]> {
+  return fetchMetaWith(client, uids, {
+    headers: ["x-vmirror-placeholder"],
+    read: (headers) => ({ placeholderOf: placeholderHeader(headers) }),
+  });
 }
 
 /** The X-Vmirror-Placeholder value of a fetched header block: a `<…>` id, "none", or null. */
 function placeholderHeader(headers: Uint8Array | undefined): string | null {
-  if (!headers) return null;
-  const text = new TextDecoder("latin1").decode(headers).replace(/\r?\n[ \t]+/g, " ");
-  const m = /^x-vmirror-placeholder:[ \t]*(.*)$/im.exec(text);
-  if (!m) return null;
-  const angle = /<[^<>\s]+>/.exec(m[1]);
-  return angle ? angle[0] : (m[1].trim() || "none");
+  const value = fetchedHeaderId(headers, "x-vmirror-placeholder");
+  return value === null ? null : value || "none";
 }
 
 /** A placeholder's original, or why there is none. */
@@ -1093,39 +997,17 @@ async function readHead(path: string, max: number): Promise<{ head: Uint8Array; 
   }
 }
 
-// The Message-ID as production's FETCH of HEADER.FIELDS (MESSAGE-ID) gives it: the first field
-// of the top-level header only.
-function topMessageId(bytes: Uint8Array): string | null {
-  const value = headerValue(parseHeaders(bytes).headers, "message-id");
-  if (value === null) return null;
-  return parseMessageId(new TextEncoder().encode(`Message-ID: ${value}\r\n\r\n`));
-}
-
-async function fileSize(path: string): Promise<number | null> {
-  try {
-    const info = await Deno.stat(path);
-    return info.isFile ? info.size : null;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-async function guard<T>(
-  server: string,
-  mailbox: string,
-  what: string,
-  fn: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof ImapError) throw e;
-    throw new ImapError(server, mailbox, what, e);
-  }
+// An IMAP failure as the restore reports it; any other error is passed on as it is.
+function restoreFailure(e: unknown, mailbox: string): unknown {
+  if (!(e instanceof ImapError)) return e;
+  return new RestoreError("failed", e.message, {
+    mailbox,
+    server: e.server,
+    operation: e.operation,
+  }, { cause: e });
 }
 
 function errText(e: unknown): string {

@@ -8,6 +8,7 @@ import { log } from "./log.ts";
 import type { TargetOpener } from "./mirror.ts";
 import { listSubscriptions, type MailboxResult, type State } from "./state.ts";
 import { MailboxLocks, runSync, type SyncSummary } from "./sync.ts";
+import { sleep } from "./timing.ts";
 import { IdleWatchers } from "./watch.ts";
 
 /** Options for {@link runScheduler}. */
@@ -103,16 +104,4 @@ export async function runScheduler(
 
 function active(r: MailboxResult): boolean {
   return r.ok && r.copied + r.deleted + r.flagsUpdated + r.placeholders > 0;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(t);
-      resolve();
-    }
-  });
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { ImapFlow } from "imapflow";
+import { parseMessageId } from "./mime.ts";
 
 /** A folder's change-detection values, from STATUS. */
 export interface FolderStatus {
@@ -121,7 +122,24 @@ export async function listFlags(
 
 /** Size, date, Message-ID and flags of the given UIDs (collected before any other command). */
 export async function fetchMeta(client: ImapFlow, uids: number[]): Promise<MessageMeta[]> {
-  const out: MessageMeta[] = [];
+  return await fetchMetaWith(client, uids, { headers: [], read: () => ({}) });
+}
+
+/** Header fields to fetch besides the Message-ID, and what to make of them. */
+export interface ExtraHeaders<T> {
+  /** Field names, e.g. `["x-vmirror-placeholder"]`. */
+  headers: string[];
+  /** Reads the extra values from the fetched header block (which holds Message-ID too). */
+  read: (headers: Uint8Array | undefined) => T;
+}
+
+/** {@link fetchMeta}, plus what `extra` reads from more header fields of each message. */
+export async function fetchMetaWith<T>(
+  client: ImapFlow,
+  uids: number[],
+  extra: ExtraHeaders<T>,
+): Promise<(MessageMeta & T)[]> {
+  const out: (MessageMeta & T)[] = [];
   for (let i = 0; i < uids.length; i += 500) {
     const range = uids.slice(i, i + 500).join(",");
     const query = {
@@ -129,8 +147,9 @@ export async function fetchMeta(client: ImapFlow, uids: number[]): Promise<Messa
       flags: true,
       size: true,
       internalDate: true,
-      headers: ["message-id"],
+      headers: ["message-id", ...extra.headers],
     };
+    // Collected first: imapflow runs one command at a time, so nothing else may be sent here.
     for await (const m of client.fetch(range, query, { uid: true })) {
       out.push({
         uid: m.uid,
@@ -138,6 +157,7 @@ export async function fetchMeta(client: ImapFlow, uids: number[]): Promise<Messa
         internalDate: new Date(m.internalDate ?? 0),
         messageId: parseMessageId(m.headers),
         flags: [...(m.flags ?? [])],
+        ...extra.read(m.headers),
       });
     }
   }
@@ -164,17 +184,6 @@ export async function fetchSource(client: ImapFlow, uid: number): Promise<Uint8A
   const m = await client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
   if (!m || !m.source) return null;
   return new Uint8Array(m.source.buffer, m.source.byteOffset, m.source.byteLength);
-}
-
-/** Extracts the Message-ID from a fetched header block. */
-export function parseMessageId(headers: Uint8Array | undefined): string | null {
-  if (!headers) return null;
-  const text = new TextDecoder("latin1").decode(headers).replace(/\r?\n[ \t]+/g, " ");
-  const m = /^message-id:[ \t]*(.*)$/im.exec(text);
-  if (!m) return null;
-  const v = m[1].trim();
-  const angle = /<[^<>\s]+>/.exec(v);
-  return angle ? angle[0] : (v || null);
 }
 
 /**

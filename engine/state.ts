@@ -280,10 +280,7 @@ export async function listMap(
   folder: string,
   uidValidity: number,
 ): Promise<MapEntry[]> {
-  const out: MapEntry[] = [];
-  const it = state.kv.list<MapEntry>({ prefix: ["map", mailbox, folder, uidValidity] });
-  for await (const e of it) out.push(e.value);
-  return out;
+  return await listRecords<MapEntry>(state, ["map", mailbox, folder, uidValidity]);
 }
 
 /** The source UIDVALIDITY values that have map entries for a folder. */
@@ -318,14 +315,10 @@ export async function putIntents(
   uidValidity: number,
   intents: Intent[],
 ): Promise<void> {
-  for (let i = 0; i < intents.length; i += 500) {
-    const op = state.kv.atomic();
-    for (const it of intents.slice(i, i + 500)) {
-      op.set(["intent", mailbox, folder, uidValidity, it.srcUid], it);
-    }
-    const res = await op.commit();
-    if (!res.ok) throw new StateError(`Cannot record intents in "${folder}" of "${mailbox}"`);
-  }
+  await inBatches(state, intents, {
+    apply: (op, it) => op.set(["intent", mailbox, folder, uidValidity, it.srcUid], it),
+    error: `Cannot record intents in "${folder}" of "${mailbox}"`,
+  });
 }
 
 /** Records finished copies and clears their intents, atomically per batch of 250. */
@@ -336,15 +329,14 @@ export async function recordCopies(
   uidValidity: number,
   entries: MapEntry[],
 ): Promise<void> {
-  for (let i = 0; i < entries.length; i += 250) {
-    const op = state.kv.atomic();
-    for (const e of entries.slice(i, i + 250)) {
-      op.set(["map", mailbox, folder, uidValidity, e.srcUid], e);
-      op.delete(["intent", mailbox, folder, uidValidity, e.srcUid]);
-    }
-    const res = await op.commit();
-    if (!res.ok) throw new StateError(`Cannot record copies in "${folder}" of "${mailbox}"`);
-  }
+  await inBatches(state, entries, {
+    // Two mutations per entry.
+    size: 250,
+    apply: (op, e) =>
+      op.set(["map", mailbox, folder, uidValidity, e.srcUid], e)
+        .delete(["intent", mailbox, folder, uidValidity, e.srcUid]),
+    error: `Cannot record copies in "${folder}" of "${mailbox}"`,
+  });
 }
 
 /** Open intents of a folder (copies that may or may not have reached the target). */
@@ -354,10 +346,7 @@ export async function listIntents(
   folder: string,
   uidValidity: number,
 ): Promise<Intent[]> {
-  const out: Intent[] = [];
-  const it = state.kv.list<Intent>({ prefix: ["intent", mailbox, folder, uidValidity] });
-  for await (const e of it) out.push(e.value);
-  return out;
+  return await listRecords<Intent>(state, ["intent", mailbox, folder, uidValidity]);
 }
 
 /** Drops an intent that turned out to have written nothing. */
@@ -394,15 +383,10 @@ export async function putMapEntries(
   uidValidity: number,
   entries: MapEntry[],
 ): Promise<void> {
-  // KV caps an atomic at 1,000 mutations; batches keep each write well under it.
-  for (let i = 0; i < entries.length; i += 500) {
-    const op = state.kv.atomic();
-    for (const e of entries.slice(i, i + 500)) {
-      op.set(["map", mailbox, folder, uidValidity, e.srcUid], e);
-    }
-    const res = await op.commit();
-    if (!res.ok) throw new StateError(`Cannot update the map of "${folder}" of "${mailbox}"`);
-  }
+  await inBatches(state, entries, {
+    apply: (op, e) => op.set(["map", mailbox, folder, uidValidity, e.srcUid], e),
+    error: `Cannot update the map of "${folder}" of "${mailbox}"`,
+  });
 }
 
 /** Removes map entries whose messages are gone from both sides. */
@@ -413,14 +397,10 @@ export async function deleteMapEntries(
   uidValidity: number,
   srcUids: number[],
 ): Promise<void> {
-  for (let i = 0; i < srcUids.length; i += 500) {
-    const op = state.kv.atomic();
-    for (const uid of srcUids.slice(i, i + 500)) {
-      op.delete(["map", mailbox, folder, uidValidity, uid]);
-    }
-    const res = await op.commit();
-    if (!res.ok) throw new StateError(`Cannot delete from the map of "${folder}" of "${mailbox}"`);
-  }
+  await inBatches(state, srcUids, {
+    apply: (op, uid) => op.delete(["map", mailbox, folder, uidValidity, uid]),
+    error: `Cannot delete from the map of "${folder}" of "${mailbox}"`,
+  });
 }
 
 /** Deletes every map entry and intent of one source UIDVALIDITY (after re-pairing). */
@@ -431,15 +411,11 @@ export async function dropUidValidity(
   uidValidity: number,
 ): Promise<void> {
   for (const table of ["map", "intent"]) {
-    const keys: Deno.KvKey[] = [];
-    for await (const e of state.kv.list({ prefix: [table, mailbox, folder, uidValidity] })) {
-      keys.push(e.key);
-    }
-    for (let i = 0; i < keys.length; i += 500) {
-      const op = state.kv.atomic();
-      for (const k of keys.slice(i, i + 500)) op.delete(k);
-      await op.commit();
-    }
+    const keys = await listKeys(state, [table, mailbox, folder, uidValidity]);
+    await inBatches(state, keys, {
+      apply: (op, k) => op.delete(k),
+      error: `Cannot drop UIDVALIDITY ${uidValidity} of "${folder}" of "${mailbox}"`,
+    });
   }
 }
 
@@ -452,9 +428,7 @@ export async function putMailboxResult(state: State, result: MailboxResult): Pro
 
 /** Newest result of every mailbox that has one. */
 export async function listMailboxResults(state: State): Promise<MailboxResult[]> {
-  const out: MailboxResult[] = [];
-  for await (const e of state.kv.list<MailboxResult>({ prefix: ["last"] })) out.push(e.value);
-  return out;
+  return await listRecords<MailboxResult>(state, ["last"]);
 }
 
 /** Appends a pass to the run history. */
@@ -464,11 +438,7 @@ export async function putRun(state: State, run: RunRecord): Promise<void> {
 
 /** The newest runs first. */
 export async function listRuns(state: State, limit = 20): Promise<RunRecord[]> {
-  const out: RunRecord[] = [];
-  for await (const e of state.kv.list<RunRecord>({ prefix: ["run"] }, { reverse: true, limit })) {
-    out.push(e.value);
-  }
-  return out;
+  return await listRecords<RunRecord>(state, ["run"], { reverse: true, limit });
 }
 
 /** Writes one audit entry. */
@@ -479,13 +449,7 @@ export async function audit(state: State, entry: Omit<AuditEntry, "at"> & { at?:
 
 /** Audit entries, newest first. */
 export async function listAudit(state: State, limit = 100): Promise<AuditEntry[]> {
-  const out: AuditEntry[] = [];
-  for await (
-    const e of state.kv.list<AuditEntry>({ prefix: ["audit"] }, { reverse: true, limit })
-  ) {
-    out.push(e.value);
-  }
-  return out;
+  return await listRecords<AuditEntry>(state, ["audit"], { reverse: true, limit });
 }
 
 /** Settings saved from the admin portal (secrets still sealed). */
@@ -520,13 +484,11 @@ export async function deleteRecord(state: State, key: Deno.KvKey): Promise<void>
 
 /** Deletes every record under a prefix. */
 export async function deleteRecords(state: State, prefix: Deno.KvKey): Promise<number> {
-  const keys: Deno.KvKey[] = [];
-  for await (const e of state.kv.list({ prefix })) keys.push(e.key);
-  for (let i = 0; i < keys.length; i += 500) {
-    const op = state.kv.atomic();
-    for (const k of keys.slice(i, i + 500)) op.delete(k);
-    await op.commit();
-  }
+  const keys = await listKeys(state, prefix);
+  await inBatches(state, keys, {
+    apply: (op, k) => op.delete(k),
+    error: `Cannot delete the records under ${JSON.stringify(prefix)}`,
+  });
   return keys.length;
 }
 
@@ -561,4 +523,38 @@ export async function listRecords<T>(
   const out: T[] = [];
   for await (const e of state.kv.list<T>({ prefix }, opts)) out.push(e.value);
   return out;
+}
+
+// ---- batched writes ----
+
+/** How {@link inBatches} writes a list: one atomic operation per batch. */
+interface BatchOptions<T> {
+  /** Items per atomic operation (default 500). */
+  size?: number;
+  /** Adds one item's mutations to the batch's operation. */
+  apply: (op: Deno.AtomicOperation, item: T) => void;
+  /** The StateError message when a batch is not committed. */
+  error: string;
+}
+
+// KV caps an atomic at 1,000 mutations; batches keep each write well under it. Each batch is
+// atomic on its own: a failure leaves the batches before it written.
+async function inBatches<T>(
+  state: State,
+  items: readonly T[],
+  opts: BatchOptions<T>,
+): Promise<void> {
+  const size = opts.size ?? 500;
+  for (let i = 0; i < items.length; i += size) {
+    const op = state.kv.atomic();
+    for (const item of items.slice(i, i + size)) opts.apply(op, item);
+    const res = await op.commit();
+    if (!res.ok) throw new StateError(opts.error);
+  }
+}
+
+async function listKeys(state: State, prefix: Deno.KvKey): Promise<Deno.KvKey[]> {
+  const keys: Deno.KvKey[] = [];
+  for await (const e of state.kv.list({ prefix })) keys.push(e.key);
+  return keys;
 }

@@ -15,12 +15,10 @@ import { basename, dirname, join } from "node:path";
 import type { Config, FilesTargetConfig } from "./config.ts";
 import {
   audioExtension,
-  containerSegment,
   DELETED_DIR,
   FOLDER_LOCK_FILE,
   FOLDER_STATE_FILE,
   isHiddenEntry,
-  MAILBOX_MARKER_FILE,
   MESSAGE_FILE,
   messageDirName,
   META_FILE,
@@ -30,9 +28,18 @@ import {
   voiceFileNames,
   withSuffix,
 } from "./file_layout.ts";
+import {
+  fileSize,
+  folderDirSpec,
+  isRecord,
+  isUid,
+  mailboxDirSpec,
+  type MarkedDirSpec,
+  readMeta,
+  visibleDirs,
+} from "./file_store_read.ts";
 import { log } from "./log.ts";
-import { type Address, decodeBody, headerValue, parseHeaders } from "./mime.ts";
-import { parseMessageId } from "./source.ts";
+import { type Address, decodeBody, topMessageId } from "./mime.ts";
 import {
   type MessageIdentity,
   type MessageOrigin,
@@ -43,6 +50,7 @@ import {
 } from "./target.ts";
 import {
   type ChainNode,
+  chainRoot,
   type Classified,
   classifyMessage,
   compileBroadcastRules,
@@ -320,9 +328,7 @@ async function claimMailboxDir(config: FilesTargetConfig, mailbox: string): Prom
   const fail = failer(config, mailbox);
   try {
     return await claimDir(config.root, {
-      candidate: (n) => containerSegment(mailbox, n),
-      marker: MAILBOX_MARKER_FILE,
-      isOurs: (m) => isRecord(m) && m.mailbox === mailbox,
+      ...mailboxDirSpec(mailbox),
       adopt: async (dir) => !(await hasVisibleEntries(dir)),
       create: () => ({ vmirror: 1, mailbox, createdAt: new Date().toISOString() }),
     });
@@ -331,10 +337,7 @@ async function claimMailboxDir(config: FilesTargetConfig, mailbox: string): Prom
   }
 }
 
-interface ClaimOptions {
-  candidate: (n: number) => string;
-  marker: string;
-  isOurs: (marker: unknown) => boolean;
+interface ClaimOptions extends MarkedDirSpec {
   /** For a directory without a marker (a crash between mkdir and the marker): take it? */
   adopt: (dir: string) => Promise<boolean | Record<string, unknown>>;
   create: () => Record<string, unknown>;
@@ -395,9 +398,7 @@ async function openStoreFolder(ctx: Ctx, folder: string): Promise<TargetFolder> 
   let state: FolderState;
   try {
     dir = await claimDir(ctx.mailboxDir, {
-      candidate: (n) => containerSegment(folder, n, { folder: true }),
-      marker: FOLDER_STATE_FILE,
-      isOurs: (m) => isRecord(m) && m.folder === folder,
+      ...folderDirSpec(folder),
       // A folder directory that lost its state file is taken back when its messages say they
       // came from this folder; the new UIDVALIDITY makes the engine re-pair them by identity.
       adopt: async (d) => {
@@ -612,43 +613,15 @@ function identityOf(meta: StoredMessageMeta): MessageIdentity {
 // Only complete message directories count: a valid meta.json and a message.eml of the size it
 // records. Work directories are hidden and skipped.
 async function scanDir(dir: string): Promise<Map<number, Entry>> {
-  const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (e.isDirectory && !isHiddenEntry(e.name)) names.push(e.name);
-  }
-  // Sorted, so that if a person copied a message directory the same one always wins.
-  names.sort();
   const out = new Map<number, Entry>();
-  for (const name of names) {
+  // In name order, so that if a person copied a message directory the same one always wins.
+  for (const name of await visibleDirs(dir)) {
     const meta = await readMeta(join(dir, name));
     if (!meta || out.has(meta.uid)) continue;
-    try {
-      const info = await Deno.stat(join(dir, name, MESSAGE_FILE));
-      if (!info.isFile || info.size !== meta.size) continue;
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) continue;
-      throw e;
-    }
+    if (await fileSize(join(dir, name, MESSAGE_FILE)) !== meta.size) continue;
     out.set(meta.uid, { name, meta });
   }
   return out;
-}
-
-async function readMeta(msgDir: string): Promise<StoredMessageMeta | null> {
-  let raw: unknown;
-  try {
-    raw = await readJson(join(msgDir, META_FILE));
-  } catch {
-    return null; // Not valid JSON: not a message this store wrote.
-  }
-  if (
-    !isRecord(raw) || !isUid(raw.uid) || typeof raw.size !== "number" ||
-    typeof raw.internalDate !== "string" || Number.isNaN(Date.parse(raw.internalDate)) ||
-    !Array.isArray(raw.flags) || !(raw.messageId === null || typeof raw.messageId === "string")
-  ) {
-    return null;
-  }
-  return raw as unknown as StoredMessageMeta;
 }
 
 async function moveToDeleted(ctx: Ctx, dir: string, entry: Entry): Promise<void> {
@@ -682,11 +655,9 @@ async function housekeeping(ctx: Ctx, operation: string, fn: () => Promise<void>
 async function purgeDeleted(ctx: Ctx): Promise<void> {
   const root = join(ctx.mailboxDir, DELETED_DIR);
   const cutoff = ctx.now().getTime() - ctx.config.retentionDays * DAY_MS;
-  const folders: string[] = [];
+  let folders: string[];
   try {
-    for await (const e of Deno.readDir(root)) {
-      if (e.isDirectory && !isHiddenEntry(e.name)) folders.push(e.name);
-    }
+    folders = await visibleDirs(root);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return;
     throw e;
@@ -694,11 +665,7 @@ async function purgeDeleted(ctx: Ctx): Promise<void> {
   for (const f of folders) {
     const folderDir = join(root, f);
     await removeStaleTemps(ctx, folderDir);
-    const names: string[] = [];
-    for await (const e of Deno.readDir(folderDir)) {
-      if (e.isDirectory && !isHiddenEntry(e.name)) names.push(e.name);
-    }
-    for (const name of names) {
+    for (const name of await visibleDirs(folderDir)) {
       const at = await deletedAt(join(folderDir, name));
       if (at !== null && at <= cutoff) await removeDirAtomic(folderDir, name);
     }
@@ -749,6 +716,7 @@ interface Described {
 // Pure: meta.json's description of the message and its voice parts' decoded bytes. A message
 // that cannot be parsed is still stored whole, with the reason.
 function describeMessage(bytes: Uint8Array, rules: CompiledBroadcastRule[]): Described {
+  // Exactly as the engine reads it for the identity (a FETCH of that one top-level field).
   const messageId = topMessageId(bytes);
   let info: Classified;
   try {
@@ -775,16 +743,7 @@ function describeMessage(bytes: Uint8Array, rules: CompiledBroadcastRule[]): Des
       files: [],
     };
   }
-  const top: ChainNode = info.chain ?? {
-    messageId: info.messageId,
-    from: info.from,
-    date: info.date,
-    subject: info.subject,
-    partPath: "",
-    voiceParts: info.voiceParts,
-    durationSeconds: info.durationSeconds,
-    children: [],
-  };
+  const top = chainRoot(info);
   const parts: { part: VoicePart; topLevel: boolean; data: Uint8Array }[] = [];
   const collect = (node: ChainNode, topLevel: boolean) => {
     for (const part of node.voiceParts) {
@@ -841,15 +800,6 @@ function describeMessage(bytes: Uint8Array, rules: CompiledBroadcastRule[]): Des
     },
     files: parts.map(({ data }, i) => ({ name: names[i], bytes: data })),
   };
-}
-
-// The Message-ID exactly as the engine reads it for the identity: it fetches only that field
-// (HEADER.FIELDS) of the top-level header, so a forwarded message's id further down, or the field
-// after an empty one, must not count.
-function topMessageId(bytes: Uint8Array): string | null {
-  const value = headerValue(parseHeaders(bytes).headers, "message-id");
-  if (value === null) return null;
-  return parseMessageId(encoder.encode(`Message-ID: ${value}\r\n\r\n`));
 }
 
 function isoOrNull(d: Date | null): string | null {
@@ -1026,14 +976,6 @@ function json(value: unknown): Uint8Array {
 
 function randomId(): string {
   return crypto.randomUUID().replaceAll("-", "").slice(0, 16);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function isUid(v: unknown): v is number {
-  return typeof v === "number" && Number.isSafeInteger(v) && v > 0;
 }
 
 function errorCode(e: unknown): string | null {

@@ -132,7 +132,8 @@ export class BroadcastRuleError extends Error {
   }
 }
 
-const VOICE_TYPES = new Set([
+/** The content types (lower case) a part must have to count as a voice part. */
+export const VOICE_TYPES: ReadonlySet<string> = new Set([
   "audio/wav",
   "audio/x-wav",
   "audio/wave",
@@ -192,6 +193,20 @@ export function classifyMessage(bytes: Uint8Array, opts: ClassifyOptions = {}): 
     inReplyTo: messageIds(headerValue(headers, "in-reply-to"))[0] ?? null,
     references: messageIds(headerValues(headers, "references").join(" ")),
     headers,
+  };
+}
+
+/** The message as the root of its chain tree, also when no message is embedded in it. */
+export function chainRoot(info: Classified): ChainNode {
+  return info.chain ?? {
+    messageId: info.messageId,
+    from: info.from,
+    date: info.date,
+    subject: info.subject,
+    partPath: "",
+    voiceParts: info.voiceParts,
+    durationSeconds: info.durationSeconds,
+    children: [],
   };
 }
 

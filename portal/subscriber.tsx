@@ -23,6 +23,7 @@ import { headerText, isValidAddress, MailError, sendMail } from "../engine/maile
 import type { MailboxReader, MessageSummary, VoiceRef } from "../engine/mailbox_reader.ts";
 import { checkPin, MAILBOX_PATTERN } from "../engine/pin_check.ts";
 import { createSession, endSession, type Session } from "../engine/sessions.ts";
+import { VOICE_TYPES } from "../engine/voice.ts";
 import {
   auditEvent,
   clearSessionCookie,
@@ -38,7 +39,13 @@ import {
 import { attachmentDisposition, parseRange } from "./http.ts";
 import type { Viewer } from "./layout.tsx";
 import { renderPage } from "./layout.tsx";
-import { formatDate, InboxPage, LoginPage, MessagePage } from "./subscriber_pages.tsx";
+import {
+  formatDate,
+  InboxPage,
+  LoginPage,
+  MessagePage,
+  type MessagePageProps,
+} from "./subscriber_pages.tsx";
 
 /** Messages per inbox page: small enough to open at once, large enough to rarely page. */
 export const PAGE_SIZE = 50;
@@ -160,16 +167,9 @@ export function subscriberRoutes(app: Hono<PortalEnv>, deps: PortalDeps): void {
     );
     if (!m) throw new HTTPException(404, { message: "no such message" });
     const done = c.req.query("forwarded") === "1";
-    return c.html(renderPage(
-      <MessagePage
-        viewer={viewer(s)}
-        folders={deps.folders}
-        folderIndex={f}
-        m={m}
-        canMail={!!deps.config.smtp}
-        notice={done ? { kind: "ok", text: "The message was forwarded." } : undefined}
-      />,
-    ));
+    return c.html(messagePage(s, f, m, {
+      notice: done ? { kind: "ok", text: "The message was forwarded." } : undefined,
+    }));
   });
 
   app.get("/m/:f/:id/audio/:n", async (c) => {
@@ -270,17 +270,10 @@ export function subscriberRoutes(app: Hono<PortalEnv>, deps: PortalDeps): void {
       if (!m) throw new HTTPException(404, { message: "no such message" });
       const page = (status: 400 | 403 | 429 | 502 | 503, text: string) =>
         c.html(
-          renderPage(
-            <MessagePage
-              viewer={viewer(s)}
-              folders={deps.folders}
-              folderIndex={f}
-              m={m}
-              canMail={!!deps.config.smtp}
-              notice={{ kind: "error", text }}
-              to={status === 400 ? to.slice(0, 254) : undefined}
-            />,
-          ),
+          messagePage(s, f, m, {
+            notice: { kind: "error", text },
+            to: status === 400 ? to.slice(0, 254) : undefined,
+          }),
           status,
         );
       if (m.private || folder.greetings) {
@@ -351,20 +344,32 @@ export function subscriberRoutes(app: Hono<PortalEnv>, deps: PortalDeps): void {
     });
   });
 
+  function messagePage(
+    s: Session,
+    f: number,
+    m: MessageSummary,
+    more: Pick<MessagePageProps, "notice" | "to">,
+  ) {
+    return renderPage(
+      <MessagePage
+        viewer={viewer(s)}
+        folders={deps.folders}
+        folderIndex={f}
+        m={m}
+        canMail={!!deps.config.smtp}
+        {...more}
+      />,
+    );
+  }
+
   function subscriber(c: Ctx): Session | null {
     const s = c.get("session");
     return s?.role === "subscriber" ? s : null;
   }
 }
 
-const SAFE_AUDIO_TYPES = new Set([
-  "audio/wav",
-  "audio/x-wav",
-  "audio/wave",
-  "audio/vnd.wave",
-  "audio/gsm",
-  "audio/basic",
-]);
+// Sent under their own type: only what a voice part can be, never something a browser would run.
+const SAFE_AUDIO_TYPES = VOICE_TYPES;
 
 /** The audit actor of a session. */
 export function actorOf(s: Session): string {

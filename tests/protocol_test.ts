@@ -137,7 +137,7 @@ Deno.test({
             ]
               .includes(v)
           );
-            assert.deepEqual(work, config.source.folders.map(() => "STATUS"), r.commands.join("\n"));
+          assert.deepEqual(work, config.source.folders.map(() => "STATUS"), r.commands.join("\n"));
         },
       );
     } finally {

@@ -122,15 +122,11 @@ export function pcmWavHeader(sampleCount: number, sampleRate: number): Uint8Arra
   return header;
 }
 
-interface FmtChunk {
-  formatTag: number;
-  channels: number;
-  sampleRate: number;
-  byteRate: number;
-  blockAlign: number;
-  bitsPerSample: number;
-  samplesPerBlock?: number;
-}
+// What the fmt chunk alone says.
+type FmtChunk = Omit<
+  WavInfo,
+  "factSamples" | "dataOffset" | "dataLength" | "declaredDataLength"
+>;
 
 // `complete` says whether `bytes` is everything we will get; without it running out of bytes
 // means "ask for more" (undefined), with it a missing data chunk is an error.

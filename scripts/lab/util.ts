@@ -196,16 +196,7 @@ export async function stopPid(
   } catch {
     // Already exited between the check and the signal.
   }
-  const deadline = Date.now() + timeoutMs;
-  while (pidAlive(pid) && Date.now() < deadline) await sleep(50);
-  if (pidAlive(pid)) {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch {
-      // Gone.
-    }
-    while (pidAlive(pid)) await sleep(50);
-  }
+  await waitGone(pid, timeoutMs);
   try {
     Deno.removeSync(pidFile);
   } catch {
@@ -277,6 +268,11 @@ export async function killAndWait(pid: number, timeoutMs = 10_000): Promise<void
   } catch {
     return;
   }
+  await waitGone(pid, timeoutMs);
+}
+
+// After a SIGTERM: waits for the process to exit, with a SIGKILL once `timeoutMs` has passed.
+async function waitGone(pid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (pidAlive(pid) && Date.now() < deadline) await sleep(50);
   if (pidAlive(pid)) {
