@@ -6,7 +6,9 @@
  */
 import type { FilesTargetConfig } from "./config.ts";
 import { type DirEntry, getAttr } from "./directory_plan.ts";
+import { join } from "node:path";
 import { RECORDED_NAME_FILE } from "./file_layout.ts";
+import { findMarked, mailboxDirSpec } from "./file_store_read.ts";
 import { storeRecordedName } from "./target_files.ts";
 
 /** What a pass did with recorded names. */
@@ -42,11 +44,12 @@ export async function storeRecordedNames(
   return result;
 }
 
-// Mailbox directories are usually named after the mailbox; when the store had to pick another
-// name, the comparison simply fails and the name is written again (harmless).
+// The mailbox's directory is found the way the store names it (its marker file), not assumed.
 async function sameAsStored(root: string, mailbox: string, audio: Uint8Array): Promise<boolean> {
   try {
-    const cur = await Deno.readFile(`${root}/${mailbox}/${RECORDED_NAME_FILE}`);
+    const found = await findMarked(root, mailboxDirSpec(mailbox));
+    if (!found) return false;
+    const cur = await Deno.readFile(join(found.dir, RECORDED_NAME_FILE));
     return cur.length === audio.length && cur.every((b, i) => b === audio[i]);
   } catch {
     return false;
