@@ -1,8 +1,10 @@
 /**
- * A streaming IMAP APPEND: one message of any size goes from a file to the server in chunks,
- * so a 50 MB voice message costs a chunk of memory, not three copies of itself (imapflow's
- * APPEND takes the whole message as one buffer). Its own small connection: TLS, STARTTLS,
- * trusted-server login (SASL PLAIN with authzid, or LOGIN with a separator), APPEND, LOGOUT.
+ * A lean IMAP session of our own for two jobs imapflow does expensively: a streaming APPEND
+ * (one message of any size goes from a file to the server in chunks, so a 50 MB voice message
+ * costs a chunk of memory, not three copies of itself; imapflow's APPEND takes one buffer), and
+ * the "anything changed?" probe of a pass (login with SASL-IR and STATUS: three round trips
+ * where imapflow's handshake takes seven). TLS, STARTTLS, trusted-server login (SASL PLAIN with
+ * authzid, or LOGIN with a separator), STATUS, APPEND, LOGOUT.
  * @module
  */
 import type { ImapEndpoint } from "./config.ts";
@@ -38,13 +40,14 @@ export class StreamingAppender {
         ? await Deno.connectTls({ hostname: endpoint.host, port: endpoint.port, caCerts })
         : await Deno.connect({ hostname: endpoint.host, port: endpoint.port });
     } catch (e) {
-      throw fail("connect for a streaming APPEND", e);
+      throw fail("connect", e);
     }
     let a = new StreamingAppender(conn, endpoint, mailbox);
     try {
       const greeting = await a.#readLine();
       if (!/^\* (OK|PREAUTH)/i.test(greeting)) throw new Error(`unexpected greeting`);
-      await a.#capabilities();
+      // Most servers put their capabilities in the greeting: no CAPABILITY round trip then.
+      if (!a.#takeCapabilities(greeting)) await a.#capabilities();
       if (endpoint.tls === "starttls") {
         if (!a.#caps.has("STARTTLS")) throw new Error("the server does not offer STARTTLS");
         await a.#command("STARTTLS");
@@ -57,7 +60,7 @@ export class StreamingAppender {
     } catch (e) {
       a.close();
       if (e instanceof ImapError) throw e;
-      throw fail("log in as the trusted server for a streaming APPEND", e);
+      throw fail("log in as the trusted server", e);
     }
   }
 
@@ -98,6 +101,16 @@ export class StreamingAppender {
     if (!/^OK/i.test(done)) throw new Error(`APPEND failed: ${done}`);
     const m = /\[APPENDUID (\d+) (\d+)\]/i.exec(done);
     return { uidValidity: m ? Number(m[1]) : null, uid: m ? Number(m[2]) : null };
+  }
+
+  /** Sends LOGOUT without waiting for the answer, then closes (a probe's way out). */
+  async quit(): Promise<void> {
+    try {
+      await this.#write(new TextEncoder().encode(`${this.#nextTag()} LOGOUT\r\n`));
+    } catch {
+      // closing anyway
+    }
+    this.close();
   }
 
   /** Logs out and closes. */
@@ -146,7 +159,46 @@ export class StreamingAppender {
         "log in",
       );
     }
-    await this.#capabilities();
+    if (!this.#takeCapabilities(this.#lastTagged)) await this.#capabilities();
+  }
+
+  // `[CAPABILITY …]` in a greeting or a tagged OK; true when it was there.
+  #takeCapabilities(line: string): boolean {
+    const m = /\[CAPABILITY ([^\]]*)\]/i.exec(line);
+    if (m) this.#caps = new Set(m[1].toUpperCase().split(/\s+/));
+    return !!m;
+  }
+
+  /** Whether the server announced a capability. */
+  has(capability: string): boolean {
+    return this.#caps.has(capability.toUpperCase());
+  }
+
+  /** STATUS of a folder (UIDVALIDITY, UIDNEXT, MESSAGES, HIGHESTMODSEQ), null if it is absent. */
+  async status(folder: string): Promise<Record<string, string> | null> {
+    const items = ["UIDVALIDITY", "UIDNEXT", "MESSAGES"];
+    if (this.has("CONDSTORE") || this.has("QRESYNC")) items.push("HIGHESTMODSEQ");
+    const tag = this.#nextTag();
+    await this.#write(
+      new TextEncoder().encode(
+        `${tag} STATUS ${quote(encodeMailboxName(folder))} (${items.join(" ")})\r\n`,
+      ),
+    );
+    const out: Record<string, string> = {};
+    for (;;) {
+      const line = await this.#readLine();
+      const m = /^\* STATUS .*\(([^()]*)\)\s*$/i.exec(line);
+      if (m) {
+        const parts = m[1].trim().split(/\s+/);
+        for (let i = 0; i + 1 < parts.length; i += 2) out[parts[i].toUpperCase()] = parts[i + 1];
+      }
+      if (line.startsWith(`${tag} `)) {
+        if (/^\S+ OK/i.test(line)) return out;
+        // A folder that does not exist is an answer, not a failure.
+        if (/^\S+ NO/i.test(line)) return null;
+        throw new Error(`STATUS failed: ${line.slice(tag.length + 1)}`);
+      }
+    }
   }
 
   async #capabilities(): Promise<void> {
@@ -171,10 +223,12 @@ export class StreamingAppender {
     return done;
   }
 
+  #lastTagged = "";
+
   async #tagged(tag: string): Promise<string> {
     for (;;) {
       const line = await this.#readLine();
-      if (line.startsWith(`${tag} `)) return line.slice(tag.length + 1);
+      if (line.startsWith(`${tag} `)) return (this.#lastTagged = line.slice(tag.length + 1));
     }
   }
 

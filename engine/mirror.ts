@@ -5,6 +5,7 @@
  */
 import type { ImapFlow } from "imapflow";
 import type { Config, SourceConfig } from "./config.ts";
+import { StreamingAppender } from "./imap_append.ts";
 import { connectAs, disconnect, withImapContext } from "./imap.ts";
 import { mirrorFlags, plan } from "./plan.ts";
 import { copyMessages } from "./copy.ts";
@@ -75,15 +76,26 @@ export async function mirrorMailbox(
   mailbox: string,
   result: MailboxResult = emptyResult(mailbox),
 ): Promise<MailboxResult> {
-  const { config } = ctx;
+  const { config, state } = ctx;
+  const folders = config.source.folders;
+  // Once every folder has a cursor, a lean session asks "anything changed?" first: an unchanged
+  // mailbox costs a login and a STATUS per folder, never the full client's handshake.
+  const cursors = await Promise.all(folders.map((f) => getCursor(state, mailbox, f)));
+  let probed: Map<string, FolderStatus | null> | null = null;
+  if (cursors.every((c) => c !== null)) {
+    probed = await probeStatuses(config.source, mailbox, folders);
+    if (folders.every((f, i) => probed!.get(f) && unchanged(cursors[i]!, probed!.get(f)!))) {
+      result.finishedAt = new Date().toISOString();
+      return result;
+    }
+  }
   const source = await connectAs(config.source, mailbox);
   let target: MirrorTarget | null = null;
   const lazyTarget = async () => (target ??= await ctx.openTarget(mailbox));
   try {
-    // Every folder's STATUS in one round trip: a pass with no change costs just that.
-    const statuses = await withImapContext(
+    const statuses = probed ?? await withImapContext(
       { server: config.source.name, mailbox, operation: "read the status of its folders" },
-      () => folderStatuses(source, config.source.folders),
+      () => folderStatuses(source, folders),
     );
     for (const folder of config.source.folders) {
       const status = statuses.get(folder) ?? null;
@@ -99,6 +111,36 @@ export async function mirrorMailbox(
 }
 
 export { emptyResult };
+
+/** STATUS of every folder through a lean session (see imap_append.ts). */
+async function probeStatuses(
+  source: SourceConfig,
+  mailbox: string,
+  folders: string[],
+): Promise<Map<string, FolderStatus | null>> {
+  const session = await StreamingAppender.open(source, mailbox);
+  try {
+    const out = new Map<string, FolderStatus | null>();
+    for (const f of folders) {
+      const st = await withImapContext(
+        { server: source.name, mailbox, operation: `read the status of "${f}"` },
+        () => session.status(f),
+      );
+      out.set(
+        f,
+        st && {
+          uidValidity: Number(st.UIDVALIDITY ?? 0),
+          uidNext: Number(st.UIDNEXT ?? 0),
+          messages: Number(st.MESSAGES ?? 0),
+          highestModseq: st.HIGHESTMODSEQ,
+        },
+      );
+    }
+    return out;
+  } finally {
+    await session.quit();
+  }
+}
 
 interface FolderJob {
   mailbox: string;

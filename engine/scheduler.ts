@@ -75,7 +75,8 @@ export async function runScheduler(
         wake = null;
         continue;
       }
-      await sleep(opts.debounceMs ?? 200, opts.signal);
+      // Short: Dovecot already holds IDLE notifications back ~0.5 s to batch them.
+      await sleep(opts.debounceMs ?? 50, opts.signal);
       const subscribed = new Set((await listSubscriptions(state)).map((s) => s.mailbox));
       const mailboxes = [...dirty].filter((m) => subscribed.has(m));
       dirty.clear();

@@ -368,6 +368,10 @@ Deno.test({
           const s = await runSync(config, state, { mailboxes: [mb] });
           assert.equal(s.failed, 0, JSON.stringify(s.mailboxes[0].error));
           assert.equal(s.totals.copied, 1);
+          // The second pass goes through the lean status probe, over the same TLS.
+          const again = await runSync(config, state, { mailboxes: [mb] });
+          assert.equal(again.failed, 0, JSON.stringify(again.mailboxes[0].error));
+          assert.equal(again.totals.copied, 0);
         } finally {
           closeState(state);
           await Deno.remove(dir, { recursive: true });

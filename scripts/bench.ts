@@ -1,0 +1,400 @@
+/**
+ * `deno task bench`: vmirror against mbsync (isync, one-way Pull, `CopyArrivalDate yes`) on the
+ * same lab data in the same run — the initial copy of 200 mailboxes × 25 voicemails and a
+ * no-change pass over 1,000 mailboxes — plus new-message → mirrored latency of `vmirror serve`.
+ * Results go to stdout as a table; progress to stderr.
+ *
+ * Options: `--concurrency N` (vmirror's `limits.concurrency`, default 8), `--repeat N` (timed
+ * runs per scenario and tool, the median is reported; default 3), `--samples N` (latency
+ * messages, default 50), `--skip-latency`. The lab is the one `deno task lab` uses;
+ * `VMIRROR_LAB_DIR` and `VMIRROR_LAB_PORT_OFFSET` select another, which keeps the benchmark apart
+ * from a test suite that resets the default lab. `scripts/bench/profile.ts` breaks the costs down.
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { startLab } from "./lab.ts";
+import type { LabInfo } from "./lab/types.ts";
+import { run } from "./lab/util.ts";
+import { measureLatency, percentile } from "./bench/latency.ts";
+import { ensureMbsync, mbsyncRc, runMbsync, writeMbsyncRc } from "./bench/mbsync.ts";
+import { hasGnuTime, type Measured } from "./bench/measure.ts";
+import { median, type Row, table } from "./bench/report.ts";
+import {
+  type BenchPlan,
+  benchPlan,
+  ensureLogins,
+  expectedCount,
+  inboxStatus,
+  seedProduction,
+  wipe,
+} from "./bench/setup.ts";
+import { startupCost, subscribe, syncOnce, writeVmirrorConfig } from "./bench/vmirror.ts";
+
+const USAGE =
+  "usage: deno task bench [--concurrency N] [--repeat N] [--samples N] [--skip-latency]";
+
+/** Parsed command line. */
+interface BenchArgs {
+  concurrency: number;
+  repeat: number;
+  samples: number;
+  latency: boolean;
+}
+
+const T0 = performance.now();
+
+/** Progress line on stderr, with the elapsed time. */
+function progress(line: string): void {
+  const s = ((performance.now() - T0) / 1000).toFixed(0).padStart(4);
+  console.error(`[${s} s] ${line}`);
+}
+
+/** Parses and checks the command line. */
+function parse(args: string[]): BenchArgs {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      concurrency: { type: "string", default: "8" },
+      repeat: { type: "string", default: "3" },
+      samples: { type: "string", default: "50" },
+      "skip-latency": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const int = (name: string, v: string, min: number, max: number) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new Error(`--${name}: expected an integer ${min}–${max}, got "${v}"`);
+    }
+    return n;
+  };
+  return {
+    concurrency: int("concurrency", values.concurrency, 1, 64),
+    repeat: int("repeat", values.repeat, 1, 10),
+    samples: int("samples", values.samples, 1, 1000),
+    latency: !values["skip-latency"],
+  };
+}
+
+/** First line of a command's output, or "unknown". */
+async function versionOf(cmd: string, args: string[]): Promise<string> {
+  try {
+    return (await run(cmd, args, { allowFail: true })).stdout.trim().split("\n")[0] || "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Installs GNU time (package `time`) when /usr/bin/time is missing. */
+async function ensureGnuTime(): Promise<void> {
+  if (hasGnuTime()) return;
+  progress("installing GNU time (package time) with apt-get");
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  const first = await run("apt-get", ["install", "-y", "-q", "time"], { env, allowFail: true });
+  if (first.code !== 0) {
+    await run("apt-get", ["update", "-q"], { env });
+    await run("apt-get", ["install", "-y", "-q", "time"], { env });
+  }
+}
+
+/** Fails unless every mailbox holds the expected number of messages on that side. */
+async function verifyCounts(
+  lab: LabInfo,
+  side: "prod" | "backup",
+  mailboxes: string[],
+  expected: (i: number) => number,
+  what: string,
+): Promise<void> {
+  const st = await inboxStatus(lab, side, mailboxes);
+  const wrong = mailboxes.filter((m, i) => st.get(m)?.messages !== expected(i));
+  if (wrong.length) {
+    const m = wrong[0];
+    throw new Error(
+      `${what}: ${wrong.length} mailbox(es) hold the wrong number of messages, e.g. "${m}" has ${
+        st.get(m)?.messages
+      }, expected ${expected(mailboxes.indexOf(m))}`,
+    );
+  }
+}
+
+/** Work directories of one run (below the lab dir, which git ignores). */
+function workDirs(lab: LabInfo) {
+  const root = join(lab.dir, "bench");
+  return {
+    root,
+    vmirror: join(root, "vmirror"),
+    mbsync: join(root, "mbsync"),
+    mbsyncState: join(root, "mbsync", "state"),
+    latency: join(root, "latency"),
+  };
+}
+
+/** Empties every destination and every tool's state, ready for an initial copy. */
+async function freshDestinations(lab: LabInfo, plan: BenchPlan): Promise<void> {
+  const dirs = workDirs(lab);
+  await wipe(lab, "backup", [...plan.mailboxes, ...plan.near]);
+  await Deno.remove(dirs.mbsyncState, { recursive: true }).catch(() => {});
+  await Deno.mkdir(dirs.mbsyncState, { recursive: true });
+}
+
+/** The benchmark. */
+async function main(args: BenchArgs): Promise<number> {
+  const plan = benchPlan();
+  progress("starting the lab (idempotent)");
+  const lab = await startLab({ log: (s) => progress(s) });
+  await ensureGnuTime();
+  const isync = await ensureMbsync(progress);
+  const loadBefore = loadAverage();
+  const versions = {
+    dovecot: await versionOf("dovecot", ["--version"]),
+    isync,
+    deno: Deno.version.deno,
+    cpus: navigator.hardwareConcurrency,
+    cpu: (await versionOf("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]))
+      .trim(),
+  };
+
+  progress("bench logins (prod 50000–50999, 51000–51023; backup also 60000–60999)");
+  const latencyBoxes = [...plan.latencyIdle, ...plan.latencyPolled];
+  await ensureLogins(lab, "prod", [...plan.mailboxes, ...latencyBoxes]);
+  await ensureLogins(lab, "backup", [...plan.mailboxes, ...plan.near, ...latencyBoxes]);
+  const seeded = await seedProduction(lab, plan, { concurrency: 8, log: progress });
+  if (!seeded.seeded) progress(`production already seeded: ${seeded.reused} mailboxes reused`);
+  await verifyCounts(lab, "prod", plan.mailboxes, (i) => expectedCount(plan, i), "production");
+  const prod = await inboxStatus(lab, "prod", plan.mailboxes);
+  const heavyMessages = plan.heavy.reduce((n, m) => n + prod.get(m)!.messages, 0);
+  const heavyBytes = plan.heavy.reduce((n, m) => n + prod.get(m)!.bytes, 0);
+  const allMessages = plan.mailboxes.reduce((n, m) => n + prod.get(m)!.messages, 0);
+
+  const dirs = workDirs(lab);
+  const pairs = plan.mailboxes.map((far, i) => ({ far, near: plan.near[i] }));
+  const rcOpts = { version: isync, stateDir: dirs.mbsyncState };
+  const rcHeavy = await writeMbsyncRc(
+    dirs.mbsync,
+    "mbsyncrc-200",
+    mbsyncRc(lab, pairs.slice(0, plan.heavy.length), rcOpts),
+  );
+  const rcAll = await writeMbsyncRc(dirs.mbsync, "mbsyncrc-1000", mbsyncRc(lab, pairs, rcOpts));
+
+  const servers = [lab.imap.prod.pidFile, lab.imap.backup.pidFile].map((f) =>
+    Number(Deno.readTextFileSync(f).trim())
+  );
+
+  // ---- initial copy: 200 × 25, each repetition onto empty destinations and fresh state -------
+  const copyScenario = `initial copy ${plan.heavy.length}×${plan.perHeavy}`;
+  const ncScenario = `no-change ${plan.mailboxes.length}`;
+  const vmName = `vmirror c=${args.concurrency}`;
+  const mbName = `mbsync ${isync}`;
+  const runs = new Map<string, Measured[]>();
+  const record = (key: string, m: Measured) => runs.set(key, [...(runs.get(key) ?? []), m]);
+  let vm = await writeVmirrorConfig(lab, dirs.vmirror, { concurrency: args.concurrency });
+  for (let rep = 1; rep <= args.repeat; rep++) {
+    await freshDestinations(lab, plan);
+    vm = await writeVmirrorConfig(lab, dirs.vmirror, { concurrency: args.concurrency });
+    await subscribe(vm, plan.mailboxes);
+
+    progress(`initial copy ${rep}/${args.repeat}: vmirror, ${plan.heavy.length} mailboxes`);
+    const v = await syncOnce(vm, { mailboxes: plan.heavy, servers });
+    if (v.copied !== heavyMessages) {
+      throw new Error(`vmirror copied ${v.copied} messages, expected ${heavyMessages}`);
+    }
+    await verifyCounts(lab, "backup", plan.heavy, () => plan.perHeavy, "vmirror's copy");
+    record("copy vm", v);
+    progress(`  vmirror: ${describe(v)}`);
+
+    progress(`initial copy ${rep}/${args.repeat}: mbsync, ${plan.heavy.length} channels`);
+    const b = await runMbsync(rcHeavy, servers);
+    const near = plan.near.slice(0, plan.heavy.length);
+    await verifyCounts(lab, "backup", near, () => plan.perHeavy, "mbsync's copy");
+    record("copy mb", b);
+    progress(`  mbsync: ${describe(b)}`);
+  }
+
+  // ---- no-change pass over 1,000: both tools first mirror everything (untimed) ---------------
+  progress(`first pass over all ${plan.mailboxes.length} mailboxes (not timed): vmirror`);
+  const first = await syncOnce(vm);
+  if (first.mailboxesSynced !== plan.mailboxes.length) {
+    throw new Error(`vmirror synced ${first.mailboxesSynced} mailboxes, expected 1000`);
+  }
+  progress(`first pass over all ${plan.mailboxes.length} mailboxes (not timed): mbsync`);
+  await runMbsync(rcAll);
+  const expectAll = (i: number) => expectedCount(plan, i);
+  await verifyCounts(lab, "backup", plan.mailboxes, expectAll, "vmirror's mirror");
+  await verifyCounts(lab, "backup", plan.near, expectAll, "mbsync's mirror");
+
+  for (let rep = 1; rep <= args.repeat; rep++) {
+    progress(`no-change pass ${rep}/${args.repeat}: vmirror --mailbox ×${plan.mailboxes.length}`);
+    const n = await syncOnce(vm, { mailboxes: plan.mailboxes, servers });
+    progress(`  ${describe(n)}`);
+    progress(`no-change pass ${rep}/${args.repeat}: vmirror (all subscribed)`);
+    const a = await syncOnce(vm, { servers });
+    progress(`  ${describe(a)}`);
+    progress(`no-change pass ${rep}/${args.repeat}: mbsync -a`);
+    const b = await runMbsync(rcAll, servers);
+    progress(`  ${describe(b)}`);
+    for (const p of [n, a]) {
+      if (p.copied !== 0 || p.mailboxesSynced !== plan.mailboxes.length) {
+        throw new Error(`vmirror's no-change pass copied ${p.copied} (expected 0)`);
+      }
+    }
+    record("nc named", n);
+    record("nc all", a);
+    record("nc mb", b);
+  }
+  await verifyCounts(lab, "backup", plan.mailboxes, expectAll, "vmirror's mirror");
+  await verifyCounts(lab, "backup", plan.near, expectAll, "mbsync's mirror");
+  const startup = await startupCost();
+
+  // ---- latency ---------------------------------------------------------------------------------
+  const latency = args.latency
+    ? await measureLatency(lab, plan, {
+      dir: dirs.latency,
+      concurrency: args.concurrency,
+      samples: args.samples,
+      log: progress,
+    })
+    : undefined;
+
+  // ---- report ----------------------------------------------------------------------------------
+  const row = (
+    key: string,
+    base: Omit<Row, "seconds" | "runs" | "peakRssMb" | "cpu" | "serverCpu">,
+  ) => {
+    const ms = runs.get(key) ?? [];
+    return {
+      ...base,
+      seconds: median(ms.map((m) => m.seconds)),
+      runs: ms.map((m) => m.seconds),
+      peakRssMb: Math.max(...ms.map((m) => m.peakRssMb)),
+      cpu: median(ms.map((m) => m.cpuSeconds)),
+      serverCpu: median(ms.map((m) => m.serverCpuSeconds)),
+    };
+  };
+  const copyBase = {
+    scenario: copyScenario,
+    mailboxes: plan.heavy.length,
+    messages: heavyMessages,
+    bytes: heavyBytes,
+  };
+  const ncBase = { scenario: ncScenario, mailboxes: plan.mailboxes.length, messages: 0, bytes: 0 };
+  const vmCopy: Row = row("copy vm", { ...copyBase, tool: vmName });
+  const mbCopy: Row = row("copy mb", { ...copyBase, tool: mbName });
+  const vmNamed: Row = row("nc named", { ...ncBase, tool: `${vmName} --mailbox` });
+  const vmAll: Row = row("nc all", { ...ncBase, tool: `${vmName} subscribed` });
+  const mbNc: Row = row("nc mb", { ...ncBase, tool: mbName });
+  vmCopy.ratio = mbCopy.seconds / vmCopy.seconds;
+  vmNamed.ratio = mbNc.seconds / vmNamed.seconds;
+  vmAll.ratio = mbNc.seconds / vmAll.seconds;
+  const rows = [vmCopy, mbCopy, vmNamed, vmAll, mbNc];
+
+  const out: string[] = [];
+  out.push(
+    `vmirror benchmark — Dovecot ${versions.dovecot}, isync ${versions.isync}, Deno ${versions.deno}, ${versions.cpus} CPU(s) ${versions.cpu}`,
+  );
+  out.push(
+    `lab ${lab.dir}: production ${plan.mailboxes.length} mailboxes (${allMessages} messages), ${plan.heavy.length} with ${plan.perHeavy} voicemails (${heavyMessages} messages, ${
+      (heavyBytes / 1e6).toFixed(1)
+    } MB, ${(heavyBytes / heavyMessages / 1024).toFixed(1)} KiB each); INBOX only`,
+  );
+  out.push(
+    `median of ${args.repeat} run(s); seconds = wall clock of the whole process (vmirror: \`deno run -A main.ts sync --once --json\`, start-up ${
+      startup.seconds.toFixed(2)
+    } s and ${
+      startup.peakRssMb.toFixed(0)
+    } MB RSS of it; mbsync: \`mbsync -a\`); peak RSS = max over runs; MB = 10^6 bytes;`,
+  );
+  out.push(
+    `CPU s = user+system CPU of the tool; Dovecot CPU s = both Dovecot instances meanwhile (logins fork processes); load average before: ${loadBefore}, after: ${loadAverage()}`,
+  );
+  out.push("");
+  out.push(table(rows));
+  out.push("");
+  for (const r of rows) {
+    out.push(`  runs ${r.scenario} / ${r.tool}: ${r.runs.map((s) => s.toFixed(2)).join(", ")} s`);
+  }
+  out.push("");
+  const verdict = (ratio: number | undefined, target: number) =>
+    `${(ratio ?? NaN).toFixed(2)}× (target ≥ ${target}×: ${
+      (ratio ?? 0) >= target ? "MET" : "NOT MET"
+    })`;
+  // Each repetition runs both tools back to back: its ratio is less exposed to other load.
+  const paired = (vmRow: Row, mbRow: Row) => {
+    const r = vmRow.runs.map((v, i) => mbRow.runs[i] / v);
+    return `paired per run ${r.map((x) => x.toFixed(2)).join(", ")}, median ${
+      median(r).toFixed(2)
+    }`;
+  };
+  out.push(
+    `initial copy throughput vs mbsync: ${verdict(vmCopy.ratio, 2)}; ${paired(vmCopy, mbCopy)}`,
+  );
+  out.push(
+    `no-change pass vs mbsync, --mailbox ×1000: ${verdict(vmNamed.ratio, 5)}; ${
+      paired(vmNamed, mbNc)
+    }`,
+  );
+  out.push(
+    `no-change pass vs mbsync, all subscribed: ${verdict(vmAll.ratio, 5)}; ${paired(vmAll, mbNc)}`,
+  );
+  if (latency) {
+    const ms = (v: number | undefined) =>
+      v !== undefined && Number.isFinite(v) ? `${v.toFixed(0)} ms` : "-";
+    out.push("");
+    out.push(
+      `latency new message on production → on backup, vmirror serve (c=${args.concurrency}, IDLE on ${latency.idleSessions} mailboxes, syncSeconds ${latency.syncSeconds}; backup polled by NOOP every 25 ms):`,
+    );
+    out.push(
+      `  IDLE-watched: ${latency.idle.length}/${latency.idleSent} arrived; p50 ${
+        ms(percentile(latency.idle, 50))
+      }, p99 ${ms(percentile(latency.idle, 99))}, min ${ms(latency.idle[0])}, max ${
+        ms(latency.idle[latency.idle.length - 1])
+      }`,
+    );
+    out.push(
+      `  polled (no IDLE): ${latency.polled.length}/${latency.polledSent} arrived; ${
+        latency.polled.map((v) => `${(v / 1000).toFixed(1)} s`).join(", ") || "-"
+      } (bound: syncSeconds + one pass)`,
+    );
+    out.push(`  vmirror serve peak RSS ${latency.servePeakRssMb.toFixed(1)} MB`);
+  }
+  console.log(out.join("\n"));
+  progress("done");
+  return 0;
+}
+
+/** The 1, 5 and 15 minute load averages (other work on the machine skews timings). */
+function loadAverage(): string {
+  return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+}
+
+/** One measured run as a progress line. */
+function describe(m: Measured): string {
+  return `${m.seconds.toFixed(2)} s, CPU ${m.cpuSeconds.toFixed(1)} s, Dovecot CPU ${
+    m.serverCpuSeconds.toFixed(1)
+  } s, peak RSS ${m.peakRssMb.toFixed(0)} MB`;
+}
+
+if (import.meta.main) {
+  let args: BenchArgs;
+  try {
+    args = parse(Deno.args);
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  try {
+    Deno.exit(await main(args));
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}`);
+    for (let c = (e as Error).cause as Error | undefined; c; c = c.cause as Error | undefined) {
+      console.error(`  caused by: ${c.message ?? String(c)}`);
+    }
+    Deno.exit(1);
+  }
+}

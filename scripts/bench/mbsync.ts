@@ -1,0 +1,97 @@
+/**
+ * mbsync (isync) as the baseline: one-way Pull from production into separate, empty mailboxes on
+ * the backup, keeping arrival dates, logging in as `<mailbox>*<trusted>` with IMAP LOGIN.
+ * @module
+ */
+
+import { join } from "node:path";
+import type { LabInfo } from "../lab/types.ts";
+import { run } from "../lab/util.ts";
+import { assertOk, measure, type Measured } from "./measure.ts";
+
+/** The installed isync version, e.g. "1.4.4" (installs the package when mbsync is missing). */
+export async function ensureMbsync(log: (s: string) => void): Promise<string> {
+  const version = async () =>
+    (await run("mbsync", ["--version"], { allowFail: true })).stdout.trim().replace(
+      /^isync\s*/,
+      "",
+    );
+  try {
+    return await version();
+  } catch {
+    log("bench: installing isync (mbsync) with apt-get");
+    const env = { DEBIAN_FRONTEND: "noninteractive" };
+    const first = await run("apt-get", ["install", "-y", "-q", "isync"], { env, allowFail: true });
+    if (first.code !== 0) {
+      await run("apt-get", ["update", "-q"], { env });
+      await run("apt-get", ["install", "-y", "-q", "isync"], { env });
+    }
+    return await version();
+  }
+}
+
+/** Quotes a value for an mbsyncrc line. */
+function q(s: string): string {
+  return `"${s.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+}
+
+/** Renders an mbsyncrc with one channel per (production, near) mailbox pair. */
+export function mbsyncRc(
+  lab: LabInfo,
+  pairs: { far: string; near: string }[],
+  opts: { version: string; stateDir: string },
+): string {
+  // isync 1.5 renamed SSLType to TLSType; 1.4 knows only SSLType.
+  const [major, minor] = opts.version.split(".").map(Number);
+  const tlsKey = major > 1 || (major === 1 && minor >= 5) ? "TLSType" : "SSLType";
+  const account = (name: string, port: number, mailbox: string) =>
+    [
+      `IMAPAccount ${name}`,
+      "Host 127.0.0.1",
+      `Port ${port}`,
+      `User ${q(`${mailbox}${lab.trusted.separator}${lab.trusted.user}`)}`,
+      `Pass ${q(lab.trusted.password)}`,
+      "AuthMechs LOGIN",
+      `${tlsKey} None`,
+      "",
+      `IMAPStore ${name}`,
+      `Account ${name}`,
+      "",
+    ].join("\n");
+  const blocks = pairs.map(({ far, near }) =>
+    [
+      account(`p${far}`, lab.imap.prod.port, far),
+      account(`b${near}`, lab.imap.backup.port, near),
+      `Channel c${far}`,
+      `Far :p${far}:`,
+      `Near :b${near}:`,
+      "Patterns INBOX",
+      "Sync Pull",
+      "Create Near",
+      "Expunge None",
+      "CopyArrivalDate yes",
+      // A directory prefix alone names the state file after the box ("INBOX"): shared by every
+      // channel. A per-channel prefix keeps them apart.
+      `SyncState ${opts.stateDir}/${far}-`,
+      "",
+    ].join("\n")
+  );
+  return blocks.join("\n");
+}
+
+/** Writes an mbsyncrc (mode 0600: it holds the trusted password) and returns its path. */
+export async function writeMbsyncRc(
+  dir: string,
+  name: string,
+  rc: string,
+): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  const path = join(dir, name);
+  await Deno.writeTextFile(path, rc, { mode: 0o600 });
+  return path;
+}
+
+/** Times `mbsync -c rc -a` (every channel, one process, one after another). */
+export async function runMbsync(rc: string, servers: number[] = []): Promise<Measured> {
+  return assertOk("mbsync", await measure("mbsync", ["-c", rc, "-a", "-q"], { servers }));
+}
