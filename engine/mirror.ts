@@ -142,6 +142,8 @@ async function probeStatuses(
   }
 }
 
+const COPY_SLICE = 500;
+
 interface FolderJob {
   mailbox: string;
   folder: string;
@@ -222,16 +224,10 @@ async function mirrorFolder(
   const copies = p.actions.filter((a) => a.type === "copy").map((a) => a.uid);
   let strangers = p.unknownOnTarget.length;
   if (copies.length) {
-    const metas = await op(`read message data in "${folder}"`, () => fetchMeta(source, copies));
     // A backup that already holds a message (a lost state store, an earlier mirror product)
     // gets it adopted, not duplicated.
     const adoptable = strangers ? await unknownMessages(tf, p.unknownOnTarget) : [];
-    const toCopy: MessageMeta[] = [];
-    for (const meta of metas) {
-      if (await adopt(ctx, job, tf, status.uidValidity, meta, adoptable)) strangers--;
-      else toCopy.push(meta);
-    }
-    await copyMessages({
+    const copyContext = {
       config,
       state,
       mailbox,
@@ -242,7 +238,18 @@ async function mirrorFolder(
       uidValidity: status.uidValidity,
       result,
       rules: ctx.rules,
-    }, toCopy);
+    };
+    // In slices, so a folder of tens of thousands of new messages holds one slice's metadata.
+    for (let i = 0; i < copies.length; i += COPY_SLICE) {
+      const slice = copies.slice(i, i + COPY_SLICE);
+      const metas = await op(`read message data in "${folder}"`, () => fetchMeta(source, slice));
+      const toCopy: MessageMeta[] = [];
+      for (const meta of metas) {
+        if (await adopt(ctx, job, tf, status.uidValidity, meta, adoptable)) strangers--;
+        else toCopy.push(meta);
+      }
+      await copyMessages(copyContext, toCopy);
+    }
   }
   if (strangers > 0) {
     result.warnings.push(
