@@ -20,6 +20,7 @@ import type { ImapFlow } from "imapflow";
 import { type ImapEndpoint, loadConfig } from "../../engine/config.ts";
 import { connectAs, disconnect } from "../../engine/imap.ts";
 import { fetchMeta, fetchSource, folderStatus, listUids } from "../../engine/source.ts";
+import { emptyResult } from "../../engine/mirror.ts";
 import {
   closeState,
   getCursor,
@@ -243,18 +244,7 @@ async function main(): Promise<void> {
           await getCursor(state, m, "INBOX");
           const now = new Date().toISOString();
           await putCursor(state, m, "INBOX", { uidValidity: 1, uidNext: 2, syncedAt: now });
-          await putMailboxResult(state, {
-            mailbox: m,
-            ok: true,
-            startedAt: now,
-            finishedAt: now,
-            copied: 0,
-            deleted: 0,
-            flagsUpdated: 0,
-            placeholders: 0,
-            skipped: {},
-            warnings: [],
-          });
+          await putMailboxResult(state, emptyResult(m));
         });
       } finally {
         closeState(state);
