@@ -62,7 +62,9 @@ const GLOBAL_HELP = `Global options:
   --data DIR      data directory for state and blobs (default: $VMIRROR_DATA or ./vmirror-data)
   -h, --help      help for the verb`;
 
-const MAILBOX_RE = /^[A-Za-z0-9._+-]{1,64}$/;
+// MSS mailboxes are numbers; other stores name them like addresses. Nothing that could be an
+// IMAP or path metacharacter (space, quote, slash, *, %, separators) gets through.
+const MAILBOX_RE = /^[A-Za-z0-9][A-Za-z0-9._+@-]{0,63}$/;
 
 const VERBS: Record<string, Verb> = {
   serve: {
@@ -341,7 +343,9 @@ function asUsage<T>(flag: string, fn: () => T): T {
 function checkMailboxes(ids: string[]): void {
   for (const id of ids) {
     if (!MAILBOX_RE.test(id)) {
-      throw new UsageError(`Invalid mailbox "${id}": expected letters, digits, . _ + -`);
+      throw new UsageError(
+        `Invalid mailbox "${id}": expected letters, digits, . _ + - @ (starting with a letter or digit)`,
+      );
     }
   }
 }
