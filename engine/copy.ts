@@ -123,16 +123,27 @@ async function writeBatch(c: CopyContext, items: { meta: MessageMeta; body: Body
   // The intents are durable before the first byte goes to the target.
   await putIntents(state, mailbox, folder, uidValidity, prepared.map((p) => p.intent));
   const written: { p: Prepared; uid: number | null }[] = [];
-  for (const p of prepared) {
-    const origin = { mailbox, folder, uid: p.meta.uid, uidValidity, kind: p.decision.kind };
-    let uid: number | null;
-    if (!p.payload && p.body.path && tf.appendFile) {
-      uid = await tf.appendFile(p.body.path, p.body.size, p.flags, p.meta.internalDate, origin);
-    } else {
-      const bytes = p.payload ?? p.body.bytes ?? await Deno.readFile(p.body.path!);
-      uid = await tf.append(bytes, p.flags, p.meta.internalDate, origin);
+  const inMemory = prepared.every((p) => p.payload || p.body.bytes);
+  if (tf.appendMany && prepared.length > 1 && inMemory) {
+    // One MULTIAPPEND for the batch: all or none, one round trip.
+    const uids = await tf.appendMany(prepared.map((p) => ({
+      bytes: p.payload ?? p.body.bytes!,
+      flags: p.flags,
+      internalDate: p.meta.internalDate,
+    })));
+    prepared.forEach((p, i) => written.push({ p, uid: uids[i] }));
+  } else {
+    for (const p of prepared) {
+      const origin = { mailbox, folder, uid: p.meta.uid, uidValidity, kind: p.decision.kind };
+      let uid: number | null;
+      if (!p.payload && p.body.path && tf.appendFile) {
+        uid = await tf.appendFile(p.body.path, p.body.size, p.flags, p.meta.internalDate, origin);
+      } else {
+        const bytes = p.payload ?? p.body.bytes ?? await Deno.readFile(p.body.path!);
+        uid = await tf.append(bytes, p.flags, p.meta.internalDate, origin);
+      }
+      written.push({ p, uid });
     }
-    written.push({ p, uid });
   }
   // The map may only claim what the target holds durably.
   await tf.flush?.();

@@ -103,6 +103,43 @@ export class StreamingAppender {
     return { uidValidity: m ? Number(m[1]) : null, uid: m ? Number(m[2]) : null };
   }
 
+  /**
+   * Appends several messages in one MULTIAPPEND (RFC 3502): all or none, one round trip.
+   * Returns the UIDVALIDITY and the UIDs in order (from APPENDUID), or nulls without UIDPLUS.
+   */
+  async appendMany(
+    folder: string,
+    items: { bytes: Uint8Array; flags: string[]; internalDate: Date }[],
+  ): Promise<{ uidValidity: number | null; uids: (number | null)[] }> {
+    const literalPlus = this.#caps.has("LITERAL+");
+    const tag = this.#nextTag();
+    const enc = new TextEncoder();
+    await this.#write(enc.encode(`${tag} APPEND ${quote(encodeMailboxName(folder))}`));
+    for (const it of items) {
+      await this.#write(
+        enc.encode(
+          ` (${it.flags.join(" ")}) "${imapDate(it.internalDate)}" {${it.bytes.length}${
+            literalPlus ? "+" : ""
+          }}\r\n`,
+        ),
+      );
+      if (!literalPlus) {
+        const cont = await this.#readLine();
+        if (!cont.startsWith("+")) throw new Error(`APPEND refused: ${cont}`);
+      }
+      await this.#write(it.bytes);
+    }
+    await this.#write(CRLF);
+    const done = await this.#tagged(tag);
+    if (!/^OK/i.test(done)) throw new Error(`APPEND failed: ${done}`);
+    const m = /\[APPENDUID (\d+) ([\d:,]+)\]/i.exec(done);
+    const uids = m ? expandUidSet(m[2]) : [];
+    return {
+      uidValidity: m ? Number(m[1]) : null,
+      uids: uids.length === items.length ? uids : items.map(() => null),
+    };
+  }
+
   /** Sends LOGOUT without waiting for the answer, then closes (a probe's way out). */
   async quit(): Promise<void> {
     try {
@@ -279,6 +316,17 @@ class AuthError extends Error {
   constructor(answer: string) {
     super(`AUTHENTICATIONFAILED ${answer}`);
   }
+}
+
+/** Expands an IMAP UID set ("10:12,15") in order. */
+export function expandUidSet(set: string): number[] {
+  const out: number[] = [];
+  for (const part of set.split(",")) {
+    const [a, b] = part.split(":").map(Number);
+    if (b === undefined) out.push(a);
+    else for (let u = Math.min(a, b); u <= Math.max(a, b); u++) out.push(u);
+  }
+  return out;
 }
 
 /** An IMAP quoted string. */

@@ -51,6 +51,13 @@ export interface TargetFolder {
     origin?: MessageOrigin,
   ): Promise<number | null>;
   /**
+   * Stores several messages in one go (optional; an IMAP target with MULTIAPPEND). Returns the
+   * UIDs in order, null where the target cannot tell.
+   */
+  appendMany?(
+    items: { bytes: Uint8Array; flags: string[]; internalDate: Date }[],
+  ): Promise<(number | null)[]>;
+  /**
    * Makes everything appended so far durable (optional: targets whose append is already
    * durable, like an IMAP server's, leave it out). Called before the map records a batch.
    */

@@ -91,6 +91,21 @@ function imapFolder(
       }
       return uidplus && res.uid ? res.uid : null;
     },
+    appendMany: client.capabilities.has("MULTIAPPEND")
+      ? async (items) => {
+        let res;
+        try {
+          res = await (await streamer()).appendMany(folder, items);
+        } catch (e) {
+          if (e instanceof ImapError) throw e;
+          throw fail(`append ${items.length} message(s) to "${folder}"`, e);
+        }
+        if (res.uidValidity !== null && res.uidValidity !== Number(uidValidity)) {
+          throw fail(`append to "${folder}"`, new Error("UIDVALIDITY changed during the pass"));
+        }
+        return uidplus ? res.uids : items.map(() => null);
+      }
+      : undefined,
     appendFile: async (path, size, flags, internalDate) => {
       let res;
       try {
