@@ -171,13 +171,16 @@ async function mirrorFolder(
   if (cursor && unchanged(cursor, status)) return;
 
   await op(`examine "${folder}"`, () => examine(source, folder));
-  const uids = await op(`list "${folder}"`, () => listUids(source));
   const incremental = !!cursor && cursor.uidValidity === status.uidValidity &&
     cursor.highestModseq !== undefined && status.highestModseq !== undefined;
   const flags = await op(
     `read the flags of "${folder}"`,
     () => listFlags(source, incremental ? { changedSince: cursor!.highestModseq } : {}),
   );
+  // A full flag scan already names every UID; only an incremental one needs the UID list.
+  const uids = incremental
+    ? await op(`list "${folder}"`, () => listUids(source))
+    : [...flags.keys()].sort((a, b) => a - b);
 
   const target = await job.lazyTarget();
   const tf = await target.openFolder(folder);
