@@ -9,6 +9,7 @@
  */
 import type { ImapEndpoint } from "./config.ts";
 import { ImapError } from "./imap.ts";
+import { MONTH_NAMES } from "./mime.ts";
 
 const CRLF = new Uint8Array([13, 10]);
 const CHUNK = 256 * 1024;
@@ -337,9 +338,8 @@ export function quote(s: string): string {
 
 /** An INTERNALDATE as IMAP writes it: `"01-Jan-2026 10:00:00 +0000"` (without the quotes). */
 export function imapDate(d: Date): string {
-  const months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(" ");
   const p = (n: number) => String(n).padStart(2, "0");
-  return `${p(d.getUTCDate())}-${months[d.getUTCMonth()]}-${d.getUTCFullYear()} ${
+  return `${p(d.getUTCDate())}-${MONTH_NAMES[d.getUTCMonth()]}-${d.getUTCFullYear()} ${
     p(d.getUTCHours())
   }:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }

@@ -916,7 +916,8 @@ export function parseDate(value: string | null): Date | null {
 }
 
 const DAY_NAMES = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTH_NAMES = [
+/** English month abbreviations, as RFC 5322 and IMAP dates write them. */
+export const MONTH_NAMES = [
   "Jan",
   "Feb",
   "Mar",

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { imapDate } from "../../engine/imap_append.ts";
+
 const enc = new TextEncoder();
 const CRLF = enc.encode("\r\n");
 
@@ -119,26 +121,4 @@ export class RawImap {
       this.#buf = next;
     }
   }
-}
-
-/** An INTERNALDATE as IMAP writes it (UTC). */
-function imapDate(d: Date): string {
-  const months = [
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "May",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Oct",
-    "Nov",
-    "Dec",
-  ];
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${p(d.getUTCDate())}-${months[d.getUTCMonth()]}-${d.getUTCFullYear()} ${
-    p(d.getUTCHours())
-  }:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
