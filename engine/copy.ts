@@ -6,7 +6,6 @@
  * through a spool file, one at a time.
  * @module
  */
-import type { ImapFlow } from "imapflow";
 import { join } from "node:path";
 import type { Config, SourceConfig } from "./config.ts";
 import { type ImapContext, withImapContext } from "./imap.ts";
@@ -14,7 +13,8 @@ import { topMessageId } from "./mime.ts";
 import { keepOriginal, keepOriginalFile } from "./originals.ts";
 import { buildPlaceholder } from "./placeholder.ts";
 import { type CopyDecision, decideCopy, mirrorFlags } from "./plan.ts";
-import { fetchSources, type MessageMeta, spoolSource } from "./source.ts";
+import type { ImapSession } from "./imap_session.ts";
+import type { MessageMeta } from "./source.ts";
 import {
   type Intent,
   type MailboxResult,
@@ -32,7 +32,7 @@ export interface CopyContext {
   state: State;
   mailbox: string;
   folder: string;
-  source: ImapFlow;
+  source: ImapSession;
   target: MirrorTarget;
   tf: TargetFolder;
   /** The source folder's UIDVALIDITY (the map's key). */
@@ -70,13 +70,16 @@ interface Prepared {
   keptAs?: string;
 }
 
-/** Copies the given messages (metadata already fetched) to the target. */
+/**
+ * Copies the given messages to the target. Their metadata is already read; a null Message-ID
+ * means "not read yet", and is taken from each fetched body.
+ */
 export async function copyMessages(c: CopyContext, metas: MessageMeta[]): Promise<void> {
   const small = metas.filter((m) => m.size <= STREAM_ABOVE_BYTES);
   for (const batch of batches(small)) {
     const bodies = await withImapContext(
       sourceContext(c, `fetch ${batch.length} message(s) of "${c.folder}"`),
-      () => fetchSources(c.source, batch.map((m) => m.uid)),
+      () => c.source.fetchBodies(batch.map((m) => m.uid)),
     );
     const ready: { meta: MessageMeta; body: Body }[] = [];
     for (const meta of batch) {
@@ -184,10 +187,15 @@ async function writeBatch(c: CopyContext, items: { meta: MessageMeta; body: Body
 
 async function prepare(
   c: CopyContext,
-  meta: MessageMeta,
+  scanned: MessageMeta,
   body: Body,
 ): Promise<Prepared | { skip: MapEntry }> {
   const { config, mailbox, folder, uidValidity, tf } = c;
+  // Metadata from the folder scan has no Message-ID: the body's header gives it, read the way
+  // a FETCH of HEADER.FIELDS (MESSAGE-ID) gives it, so intents and records hold the real one.
+  const meta = scanned.messageId === null
+    ? { ...scanned, messageId: topMessageId(body.head) }
+    : scanned;
   c.rules.compiled ??= compileBroadcastRules(config.rules.broadcast);
   const info = classifyMessage(body.head, { broadcastRules: c.rules.compiled });
   const decision = decideCopy(
@@ -282,4 +290,32 @@ async function spool(c: CopyContext, meta: MessageMeta): Promise<Body> {
 
 function sourceContext(c: CopyContext, operation: string): ImapContext {
   return { server: c.config.source.name, mailbox: c.mailbox, operation };
+}
+
+/**
+ * Copies one message's source into a file in chunks of BODY.PEEK[]<offset.length>, so a
+ * message of any size costs one chunk of memory. Returns the bytes written.
+ */
+async function spoolSource(
+  session: ImapSession,
+  uid: number,
+  path: string,
+  chunkBytes = 1024 * 1024,
+): Promise<number> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  let offset = 0;
+  try {
+    for (;;) {
+      const chunk = await session.fetchRange(uid, offset, chunkBytes);
+      if (!chunk) throw new Error(`UID ${uid} vanished while it was read`);
+      let off = 0;
+      while (off < chunk.length) off += await file.write(chunk.subarray(off));
+      offset += chunk.length;
+      if (chunk.length < chunkBytes) break;
+    }
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  return offset;
 }

@@ -183,9 +183,9 @@ export function parseMessageId(headers: Uint8Array | undefined): string | null {
  * after an empty one, does not count.
  */
 export function topMessageId(bytes: Uint8Array): string | null {
-  const value = headerValue(parseHeaders(bytes).headers, "message-id");
-  if (value === null) return null;
-  return parseMessageId(encoder.encode(`Message-ID: ${value}\r\n\r\n`));
+  // Read from the raw header bytes exactly as a server's FETCH answer is read, so a Message-ID
+  // with 8-bit bytes compares equal to what the server reports.
+  return parseMessageId(bytes.subarray(0, parseHeaders(bytes).headerEnd));
 }
 
 // Returns the offset of the colon when the line starts with a valid field name
@@ -539,8 +539,19 @@ function splitMultipart(bytes: Uint8Array, start: number, end: number, boundary:
   const delimiter = encoder.encode(`--${boundary}`);
   const ranges: number[] = [];
   let partStart = -1;
+  // A voice part is hundreds of base64 lines: jump between candidate delimiters with the
+  // engine's native substring search instead of visiting every line. windows-1252 decodes one
+  // character per byte, so string offsets are byte offsets; a non-ASCII boundary walks lines.
+  const text = /^[\x20-\x7e]*$/.test(boundary) ? latin1.decode(bytes.subarray(start, end)) : null;
+  const needle = `--${boundary}`;
   let pos = start;
   while (pos < end) {
+    if (text !== null) {
+      let i = text.indexOf(needle, pos - start);
+      while (i > 0 && bytes[start + i - 1] !== LF) i = text.indexOf(needle, i + 1);
+      if (i < 0) break;
+      pos = start + i;
+    }
     if (matchesAt(bytes, pos, end, delimiter)) {
       let p = pos + delimiter.length;
       const close = p + 1 < end && bytes[p] === DASH && bytes[p + 1] === DASH;

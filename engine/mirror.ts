@@ -3,21 +3,12 @@
  * records every copy so that a crash at any point neither loses nor duplicates a message.
  * @module
  */
-import type { ImapFlow } from "imapflow";
 import type { Config, SourceConfig } from "./config.ts";
-import { StreamingAppender } from "./imap_append.ts";
-import { connectAs, disconnect, withImapContext } from "./imap.ts";
+import { ImapSession } from "./imap_session.ts";
+import { withImapContext } from "./imap.ts";
 import { mirrorFlags, plan } from "./plan.ts";
 import { copyMessages } from "./copy.ts";
-import {
-  examine,
-  fetchMeta,
-  type FolderStatus,
-  folderStatuses,
-  listFlags,
-  listUids,
-  type MessageMeta,
-} from "./source.ts";
+import type { FolderStatus, MessageMeta, ScannedMessage } from "./source.ts";
 import {
   clearIntent,
   deleteMapEntries,
@@ -78,31 +69,28 @@ export async function mirrorMailbox(
 ): Promise<MailboxResult> {
   const { config, state } = ctx;
   const folders = config.source.folders;
-  // Once every folder has a cursor, a lean session asks "anything changed?" first: an unchanged
-  // mailbox costs a login and a STATUS per folder, never the full client's handshake.
+  // One lean session per mailbox (SASL-IR login, then plain commands): an unchanged mailbox
+  // costs a login and a STATUS per folder; a changed one goes on in the same session.
   const cursors = await Promise.all(folders.map((f) => getCursor(state, mailbox, f)));
-  let probed: Map<string, FolderStatus | null> | null = null;
-  if (cursors.every((c) => c !== null)) {
-    probed = await probeStatuses(config.source, mailbox, folders);
-    if (folders.every((f, i) => probed!.get(f) && unchanged(cursors[i]!, probed!.get(f)!))) {
-      result.finishedAt = new Date().toISOString();
-      return result;
-    }
-  }
-  const source = await connectAs(config.source, mailbox);
+  const source = await ImapSession.open(config.source, mailbox);
   let target: MirrorTarget | null = null;
   const lazyTarget = async () => (target ??= await ctx.openTarget(mailbox));
   try {
-    const statuses = probed ?? await withImapContext(
-      { server: config.source.name, mailbox, operation: "read the status of its folders" },
-      () => folderStatuses(source, folders),
-    );
+    const statuses = await readStatuses(source, config.source, mailbox, folders);
+    if (
+      folders.every((f, i) =>
+        cursors[i] && statuses.get(f) && unchanged(cursors[i]!, statuses.get(f)!)
+      )
+    ) {
+      result.finishedAt = new Date().toISOString();
+      return result;
+    }
     for (const folder of config.source.folders) {
       const status = statuses.get(folder) ?? null;
       await mirrorFolder(ctx, { mailbox, folder, source, lazyTarget, result }, status);
     }
   } finally {
-    await disconnect(source);
+    await source.quit();
     // deno-lint-ignore no-explicit-any -- TS narrows the closure-assigned variable to null
     await (target as any)?.close();
   }
@@ -112,34 +100,35 @@ export async function mirrorMailbox(
 
 export { emptyResult };
 
-/** STATUS of every folder through a lean session (see imap_append.ts). */
-async function probeStatuses(
+/** STATUS of every folder; a folder that does not exist maps to null. */
+async function readStatuses(
+  session: ImapSession,
   source: SourceConfig,
   mailbox: string,
   folders: string[],
 ): Promise<Map<string, FolderStatus | null>> {
-  const session = await StreamingAppender.open(source, mailbox);
-  try {
-    const out = new Map<string, FolderStatus | null>();
-    for (const f of folders) {
-      const st = await withImapContext(
-        { server: source.name, mailbox, operation: `read the status of "${f}"` },
-        () => session.status(f),
-      );
-      out.set(
-        f,
-        st && {
-          uidValidity: Number(st.UIDVALIDITY ?? 0),
-          uidNext: Number(st.UIDNEXT ?? 0),
-          messages: Number(st.MESSAGES ?? 0),
-          highestModseq: st.HIGHESTMODSEQ,
-        },
-      );
-    }
-    return out;
-  } finally {
-    await session.quit();
+  const out = new Map<string, FolderStatus | null>();
+  for (const f of folders) {
+    const st = await withImapContext(
+      { server: source.name, mailbox, operation: `read the status of "${f}"` },
+      () => session.status(f),
+    );
+    out.set(
+      f,
+      st && {
+        uidValidity: Number(st.UIDVALIDITY ?? 0),
+        uidNext: Number(st.UIDNEXT ?? 0),
+        messages: Number(st.MESSAGES ?? 0),
+        highestModseq: st.HIGHESTMODSEQ,
+      },
+    );
   }
+  return out;
+}
+
+/** Size, date, Message-ID and flags of the given UIDs of the examined folder. */
+function readMeta(session: ImapSession, uids: number[]): Promise<MessageMeta[]> {
+  return session.fetchIdentities(uids);
 }
 
 const COPY_SLICE = 500;
@@ -147,7 +136,7 @@ const COPY_SLICE = 500;
 interface FolderJob {
   mailbox: string;
   folder: string;
-  source: ImapFlow;
+  source: ImapSession;
   lazyTarget: () => Promise<MirrorTarget>;
   result: MailboxResult;
 }
@@ -170,17 +159,20 @@ async function mirrorFolder(
   const cursor = await getCursor(state, mailbox, folder);
   if (cursor && unchanged(cursor, status)) return;
 
-  await op(`examine "${folder}"`, () => examine(source, folder));
+  await op(`examine "${folder}"`, async () => {
+    if (!await source.examine(folder)) throw new Error(`the server refused to EXAMINE it`);
+  });
   const incremental = !!cursor && cursor.uidValidity === status.uidValidity &&
     cursor.highestModseq !== undefined && status.highestModseq !== undefined;
-  const flags = await op(
+  // Size and date come along, so new messages need no FETCH of their own before the copy.
+  const scanned = await op(
     `read the flags of "${folder}"`,
-    () => listFlags(source, incremental ? { changedSince: cursor!.highestModseq } : {}),
+    () => source.fetchFlags(incremental ? { changedSince: cursor!.highestModseq } : {}),
   );
-  // A full flag scan already names every UID; only an incremental one needs the UID list.
+  // A full scan already names every UID; only an incremental one needs the UID list.
   const uids = incremental
-    ? await op(`list "${folder}"`, () => listUids(source))
-    : [...flags.keys()].sort((a, b) => a - b);
+    ? await op(`list "${folder}"`, async () => source.exists ? await source.uidSearch("ALL") : [])
+    : [...scanned.keys()].sort((a, b) => a - b);
 
   const target = await job.lazyTarget();
   const tf = await target.openFolder(folder);
@@ -200,7 +192,7 @@ async function mirrorFolder(
 
   const targetUids = await tf.listUids();
   const p = plan({
-    source: uids.map((uid) => ({ uid, flags: flags.get(uid) })),
+    source: uids.map((uid) => ({ uid, flags: scanned.get(uid)?.flags })),
     map,
     targetUids,
     allowFlag: tf.allowFlag,
@@ -245,7 +237,15 @@ async function mirrorFolder(
     // In slices, so a folder of tens of thousands of new messages holds one slice's metadata.
     for (let i = 0; i < copies.length; i += COPY_SLICE) {
       const slice = copies.slice(i, i + COPY_SLICE);
-      const metas = await op(`read message data in "${folder}"`, () => fetchMeta(source, slice));
+      // Adoption compares Message-IDs, so only then are the headers fetched before the copy;
+      // otherwise the scan's data will do, and the copy reads the Message-ID from the body.
+      const { metas: known, missing } = adoptable.length
+        ? { metas: [], missing: slice }
+        : fromScan(slice, scanned);
+      const fetched = missing.length
+        ? await op(`read message data in "${folder}"`, () => readMeta(source, missing))
+        : [];
+      const metas = [...known, ...fetched].sort((a, b) => a.uid - b.uid);
       const toCopy: MessageMeta[] = [];
       for (const meta of metas) {
         if (await adopt(ctx, job, tf, status.uidValidity, meta, adoptable)) strangers--;
@@ -277,6 +277,33 @@ async function mirrorFolder(
     targetUidValidity: tf.uidValidity,
     syncedAt: new Date().toISOString(),
   });
+}
+
+/**
+ * The metadata of `uids` as the folder scan read it, Message-ID unknown (null), and the UIDs
+ * it cannot give: not scanned (an incremental scan names only what changed) or incomplete.
+ */
+function fromScan(
+  uids: number[],
+  scanned: Map<number, ScannedMessage>,
+): { metas: MessageMeta[]; missing: number[] } {
+  const metas: MessageMeta[] = [];
+  const missing: number[] = [];
+  for (const uid of uids) {
+    const s = scanned.get(uid);
+    if (s?.size === undefined || !s.internalDate || isNaN(s.internalDate.getTime())) {
+      missing.push(uid);
+      continue;
+    }
+    metas.push({
+      uid,
+      size: s.size,
+      internalDate: s.internalDate,
+      messageId: null,
+      flags: s.flags,
+    });
+  }
+  return { metas, missing };
 }
 
 function unchanged(
@@ -382,7 +409,7 @@ async function repairSource(
   const old = await listMap(state, mailbox, folder, oldValidity);
   const metas = await withImapContext(
     { server: config.source.name, mailbox, operation: `re-read "${folder}"` },
-    () => fetchMeta(source, uids),
+    () => uids.length ? readMeta(source, uids) : Promise.resolve([]),
   );
   const fresh: MapEntry[] = [];
   const used = new Set<number>();

@@ -310,6 +310,7 @@ async function main(args: BenchArgs): Promise<number> {
       startup.peakRssMb.toFixed(0)
     } MB RSS of it; mbsync: \`mbsync -a\`); peak RSS = max over runs; MB = 10^6 bytes;`,
   );
+  out.push(`Dovecot login processes: ${loginMode(lab)}`);
   out.push(
     `CPU s = user+system CPU of the tool; Dovecot CPU s = both Dovecot instances meanwhile (logins fork processes); load average before: ${loadBefore}, after: ${loadAverage()}`,
   );
@@ -371,6 +372,15 @@ async function main(args: BenchArgs): Promise<number> {
 /** The 1, 5 and 15 minute load averages (other work on the machine skews timings). */
 function loadAverage(): string {
   return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+}
+
+/** How the lab's Dovecot runs its login processes (it decides what a login costs). */
+function loginMode(lab: LabInfo): string {
+  const conf = Deno.readTextFileSync(lab.imap.prod.configFile);
+  const count = /service imap-login \{[^}]*?service_count = (\d+)/.exec(conf)?.[1] ?? "1";
+  return count === "0"
+    ? "high-performance mode (service_count 0: long-lived login processes, Dovecot's advice for busy servers; both tools use the same servers)"
+    : "one login process per connection (Dovecot's default)";
 }
 
 /** One measured run as a progress line. */

@@ -117,6 +117,10 @@ Deno.test({
         // Bodies are fetched with BODY.PEEK, which leaves \Seen alone.
         const fetches = r.commands.filter((l) => /FETCH/i.test(l) && /BODY\[/i.test(l));
         assert.deepEqual(fetches, [], "a FETCH of BODY[] (not BODY.PEEK[]) would set \\Seen");
+        // With nothing on the backup to adopt, the folder scan gives size and date and the
+        // body gives the Message-ID: no message is read once more for its header.
+        const headerFetches = r.commands.filter((l) => /FETCH/i.test(l) && /HEADER/i.test(l));
+        assert.deepEqual(headerFetches, [], "a copy fetched headers besides the bodies");
       });
       await t.step(
         "a pass with no change costs one STATUS per folder and nothing else",
