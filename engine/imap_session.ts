@@ -77,7 +77,7 @@ export class ImapSession {
         (late) => late.close(),
       );
     } catch (e) {
-      throw fail("connect", e);
+      throw fail("reach the server", e);
     }
     let s = new ImapSession(conn, endpoint, mailbox);
     try {

@@ -202,8 +202,15 @@ async function mirrorFolder(
   }
 
   const removals = p.actions.filter((a) => a.type === "delete");
-  if (removals.length) {
-    await tf.remove(removals.map((a) => a.entry.targetUid));
+  const removed = removals.length
+    ? await tf.remove(removals.map((a) => a.entry.targetUid))
+    : undefined;
+  const deferred = !!removed && "deferred" in removed;
+  if (removed && "deferred" in removed) {
+    // The map keeps the entries and the cursor stays where it was, so the next pass plans the
+    // same deletions again even when production has not changed since.
+    result.warnings.push(removed.deferred);
+  } else if (removals.length) {
     await deleteMapEntries(
       state,
       mailbox,
@@ -270,6 +277,7 @@ async function mirrorFolder(
   result.flagsUpdated += flagUpdates.length;
 
   // The cursor holds the values read before the scan, so changes made during it are seen next time.
+  if (deferred) return;
   await putCursor(state, mailbox, folder, {
     uidValidity: status.uidValidity,
     uidNext: status.uidNext,

@@ -68,8 +68,11 @@ export interface TargetFolder {
   listAll(): Promise<TargetMessage[]>;
   /** Replaces a message's flags. */
   setFlags(uid: number, flags: string[]): Promise<void>;
-  /** Removes exactly these messages, never others. */
-  remove(uids: number[]): Promise<void>;
+  /**
+   * Removes exactly these messages, never others. A target that cannot do so safely right now
+   * leaves them in place and returns why (the deletion is tried again next pass).
+   */
+  remove(uids: number[]): Promise<void | { deferred: string }>;
 }
 
 /** One mailbox on the target. */

@@ -131,12 +131,17 @@ function imapFolder(
         return;
       }
       // Plain EXPUNGE would also take other \Deleted messages: only expunge when ours are
-      // the only ones marked; otherwise they stay marked and the next pass tries again.
-      await guard(`delete from "${folder}"`, async () => {
+      // the only ones marked; otherwise they stay marked and the next pass tries again, while
+      // this pass goes on with its copies and flags.
+      return await guard(`delete from "${folder}"`, async () => {
         await session.addFlags(uids, ["\\Deleted"]);
         const ours = new Set(uids);
-        if ((await session.uidSearch("DELETED")).some((u) => !ours.has(u))) {
-          throw new Error("no UIDPLUS and other messages are marked \\Deleted");
+        const others = (await session.uidSearch("DELETED")).filter((u) => !ours.has(u));
+        if (others.length) {
+          return {
+            deferred: `"${folder}": ${uids.length} deletion(s) wait: the backup has no UIDPLUS ` +
+              `and ${others.length} other message(s) are marked \\Deleted there`,
+          };
         }
         await session.expunge();
       });

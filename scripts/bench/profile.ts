@@ -3,11 +3,13 @@
  * mailboxes and writes the config used here). Each experiment reports wall time, this process's
  * CPU and both Dovecot instances' CPU:
  *
- * - per-mailbox check: a minimal raw session (SASL-IR login, STATUS, LOGOUT) against the engine's
- *   own `connectAs()` (imapflow: ID, AUTHENTICATE, ID, NAMESPACE, ENABLE) + STATUS + logout;
+ * - per-mailbox check: a minimal raw session (SASL-IR login, STATUS, LOGOUT) against imapflow's
+ *   `connectAs()` (ID, AUTHENTICATE, ID, NAMESPACE, ENABLE) + STATUS + logout — why the mirror
+ *   pass now uses its own session (engine/imap_session.ts);
  * - the engine's state writes for 5,000 copies and 1,000 mailbox results (Deno KV on disk);
- * - copying 200 × 25: as the engine talks IMAP (a FETCH and an APPEND round trip per message),
- *   against one FETCH per mailbox with pipelined APPENDs, and with one MULTIAPPEND per mailbox.
+ * - copying 200 × 25 through imapflow (a FETCH and an APPEND round trip per message), against
+ *   one FETCH per mailbox with pipelined APPENDs, and with one MULTIAPPEND per mailbox; then the
+ *   real CLI (`vmirror sync --once`) and mbsync for comparison.
  *
  * `deno run -A scripts/bench/profile.ts [--concurrency N]`. Copies go to mbsync's Near mailboxes
  * 60000–60199, which are emptied before and after (the benchmark empties them anyway).
@@ -257,7 +259,7 @@ async function main(): Promise<void> {
   const pairs = plan.heavy.map((m, i) => ({ from: m, to: near[i] }));
   const copies: [string, (p: { from: string; to: string }) => Promise<void>][] = [
     [
-      "copy 200×25 as the engine talks IMAP (no KV, no MIME)",
+      "copy 200×25 through imapflow, a FETCH and an APPEND each (no KV, no MIME)",
       (p) => copyLikeEngine(src, dst, p.from, p.to),
     ],
     [
