@@ -135,20 +135,19 @@ export class ImapSession {
     throw new Error(`STATUS failed: ${done}`);
   }
 
-  /** Opens a folder (SELECT, or EXAMINE when read-only); null when the server says NO. */
-  async select(folder: string, opts: { readOnly?: boolean } = {}): Promise<SelectedFolder | null> {
+  /** Opens a folder read-write (SELECT, the backup side only); null when the server says NO. */
+  async select(folder: string): Promise<SelectedFolder | null> {
     let uidValidity = 0;
     let permanentFlags: Set<string> | undefined;
     this.#exists = 0;
-    const verb = opts.readOnly ? "EXAMINE" : "SELECT";
-    const done = await this.#run(`${verb} ${quote(encodeMailboxName(folder))}`, (r) => {
+    const done = await this.#run(`SELECT ${quote(encodeMailboxName(folder))}`, (r) => {
       const v = /^\* OK \[UIDVALIDITY (\d+)\]/i.exec(r.text);
       if (v) uidValidity = Number(v[1]);
       const p = /^\* OK \[PERMANENTFLAGS \(([^)]*)\)\]/i.exec(r.text);
       if (p) permanentFlags = new Set(p[1].trim().split(/\s+/).filter(Boolean));
     });
     if (/^NO/i.test(done)) return null;
-    if (!/^OK/i.test(done)) throw new Error(`${verb} failed: ${done}`);
+    if (!/^OK/i.test(done)) throw new Error(`SELECT failed: ${done}`);
     return { uidValidity, exists: this.#exists, permanentFlags };
   }
 

@@ -539,19 +539,16 @@ function splitMultipart(bytes: Uint8Array, start: number, end: number, boundary:
   const delimiter = encoder.encode(`--${boundary}`);
   const ranges: number[] = [];
   let partStart = -1;
-  // A voice part is hundreds of base64 lines: jump between candidate delimiters with the
-  // engine's native substring search instead of visiting every line. windows-1252 decodes one
-  // character per byte, so string offsets are byte offsets; a non-ASCII boundary walks lines.
-  const text = /^[\x20-\x7e]*$/.test(boundary) ? latin1.decode(bytes.subarray(start, end)) : null;
-  const needle = `--${boundary}`;
   let pos = start;
   while (pos < end) {
-    if (text !== null) {
-      let i = text.indexOf(needle, pos - start);
-      while (i > 0 && bytes[start + i - 1] !== LF) i = text.indexOf(needle, i + 1);
-      if (i < 0) break;
-      pos = start + i;
+    // A voice part is hundreds of base64 lines without a single "-": jump from dash to dash
+    // with the native byte search instead of visiting every line.
+    let dash = bytes.indexOf(DASH, pos);
+    while (dash >= 0 && dash < end && dash > start && bytes[dash - 1] !== LF) {
+      dash = bytes.indexOf(DASH, dash + 1);
     }
+    if (dash < 0 || dash >= end) break;
+    pos = dash;
     if (matchesAt(bytes, pos, end, delimiter)) {
       let p = pos + delimiter.length;
       const close = p + 1 < end && bytes[p] === DASH && bytes[p + 1] === DASH;

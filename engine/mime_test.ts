@@ -162,6 +162,19 @@ Deno.test("parseMessage() accepts delimiters with trailing blanks and ignores lo
   assert.equal(body(raw, root.children[0]), "one\r\n--abcdef\r\nstill one");
 });
 
+Deno.test("parseMessage() finds delimiters among lines full of dashes", () => {
+  const raw = crlf(
+    "Content-Type: multipart/mixed; boundary=--=_x\n\n" +
+      "----=_x\n\n-- signature --\n-----\n ----=_x\na-b--c\n" +
+      "----=_x\n\n---\n----=_x--\n",
+  );
+  const root = parseMessage(raw);
+  assert.deepEqual(root.children.map((p) => body(raw, p)), [
+    "-- signature --\r\n-----\r\n ----=_x\r\na-b--c",
+    "---",
+  ]);
+});
+
 Deno.test("parseMessage() ends the last part at the end when the close delimiter is missing", () => {
   const raw = crlf("Content-Type: multipart/mixed; boundary=z\n\n--z\n\na\n--z\n\nb tail\n");
   const root = parseMessage(raw);

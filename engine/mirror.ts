@@ -160,7 +160,12 @@ async function mirrorFolder(
   if (cursor && unchanged(cursor, status)) return;
 
   await op(`examine "${folder}"`, async () => {
-    if (!await source.examine(folder)) throw new Error(`the server refused to EXAMINE it`);
+    const box = await source.examine(folder);
+    if (!box) throw new Error(`the server refused to EXAMINE it`);
+    // Everything below is keyed by the STATUS values: a folder rebuilt in between waits a pass.
+    if (box.uidValidity !== status.uidValidity) {
+      throw new Error(`its UIDVALIDITY changed during the pass (retried on the next one)`);
+    }
   });
   const incremental = !!cursor && cursor.uidValidity === status.uidValidity &&
     cursor.highestModseq !== undefined && status.highestModseq !== undefined;

@@ -201,6 +201,7 @@ async function main(args: BenchArgs): Promise<number> {
     await subscribe(vm, plan.mailboxes);
 
     progress(`initial copy ${rep}/${args.repeat}: vmirror, ${plan.heavy.length} mailboxes`);
+    await settle();
     const v = await syncOnce(vm, { mailboxes: plan.heavy, servers });
     if (v.copied !== heavyMessages) {
       throw new Error(`vmirror copied ${v.copied} messages, expected ${heavyMessages}`);
@@ -210,6 +211,7 @@ async function main(args: BenchArgs): Promise<number> {
     progress(`  vmirror: ${describe(v)}`);
 
     progress(`initial copy ${rep}/${args.repeat}: mbsync, ${plan.heavy.length} channels`);
+    await settle();
     const b = await runMbsync(rcHeavy, servers);
     const near = plan.near.slice(0, plan.heavy.length);
     await verifyCounts(lab, "backup", near, () => plan.perHeavy, "mbsync's copy");
@@ -231,12 +233,15 @@ async function main(args: BenchArgs): Promise<number> {
 
   for (let rep = 1; rep <= args.repeat; rep++) {
     progress(`no-change pass ${rep}/${args.repeat}: vmirror --mailbox ×${plan.mailboxes.length}`);
+    await settle();
     const n = await syncOnce(vm, { mailboxes: plan.mailboxes, servers });
     progress(`  ${describe(n)}`);
     progress(`no-change pass ${rep}/${args.repeat}: vmirror (all subscribed)`);
+    await settle();
     const a = await syncOnce(vm, { servers });
     progress(`  ${describe(a)}`);
     progress(`no-change pass ${rep}/${args.repeat}: mbsync -a`);
+    await settle();
     const b = await runMbsync(rcAll, servers);
     progress(`  ${describe(b)}`);
     for (const p of [n, a]) {
@@ -310,7 +315,7 @@ async function main(args: BenchArgs): Promise<number> {
       startup.peakRssMb.toFixed(0)
     } MB RSS of it; mbsync: \`mbsync -a\`); peak RSS = max over runs; MB = 10^6 bytes;`,
   );
-  out.push(`Dovecot login processes: ${loginMode(lab)}`);
+  out.push(`Dovecot processes: ${loginMode(lab)}`);
   out.push(
     `CPU s = user+system CPU of the tool; Dovecot CPU s = both Dovecot instances meanwhile (logins fork processes); load average before: ${loadBefore}, after: ${loadAverage()}`,
   );
@@ -369,18 +374,31 @@ async function main(args: BenchArgs): Promise<number> {
   return 0;
 }
 
+/**
+ * Writes every dirty page to disk before a timed run, so no run pays for the previous one's
+ * writeback (a wipe, the other tool's copy) while both tools' servers fsync each message.
+ */
+async function settle(): Promise<void> {
+  await run("sync", []);
+}
+
 /** The 1, 5 and 15 minute load averages (other work on the machine skews timings). */
 function loadAverage(): string {
   return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 }
 
-/** How the lab's Dovecot runs its login processes (it decides what a login costs). */
+/** How the lab's Dovecot runs its login and imap processes (it decides what a login costs). */
 function loginMode(lab: LabInfo): string {
   const conf = Deno.readTextFileSync(lab.imap.prod.configFile);
-  const count = /service imap-login \{[^}]*?service_count = (\d+)/.exec(conf)?.[1] ?? "1";
-  return count === "0"
-    ? "high-performance mode (service_count 0: long-lived login processes, Dovecot's advice for busy servers; both tools use the same servers)"
-    : "one login process per connection (Dovecot's default)";
+  const count = (service: string) =>
+    new RegExp(`service ${service} \\{[^}]*?service_count = (\\d+)`).exec(conf)?.[1] ?? "1";
+  const login = count("imap-login") === "0"
+    ? "login processes long-lived (high-performance mode)"
+    : "a login process per connection";
+  const imap = count("imap") === "1"
+    ? "an imap process per session"
+    : `imap processes reused for up to ${count("imap")} sessions`;
+  return `${login}, ${imap} (Dovecot 2.3's performance tuning advice; both tools use the same servers)`;
 }
 
 /** One measured run as a progress line. */
