@@ -25,6 +25,7 @@ import {
   variant,
   withImap,
 } from "./lab_client.ts";
+import { assertReadOnly, verb } from "./imap_transcript.ts";
 import { assertMirrored, isBroadcast, tempDir } from "./mirror_targets.ts";
 
 /** What an older store does not offer (IDLE and the rest stay). */
@@ -187,13 +188,6 @@ function capabilityFilteringRelay(port: number, hidden: string[] = HIDDEN) {
   };
 }
 
-/** The command name of a recorded line ("S5 UID FETCH …" → "UID FETCH"). */
-function verb(line: string): string {
-  const [, cmd, sub] = line.split(" ");
-  const c = (cmd ?? "").toUpperCase();
-  return c === "UID" ? `UID ${(sub ?? "").toUpperCase()}` : c;
-}
-
 /** The literals a recorded command carries (`{n}` or `{n+}`), as written. */
 function literals(line: string): string[] {
   return line.match(/\{\d+\+?\}/g) ?? [];
@@ -232,28 +226,6 @@ function faxMessage(rawBytes: number, id: string): Uint8Array {
     "",
   ].join("\r\n");
   return latin1Bytes(`${head}${b64}--f1--\r\n`);
-}
-
-/** What production must never hear from the mirror. */
-const WRITES = [
-  "STORE",
-  "UID STORE",
-  "EXPUNGE",
-  "UID EXPUNGE",
-  "APPEND",
-  "SELECT",
-  "COPY",
-  "UID COPY",
-  "MOVE",
-  "UID MOVE",
-  "DELETE",
-  "RENAME",
-  "CREATE",
-];
-
-function assertReadOnly(commands: string[]) {
-  const verbs = new Set(commands.map(verb));
-  for (const w of WRITES) assert.ok(!verbs.has(w), `production received ${w}`);
 }
 
 /** No command relied on a hidden capability. */
