@@ -1,6 +1,8 @@
 /**
- * Reading production, read-only: STATUS, EXAMINE, UID lists, flags, BODY.PEEK fetches.
- * Nothing here sends STORE, EXPUNGE, APPEND or SELECT to the source.
+ * Reading a mailbox read-only through imapflow (STATUS, EXAMINE, UID lists, Message-IDs,
+ * BODY.PEEK fetches), for restore and the portal; the mirror pass reads production through its
+ * own session (imap_session.ts). Also the shapes both share. Nothing here sends STORE, EXPUNGE,
+ * APPEND or SELECT.
  * @module
  */
 import type { ImapFlow } from "imapflow";
