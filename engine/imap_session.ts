@@ -30,6 +30,8 @@ export interface SelectedFolder {
   exists: number;
   /** PERMANENTFLAGS as announced, or undefined when the server did not say. */
   permanentFlags?: Set<string>;
+  /** HIGHESTMODSEQ as announced (CONDSTORE), or undefined. */
+  highestModseq?: string;
 }
 
 /** What {@link ImapSession.fetchIdentities} reads of one message. */
@@ -137,37 +139,31 @@ export class ImapSession {
 
   /** Opens a folder read-write (SELECT, the backup side only); null when the server says NO. */
   async select(folder: string): Promise<SelectedFolder | null> {
-    let uidValidity = 0;
-    let permanentFlags: Set<string> | undefined;
-    this.#exists = 0;
-    const done = await this.#run(`SELECT ${quote(encodeMailboxName(folder))}`, (r) => {
-      const v = /^\* OK \[UIDVALIDITY (\d+)\]/i.exec(r.text);
-      if (v) uidValidity = Number(v[1]);
-      const p = /^\* OK \[PERMANENTFLAGS \(([^)]*)\)\]/i.exec(r.text);
-      if (p) permanentFlags = new Set(p[1].trim().split(/\s+/).filter(Boolean));
-    });
-    if (/^NO/i.test(done)) return null;
-    if (!/^OK/i.test(done)) throw new Error(`SELECT failed: ${done}`);
-    return { uidValidity, exists: this.#exists, permanentFlags };
+    return await this.#open("SELECT", folder);
   }
 
   /**
    * Opens a folder read-only (EXAMINE: not even \Recent changes); null when the server says NO.
    * HIGHESTMODSEQ is read when the server announces it (CONDSTORE).
    */
-  async examine(folder: string): Promise<(SelectedFolder & { highestModseq?: string }) | null> {
-    let highestModseq: string | undefined;
-    let uidValidity = 0;
+  async examine(folder: string): Promise<SelectedFolder | null> {
+    return await this.#open("EXAMINE", folder);
+  }
+
+  // SELECT or EXAMINE, reading what the server says of the folder as it opens.
+  async #open(verb: "SELECT" | "EXAMINE", folder: string): Promise<SelectedFolder | null> {
+    const box: SelectedFolder = { uidValidity: 0, exists: 0 };
     this.#exists = 0;
-    const done = await this.#run(`EXAMINE ${quote(encodeMailboxName(folder))}`, (r) => {
-      const v = /^\* OK \[UIDVALIDITY (\d+)\]/i.exec(r.text);
-      if (v) uidValidity = Number(v[1]);
-      const h = /^\* OK \[HIGHESTMODSEQ (\d+)\]/i.exec(r.text);
-      if (h) highestModseq = h[1];
+    const done = await this.#run(`${verb} ${quote(encodeMailboxName(folder))}`, (r) => {
+      const code = /^\* OK \[(UIDVALIDITY|HIGHESTMODSEQ|PERMANENTFLAGS) ([^\]]*)\]/i.exec(r.text);
+      const [, name, value] = code ?? [];
+      if (/^UIDVALIDITY$/i.test(name)) box.uidValidity = Number(value);
+      if (/^HIGHESTMODSEQ$/i.test(name)) box.highestModseq = value;
+      if (/^PERMANENTFLAGS$/i.test(name)) box.permanentFlags = flagList(value);
     });
     if (/^NO/i.test(done)) return null;
-    if (!/^OK/i.test(done)) throw new Error(`EXAMINE failed: ${done}`);
-    return { uidValidity, exists: this.#exists, highestModseq };
+    if (!/^OK/i.test(done)) throw new Error(`${verb} failed: ${done}`);
+    return { ...box, exists: this.#exists };
   }
 
   /**
@@ -620,16 +616,21 @@ export interface FlagScan {
 export function parseFlagScan(text: string): FlagScan | null {
   if (!/^\* \d+ FETCH \(/i.test(text)) return null;
   const uid = /[( ]UID (\d+)/i.exec(text);
-  const flags = /[( ]FLAGS \(([^)]*)\)/i.exec(text);
+  const flags = /[( ]FLAGS (\([^)]*\))/i.exec(text);
   if (!uid || !flags) return null;
   const size = /[( ]RFC822\.SIZE (\d+)/i.exec(text);
   const date = /[( ]INTERNALDATE "([^"]+)"/i.exec(text);
   return {
     uid: Number(uid[1]),
-    flags: flags[1].trim().split(/\s+/).filter(Boolean),
+    flags: [...flagList(flags[1])],
     ...(size ? { size: Number(size[1]) } : {}),
     ...(date ? { internalDate: parseImapDate(date[1]) } : {}),
   };
+}
+
+// A parenthesized flag list ("(\\Seen $Forwarded)") as a set, in order.
+function flagList(list: string): Set<string> {
+  return new Set(list.replace(/^\(|\)$/g, "").trim().split(/\s+/).filter(Boolean));
 }
 
 // Which literal (0-based) follows the text position `at`.
@@ -648,13 +649,13 @@ export function parseIdentity(r: { text: string; literals: Uint8Array[] }): Fetc
   const size = /[( ]RFC822\.SIZE (\d+)/i.exec(head);
   const date = /[( ]INTERNALDATE "([^"]+)"/i.exec(head);
   if (!uid || !size || !date) return null;
-  const flags = /[( ]FLAGS \(([^)]*)\)/i.exec(head);
+  const flags = /[( ]FLAGS (\([^)]*\))/i.exec(head);
   return {
     uid: Number(uid[1]),
     size: Number(size[1]),
     internalDate: parseImapDate(date[1]),
     messageId: parseMessageId(r.literals[0]),
-    flags: flags ? flags[1].trim().split(/\s+/).filter(Boolean) : [],
+    flags: flags ? [...flagList(flags[1])] : [],
   };
 }
 

@@ -4,11 +4,11 @@
  * @module
  */
 import type { Config, SourceConfig } from "./config.ts";
-import { ImapSession } from "./imap_session.ts";
+import { type FlagScan, ImapSession } from "./imap_session.ts";
 import { withImapContext } from "./imap.ts";
 import { mirrorFlags, plan } from "./plan.ts";
 import { copyMessages } from "./copy.ts";
-import type { FolderStatus, MessageMeta, ScannedMessage } from "./source.ts";
+import type { FolderStatus, MessageMeta } from "./source.ts";
 import {
   clearIntent,
   deleteMapEntries,
@@ -124,11 +124,6 @@ async function readStatuses(
     );
   }
   return out;
-}
-
-/** Size, date, Message-ID and flags of the given UIDs of the examined folder. */
-function readMeta(session: ImapSession, uids: number[]): Promise<MessageMeta[]> {
-  return session.fetchIdentities(uids);
 }
 
 const COPY_SLICE = 500;
@@ -255,7 +250,7 @@ async function mirrorFolder(
         ? { metas: [], missing: slice }
         : fromScan(slice, scanned);
       const fetched = missing.length
-        ? await op(`read message data in "${folder}"`, () => readMeta(source, missing))
+        ? await op(`read message data in "${folder}"`, () => source.fetchIdentities(missing))
         : [];
       const metas = [...known, ...fetched].sort((a, b) => a.uid - b.uid);
       const toCopy: MessageMeta[] = [];
@@ -298,13 +293,13 @@ async function mirrorFolder(
  */
 function fromScan(
   uids: number[],
-  scanned: Map<number, ScannedMessage>,
+  scanned: Map<number, FlagScan>,
 ): { metas: MessageMeta[]; missing: number[] } {
   const metas: MessageMeta[] = [];
   const missing: number[] = [];
   for (const uid of uids) {
     const s = scanned.get(uid);
-    if (s?.size === undefined || !s.internalDate || isNaN(s.internalDate.getTime())) {
+    if (s?.size === undefined || !s.internalDate) {
       missing.push(uid);
       continue;
     }
@@ -422,7 +417,7 @@ async function repairSource(
   const old = await listMap(state, mailbox, folder, oldValidity);
   const metas = await withImapContext(
     { server: config.source.name, mailbox, operation: `re-read "${folder}"` },
-    () => uids.length ? readMeta(source, uids) : Promise.resolve([]),
+    () => source.fetchIdentities(uids),
   );
   const fresh: MapEntry[] = [];
   const used = new Set<number>();

@@ -66,16 +66,6 @@ export async function listUids(client: ImapFlow): Promise<number[]> {
   return (uids || []).sort((a, b) => a - b);
 }
 
-/**
- * What the folder scan reads of one message: everything of {@link MessageMeta} but its id.
- * Size and date are absent only when the server left them out of its answer.
- */
-export interface ScannedMessage {
-  flags: string[];
-  size?: number;
-  internalDate?: Date;
-}
-
 /** Size, date, Message-ID and flags of the given UIDs (collected before any other command). */
 export async function fetchMeta(client: ImapFlow, uids: number[]): Promise<MessageMeta[]> {
   return await fetchMetaWith(client, uids, { headers: [], read: () => ({}) });

@@ -8,12 +8,7 @@ import type { ImapTargetConfig } from "./config.ts";
 import { ImapError } from "./imap.ts";
 import { ImapSession } from "./imap_session.ts";
 import { permanentFlagsFilter } from "./plan.ts";
-import {
-  type MirrorTarget,
-  sameIdentity,
-  type TargetFolder,
-  type TargetMessage,
-} from "./target.ts";
+import { type MirrorTarget, sameIdentity, type TargetFolder } from "./target.ts";
 
 /** Connects to the backup mailbox; folders are opened (and created) on demand. */
 export async function openImapTarget(
@@ -113,9 +108,7 @@ function imapFolder(
     listAll: async () => {
       const uids = [...await folderInfo.listUids()];
       if (!uids.length) return [];
-      return (await guard(`read "${folder}"`, () => session.fetchIdentities(uids))).map((
-        m,
-      ): TargetMessage => m);
+      return await guard(`read "${folder}"`, () => session.fetchIdentities(uids));
     },
     setFlags: async (uid, flags) => {
       await guard(`set flags in "${folder}"`, () => session.setFlags([uid], flags));
