@@ -47,6 +47,8 @@ const imapEndpoint = {
   }).default("authzid"),
   separator: nonEmpty.default("*"),
   connectTimeoutSeconds: z.number().positive().default(30),
+  /** Deadline for one command's answer (and for each chunk of a literal, scaled by its size). */
+  commandTimeoutSeconds: z.number().positive().default(60),
 };
 
 const folderName = nonEmpty.refine(
@@ -145,11 +147,24 @@ const scheduleSchema = z.strictObject({
   idleMailboxes: z.number().int().min(0).max(1000).default(20),
 });
 
+// The defaults hold a pass that would empty most of a mailbox's mirror (> 50 % and > 10
+// messages) or take more than 5 % (and > 10 messages) of the whole mirror at once: a production
+// accident looks like that, a subscriber deleting old voicemail does not.
+const deleteGuardSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  mailboxShare: z.number().min(0).max(1).default(0.5),
+  mailboxMinMessages: z.number().int().min(0).default(10),
+  totalShare: z.number().min(0).max(1).default(0.05),
+  totalMinMessages: z.number().int().min(0).default(10),
+  holdHours: z.number().min(0).default(24),
+});
+
 const limitsSchema = z.strictObject({
   maxMessageSeconds: z.number().positive().nullable().default(null),
   maxMessageBytes: z.number().int().positive().nullable().default(null),
   concurrency: z.number().int().min(1).max(64).default(4),
   retries: z.number().int().min(0).max(20).default(3),
+  deleteGuard: deleteGuardSchema.default(deleteGuardSchema.parse({})),
 });
 
 const broadcastRule = z.strictObject({
@@ -195,6 +210,7 @@ export interface ImapEndpoint {
   impersonation: "authzid" | "separator";
   separator: string;
   connectTimeoutSeconds: number;
+  commandTimeoutSeconds: number;
 }
 
 /** The production side. */
@@ -367,6 +383,7 @@ export async function validateConfig(
       impersonation: e.impersonation,
       separator: e.separator,
       connectTimeoutSeconds: e.connectTimeoutSeconds,
+      commandTimeoutSeconds: e.commandTimeoutSeconds,
     };
   };
 

@@ -84,7 +84,16 @@ Deno.test("validateConfig() resolves the defaults of a minimal source + target f
     maxMessageBytes: null,
     concurrency: 4,
     retries: 3,
+    deleteGuard: {
+      enabled: true,
+      mailboxShare: 0.5,
+      mailboxMinMessages: 10,
+      totalShare: 0.05,
+      totalMinMessages: 10,
+      holdHours: 24,
+    },
   });
+  assert.equal(c.source.commandTimeoutSeconds, 60);
   assert.deepEqual(c.rules, { broadcast: [] });
   assert.equal(c.ldap, undefined);
   assert.equal(c.smtp, undefined);
