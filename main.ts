@@ -9,10 +9,12 @@ import {
   addSubscriptions,
   closeState,
   getSettings,
+  listHeldDeletions,
   listMailboxResults,
   listRuns,
   listSubscriptions,
   openState,
+  releaseHeldDeletions,
   removeSubscriptions,
   type State,
 } from "./engine/state.ts";
@@ -22,6 +24,7 @@ import { formatSummary, runSync, type SyncSummary } from "./engine/sync.ts";
 import { formatRestoreReport, RestoreError, runRestore } from "./engine/restore.ts";
 import { parseRestoreDate, parseUidArgs } from "./engine/restore_plan.ts";
 import { VERSION } from "./engine/version.ts";
+import { acquireDataLock, DataDirBusyError } from "./engine/data_lock.ts";
 import {
   formatDirectoryReport,
   formatDirectoryRunLine,
@@ -80,7 +83,7 @@ const VERBS: Record<string, Verb> = {
         }
         await serve(config, state, { listen });
         return EXIT.ok;
-      });
+      }, { writer: "serve" });
     },
   },
   sync: {
@@ -117,7 +120,7 @@ const VERBS: Record<string, Verb> = {
         if (json) console.log(JSON.stringify(summary, null, 2));
         else console.log(formatSummary(summary));
         return summary.failed > 0 ? EXIT.failed : EXIT.ok;
-      });
+      }, { writer: "sync" });
     },
   },
   subscribe: {
@@ -183,10 +186,11 @@ const VERBS: Record<string, Verb> = {
         const results = await listMailboxResults(state);
         const runs = await listRuns(state, 5);
         const directoryRuns = await listDirectoryRuns(state, 5);
+        const heldDeletions = await listHeldDeletions(state);
         if (ctx.values.json) {
           console.log(
             JSON.stringify(
-              { subscriptions: subs, mailboxes: results, runs, directoryRuns },
+              { subscriptions: subs, mailboxes: results, runs, directoryRuns, heldDeletions },
               null,
               2,
             ),
@@ -213,8 +217,18 @@ const VERBS: Record<string, Verb> = {
               `flags ${r.flagsUpdated}`,
               `placeholders ${r.placeholders}`,
               ...skipped,
+              r.held ? `deletions held ${r.held}` : "",
               r.error ? `error: ${r.error.message}` : "",
             ].filter(Boolean).join("\t"),
+          );
+        }
+        for (const h of heldDeletions) {
+          console.log(
+            `${h.mailbox}\tdeletions held: ${h.count} of ${h.mirrored} mirrored message(s) ${
+              h.reason === "mailbox" ? "of the mailbox" : "in the whole mirror"
+            } since ${h.since}${
+              h.released ? ` (released by ${h.released.by} at ${h.released.at})` : ""
+            }; release with \`vmirror release-deletions --mailbox ${h.mailbox}\``,
           );
         }
         // The newest directory pass (only when directory sync has run).
@@ -248,7 +262,7 @@ const VERBS: Record<string, Verb> = {
         if (json) console.log(JSON.stringify(report, null, 2));
         else console.log(formatDirectoryReport(report));
         return report.ok ? EXIT.ok : EXIT.failed;
-      });
+      }, { writer: dryRun ? undefined : "directory-sync" });
     },
   },
   restore: {
@@ -316,6 +330,48 @@ running it twice restores nothing twice. Exit 0 done, 1 something not restored, 
         if (json) console.log(JSON.stringify(report, null, 2));
         else console.log(formatRestoreReport(report));
         return report.ok ? EXIT.ok : EXIT.failed;
+      }, { writer: ctx.values["dry-run"] ? undefined : "restore" });
+    },
+  },
+  "release-deletions": {
+    summary: "let deletions held by the mass-deletion guard go ahead at the next pass",
+    usage: `vmirror release-deletions (--mailbox ID... | --all) [--json]
+
+Deletions that would empty a large share of a mailbox's (or the whole) mirror in one pass are
+held: the mirror keeps the copies. Releasing them lets the next mirror pass (the running service's,
+or the next \`sync --once\`) delete them; \`status\` lists what is held.`,
+    options: {
+      mailbox: { type: "string", multiple: true },
+      all: { type: "boolean" },
+      json: { type: "boolean" },
+    },
+    run: async (ctx) => {
+      const named = (ctx.values.mailbox as string[] | undefined) ?? [];
+      const all = !!ctx.values.all;
+      if (!named.length && !all) {
+        throw new UsageError("release-deletions needs --mailbox ID or --all");
+      }
+      if (named.length && all) throw new UsageError("give either --mailbox or --all, not both");
+      checkMailboxes(named);
+      return await withConfigAndState(ctx, async (_config, state) => {
+        const released = await releaseHeldDeletions(state, {
+          mailboxes: all ? undefined : named,
+          by: "cli",
+        });
+        const done = new Set(released.map((h) => h.mailbox));
+        const notHeld = named.filter((m) => !done.has(m));
+        if (ctx.values.json) {
+          console.log(JSON.stringify({ released, notHeld }, null, 2));
+        } else {
+          for (const h of released) {
+            console.log(
+              `${h.mailbox}: released ${h.count} held deletion(s); the next pass applies them`,
+            );
+          }
+          for (const m of notHeld) console.log(`${m}: no deletions are held`);
+          if (all && !released.length) console.log("No deletions are held");
+        }
+        return notHeld.length ? EXIT.failed : EXIT.ok;
       });
     },
   },
@@ -350,12 +406,19 @@ function checkMailboxes(ids: string[]): void {
   }
 }
 
+// `writer`: the verb takes the data directory for itself (one writer per data directory);
+// read-only verbs and dry runs leave it out and may run beside a writer.
 async function withConfigAndState(
   ctx: Context,
   fn: (config: Config, state: State) => Promise<number>,
+  opts: { writer?: string } = {},
 ): Promise<number> {
   // Stored settings live in the state store, so it opens first and the config merges them in.
   const probe = await loadConfig({ file: ctx.global.config, dataDir: ctx.global.data });
+  // Taken before the store opens: its start-up migrations are writes too.
+  using _lock = opts.writer
+    ? await acquireDataLock(probe.dataDir, { verb: opts.writer })
+    : undefined;
   const state = await openState(join(probe.dataDir, "state.kv"));
   try {
     const saved = await getSettings(state);
@@ -373,14 +436,15 @@ async function withConfigAndState(
 }
 
 function mainHelp(): string {
-  const rows = Object.entries(VERBS).map(([n, v]) => `  ${n.padEnd(16)}${v.summary}`);
+  const width = Math.max(...Object.keys(VERBS).map((n) => n.length)) + 2;
+  const rows = Object.entries(VERBS).map(([n, v]) => `  ${n.padEnd(width)}${v.summary}`);
   return `vmirror ${VERSION} — voicemail mirroring appliance
 
 Usage: vmirror <verb> [options]
 
 Verbs:
 ${rows.join("\n")}
-  help [VERB]     this text, or a verb's help
+  help [VERB]        this text, or a verb's help
 
 ${GLOBAL_HELP}
 
@@ -447,6 +511,10 @@ export async function main(args: string[]): Promise<number> {
     if (e instanceof ConfigError) {
       console.error(e.message);
       return EXIT.config;
+    }
+    if (e instanceof DataDirBusyError) {
+      console.error(e.message);
+      return EXIT.failed;
     }
     log("error", `vmirror ${name} failed: ${redact((e as Error).message)}`);
     return EXIT.fatal;

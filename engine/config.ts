@@ -123,6 +123,8 @@ const smtpSchema = z.strictObject({
   password: nonEmpty.optional(),
   passwordFile: nonEmpty.optional(),
   from: nonEmpty.refine((a) => /^[^\s@<>]+@[^\s@<>]+$/.test(a), "expected an e-mail address"),
+  /** Deadline for the connection, the greeting and each quiet spell of the exchange. */
+  timeoutSeconds: z.number().positive().default(30),
 });
 
 const listen = nonEmpty.refine(

@@ -2,14 +2,18 @@
  * Copying messages to the target exactly once, in batches: one FETCH for a batch of small
  * messages, one KV write for the batch's intents, the APPENDs, one flush of the target, one KV
  * write recording the batch. A crash anywhere leaves intents that the next pass resolves by
- * searching the target, so nothing is lost or copied twice. Large messages are streamed
- * through a spool file, one at a time.
+ * searching the target, so nothing is lost or copied twice. Each intent carries the SHA-256 of
+ * the bytes written, so a search takes only a copy whose bytes hash to it, never one the map
+ * or another intent holds. Large messages are streamed through a spool file, one at a time,
+ * and classified from their skeleton (engine/message_skeleton.ts), so the over-length rule
+ * sees their real durations without holding them whole.
  * @module
  */
 import { join } from "node:path";
 import type { Config, SourceConfig } from "./config.ts";
 import { type ImapContext, withImapContext } from "./imap.ts";
 import { topMessageId } from "./mime.ts";
+import { type Elision, SkeletonBuilder } from "./message_skeleton.ts";
 import { keepOriginal, keepOriginalFile } from "./originals.ts";
 import { buildPlaceholder } from "./placeholder.ts";
 import { type CopyDecision, decideCopy, mirrorFlags } from "./plan.ts";
@@ -17,13 +21,14 @@ import type { ImapSession } from "./imap_session.ts";
 import type { MessageMeta } from "./source.ts";
 import {
   type Intent,
+  listMap,
   type MailboxResult,
   type MapEntry,
   putIntents,
   recordCopies,
   type State,
 } from "./state.ts";
-import type { MirrorTarget, TargetFolder } from "./target.ts";
+import { type MirrorTarget, sha256Hex, sha256Stream, type TargetFolder } from "./target.ts";
 import { classifyMessage, compileBroadcastRules, type CompiledBroadcastRule } from "./voice.ts";
 
 /** Everything a copy needs: where from, where to, where to record it. */
@@ -44,8 +49,6 @@ export interface CopyContext {
 
 // Above this, a message is streamed through a spool file instead of held in memory.
 const STREAM_ABOVE_BYTES = 4 * 1024 * 1024;
-// Enough of a spooled message for its headers and its voice parts' WAV headers.
-const HEAD_BYTES = 1024 * 1024;
 const BATCH_MESSAGES = 50;
 const BATCH_BYTES = 8 * 1024 * 1024;
 
@@ -54,8 +57,12 @@ interface Body {
   size: number;
   bytes?: Uint8Array;
   path?: string;
-  /** The whole message, or its first bytes. */
+  /** The whole message, or the skeleton of a spooled one. */
   head: Uint8Array;
+  /** What the skeleton left out of its bodies (spooled messages only). */
+  elided?: Elision[];
+  /** SHA-256 (hex) of the whole message. */
+  digest: string;
 }
 
 /** A message ready to be written: what, with which flags, recorded how. */
@@ -85,7 +92,10 @@ export async function copyMessages(c: CopyContext, metas: MessageMeta[]): Promis
     for (const meta of batch) {
       const bytes = bodies.get(meta.uid);
       // Missing: expunged meanwhile; the next pass sees it gone.
-      if (bytes) ready.push({ meta, body: { size: bytes.length, bytes, head: bytes } });
+      if (bytes) {
+        const body = { size: bytes.length, bytes, head: bytes, digest: sha256Hex(bytes) };
+        ready.push({ meta, body });
+      }
     }
     await writeBatch(c, ready);
   }
@@ -150,18 +160,27 @@ async function writeBatch(c: CopyContext, items: { meta: MessageMeta; body: Body
   }
   // The map may only claim what the target holds durably.
   await tf.flush?.();
+  // Without UIDPLUS the copies are searched for: never take a UID the map or this batch holds.
+  let taken: Set<number> | null = null;
   for (const { p, uid: appended } of written) {
     const identity = {
       messageId: p.intent.messageId,
       internalDate: p.meta.internalDate,
       size: p.intent.size,
     };
-    const uid = appended ?? await tf.find(identity);
+    if (appended === null && !taken) {
+      const map = await listMap(state, mailbox, folder, uidValidity);
+      taken = new Set(map.filter((e) => e.kind !== "skipped").map((e) => e.targetUid));
+      for (const r of records) if (r.kind !== "skipped") taken.add(r.targetUid);
+    }
+    const uid = appended ??
+      await tf.find(identity, { digest: p.intent.digest, exclude: taken ?? undefined });
     if (uid === null) {
       throw new Error(
         `Cannot find UID ${p.meta.uid} of "${folder}" of mailbox "${mailbox}" on "${c.target.name}" after APPEND`,
       );
     }
+    taken?.add(uid);
     records.push({
       srcUid: p.meta.uid,
       messageId: p.meta.messageId,
@@ -197,7 +216,10 @@ async function prepare(
     ? { ...scanned, messageId: topMessageId(body.head) }
     : scanned;
   c.rules.compiled ??= compileBroadcastRules(config.rules.broadcast);
-  const info = classifyMessage(body.head, { broadcastRules: c.rules.compiled });
+  const info = classifyMessage(body.head, {
+    broadcastRules: c.rules.compiled,
+    elided: body.elided,
+  });
   const decision = decideCopy(
     { broadcast: info.broadcast, durationSeconds: info.durationSeconds, size: body.size },
     { ...config.limits, placeholders: c.target.placeholders },
@@ -256,6 +278,8 @@ async function prepare(
       srcSize: body.size,
       kind: decision.kind,
       startedAt: new Date().toISOString(),
+      digest: payload ? sha256Hex(payload) : body.digest,
+      keptAs,
     },
   };
 }
@@ -265,23 +289,18 @@ async function spool(c: CopyContext, meta: MessageMeta): Promise<Body> {
   await Deno.mkdir(dir, { recursive: true });
   const path = join(dir, `${crypto.randomUUID()}.eml`);
   try {
+    const skeleton = new SkeletonBuilder();
+    const hash = sha256Stream();
     const size = await withImapContext(
       sourceContext(c, `fetch UID ${meta.uid} of "${c.folder}"`),
-      () => spoolSource(c.source, meta.uid, path),
+      () =>
+        spoolSource(c.source, meta.uid, path, (chunk) => {
+          skeleton.push(chunk);
+          hash.update(chunk);
+        }),
     );
-    const head = new Uint8Array(Math.min(size, HEAD_BYTES));
-    const f = await Deno.open(path);
-    try {
-      let off = 0;
-      while (off < head.length) {
-        const n = await f.read(head.subarray(off));
-        if (n === null) break;
-        off += n;
-      }
-    } finally {
-      f.close();
-    }
-    return { size, path, head };
+    const { bytes: head, elisions } = skeleton.finish();
+    return { size, path, head, elided: elisions, digest: hash.digest("hex") };
   } catch (e) {
     await Deno.remove(path).catch(() => {});
     throw e;
@@ -294,12 +313,14 @@ function sourceContext(c: CopyContext, operation: string): ImapContext {
 
 /**
  * Copies one message's source into a file in chunks of BODY.PEEK[]<offset.length>, so a
- * message of any size costs one chunk of memory. Returns the bytes written.
+ * message of any size costs one chunk of memory; each chunk is also handed to `seen`. Returns
+ * the bytes written.
  */
 async function spoolSource(
   session: ImapSession,
   uid: number,
   path: string,
+  seen: (chunk: Uint8Array) => void,
   chunkBytes = 1024 * 1024,
 ): Promise<number> {
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
@@ -310,6 +331,7 @@ async function spoolSource(
       if (!chunk) throw new Error(`UID ${uid} vanished while it was read`);
       let off = 0;
       while (off < chunk.length) off += await file.write(chunk.subarray(off));
+      seen(chunk);
       offset += chunk.length;
       if (chunk.length < chunkBytes) break;
     }

@@ -5,7 +5,11 @@
  * @module
  */
 import { serialize } from "node:v8";
-import { storeRecordedNames } from "./recorded_names.ts";
+import {
+  recordedNamesFailed,
+  type RecordedNamesResult,
+  storeRecordedNames,
+} from "./recorded_names.ts";
 import { type Config, ConfigError, type LdapConfig } from "./config.ts";
 import {
   type AttrChange,
@@ -125,8 +129,8 @@ export interface DirectoryReport {
     missing: { mailbox: string; dn: string }[];
   };
   warnings: string[];
-  /** With a file-store target: recorded names written beside the messages. */
-  recordedNames?: { stored: number; unchanged: number };
+  /** With a file-store target: recorded names written beside the messages, and what failed. */
+  recordedNames?: RecordedNamesResult;
   /** Lists shortened in the stored record: field → items left out. */
   truncated?: Record<string, number>;
 }
@@ -211,14 +215,11 @@ export async function runDirectorySync(
           mailboxAttr: ldap.attributes.mailbox,
           recordedNameAttr: ldap.attributes.recordedName,
           mailboxes: subscribed,
+          exclude: new Set(plan.duplicates.map((d) => d.mailbox)),
         });
-        report.recordedNames = { stored: names.stored, unchanged: names.unchanged };
-        for (const f of names.failed) {
-          report.warnings.push(`recorded name of "${f.mailbox}" not stored: ${f.error}`);
-        }
-        progress(
-          `Recorded names in the file store: ${names.stored} stored, ${names.unchanged} unchanged`,
-        );
+        report.recordedNames = names;
+        for (const line of recordedNameFailures(names)) progress(`FAILED ${line}`);
+        progress(recordedNamesLine(names));
       }
       if (target) {
         await applyBackup(target, plan, report, {
@@ -296,9 +297,8 @@ export function formatDirectoryReport(report: DirectoryReport): string {
     lines.push(`  missing on the backup "${m.dn}" (ldap.provisionMissing is off)`);
   }
   if (report.recordedNames) {
-    lines.push(
-      `Recorded names in the file store: ${report.recordedNames.stored} stored, ${report.recordedNames.unchanged} unchanged`,
-    );
+    lines.push(recordedNamesLine(report.recordedNames));
+    for (const f of recordedNameFailures(report.recordedNames)) lines.push(`  FAILED ${f}`);
   }
   if (report.warnings.length) {
     lines.push("Warnings:");
@@ -329,7 +329,9 @@ export function formatDirectoryRunLine(report: DirectoryReport): string {
     ...(report.target
       ? [`backup added ${c.added}`, `modified ${c.modified}`, `failed ${c.failed}`]
       : []),
+    ...(report.recordedNames ? [`recorded names ${recordedNamesShort(report.recordedNames)}`] : []),
     report.backup.error ? `error: ${report.backup.error.message}` : "",
+    report.recordedNames?.storeError ? `error: ${report.recordedNames.storeError.message}` : "",
   ].filter(Boolean).join("\t");
 }
 
@@ -586,7 +588,8 @@ async function finish(state: State, report: DirectoryReport, t0: number): Promis
   report.finishedAt = new Date().toISOString();
   report.durationMs = Math.round(performance.now() - t0);
   report.counts.warnings = report.warnings.length;
-  report.ok = !report.error && !report.backup.error && report.counts.failed === 0;
+  report.ok = !report.error && !report.backup.error && report.counts.failed === 0 &&
+    !(report.recordedNames && recordedNamesFailed(report.recordedNames));
   if (!report.dryRun) {
     await putRecord(state, ["dirrun", report.startedAt, report.id], compactReport(report));
   }
@@ -628,12 +631,42 @@ export function compactReport(
         missing: cut("missing", report.backup.missing),
       },
       warnings: cut("warnings", report.warnings),
+      ...(report.recordedNames && {
+        recordedNames: {
+          ...report.recordedNames,
+          failed: cut("recorded names failed", report.recordedNames.failed),
+          duplicates: cut("recorded names left alone", report.recordedNames.duplicates),
+        },
+      }),
     };
     if (Object.keys(truncated).length) out.truncated = truncated;
     // Measured as KV measures it: V8 stores a string with one non-Latin-1 character ("→") at
     // two bytes per character.
     if (serialize(out).length <= maxBytes || cap === 0) return out;
   }
+}
+
+function recordedNamesLine(r: RecordedNamesResult): string {
+  return `Recorded names in the file store: ${recordedNamesShort(r)}`;
+}
+
+function recordedNamesShort(r: RecordedNamesResult): string {
+  const failed = r.failed.length + (r.storeError ? 1 + r.storeError.notTried : 0);
+  return `${r.stored} stored, ${r.unchanged} unchanged, ${failed} failed, ` +
+    `${r.duplicates.length} left alone (mailbox in several entries)`;
+}
+
+function recordedNameFailures(r: RecordedNamesResult): string[] {
+  const out = r.failed.map((f) => `recorded name of "${f.mailbox}" not stored: ${f.error}`);
+  if (r.storeError) {
+    const more = r.storeError.notTried;
+    out.push(
+      `recorded names not stored: ${r.storeError.message}${
+        more ? ` (${more} more not tried)` : ""
+      }`,
+    );
+  }
+  return out;
 }
 
 function failure(e: LdapError): DirectoryFailure {

@@ -122,6 +122,8 @@ export interface DirectoryPlan {
   missingOnBackup: { mailbox: string; dn: string }[];
   /** Mailboxes only the backup has: left alone. */
   onlyOnBackup: string[];
+  /** Mailboxes held by several production entries: nothing of theirs is mirrored but the subscription. */
+  duplicates: { mailbox: string; dns: string[] }[];
   /** Entries skipped and other things an operator should know. */
   warnings: string[];
 }
@@ -137,6 +139,18 @@ export function planDirectory(input: DirectoryPlanInput): DirectoryPlan {
     baseDn: input.sourceBaseDn,
     warnings,
   });
+
+  const duplicates = [...prod.byMailbox]
+    .filter(([, entries]) => entries.length > 1)
+    .sort((x, y) => cmp(x[0], y[0]))
+    .map(([mailbox, entries]) => ({ mailbox, dns: entries.map((e) => e.dn) }));
+  for (const d of duplicates) {
+    warnings.push(
+      `Mailbox "${d.mailbox}" is in ${d.dns.length} production entries (${
+        d.dns.map((dn) => `"${dn}"`).join(", ")
+      }): neither its backup entry nor its recorded name is changed until one is left`,
+    );
+  }
 
   // ---- subscriptions ----
   const cosFilter = input.classesOfService?.map((c) => c.toLowerCase());
@@ -217,14 +231,8 @@ export function planDirectory(input: DirectoryPlanInput): DirectoryPlan {
     const secret = new Set([a.pin.toLowerCase()]);
     const binary = new Set([a.pin.toLowerCase(), a.recordedName.toLowerCase()]);
     for (const [mailbox, entries] of [...prod.byMailbox].sort((x, y) => cmp(x[0], y[0]))) {
-      if (entries.length > 1) {
-        warnings.push(
-          `Mailbox "${mailbox}" is in ${entries.length} production entries (${
-            entries.map((e) => `"${e.dn}"`).join(", ")
-          }): its backup entry is not changed`,
-        );
-        continue;
-      }
+      // Reported once above, with or without a backup directory.
+      if (entries.length > 1) continue;
       const src = entries[0];
       const dn = mapDn(src.dn, input.sourceBaseDn, input.targetBaseDn ?? input.sourceBaseDn);
       const matches = backup.byMailbox.get(mailbox);
@@ -298,6 +306,7 @@ export function planDirectory(input: DirectoryPlanInput): DirectoryPlan {
     backupModifies,
     missingOnBackup,
     onlyOnBackup,
+    duplicates,
     warnings,
   };
 }

@@ -225,6 +225,21 @@ Deno.test("planDirectory() reports a mailbox in two production entries and leave
   assert.match(p.warnings.join("\n"), /Mailbox "4001" is in 2 production entries/);
 });
 
+Deno.test("planDirectory() lists a mailbox in two production entries even without a backup directory", () => {
+  const twin = person("prod", "4001");
+  twin.dn = `uid=alias4001,${PROD_BASE}`;
+  const p = planDirectory(input({
+    production: [person("prod", "4001"), person("prod", "4002"), twin],
+    backup: null,
+  }));
+  assert.deepEqual(p.subscribe, ["4001", "4002"]);
+  assert.deepEqual(p.duplicates, [
+    { mailbox: "4001", dns: [`uid=4001,${PROD_BASE}`, `uid=alias4001,${PROD_BASE}`] },
+  ]);
+  assert.equal(p.warnings.filter((w) => /production entries/.test(w)).length, 1);
+  assert.match(p.warnings[0], /Mailbox "4001" is in 2 production entries .*recorded name/);
+});
+
 Deno.test("planDirectory() reports a mailbox in two backup entries and changes neither", () => {
   const twin = person("backup", "4001");
   twin.dn = `uid=old4001,${BACKUP_BASE}`;

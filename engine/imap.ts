@@ -105,9 +105,7 @@ export async function connectAs(
     auth,
     qresync: opts.qresync ?? false,
     ...(opts.idle ? { maxIdleTime: 20 * 60_000 } : {}),
-    socketTimeout: opts.idle
-      ? 30 * 60_000
-      : Math.max(60_000, endpoint.connectTimeoutSeconds * 4000),
+    socketTimeout: opts.idle ? idleSocketTimeoutMs(endpoint) : commandTimeoutMs(endpoint),
   });
   try {
     await client.connect();
@@ -118,6 +116,26 @@ export async function connectAs(
   return client;
 }
 
+/**
+ * imapflow's socketTimeout for a command connection: the longest the server may stay silent
+ * while a command waits for its answer (imapflow's timer is one of inactivity, re-armed by each
+ * byte, so a large literal in flow never trips it).
+ */
+export function commandTimeoutMs(endpoint: ImapEndpoint): number {
+  return endpoint.commandTimeoutSeconds * 1000;
+}
+
+/**
+ * imapflow's socketTimeout for a connection that sits in IDLE: five command timeouts (5 minutes
+ * by default, above Dovecot's 2-minute "Still here" and most servers' keepalives). When it runs
+ * out, imapflow leaves IDLE and sends a NOOP; a server that does not answer that within another
+ * period is taken for dead and the connection is dropped, so a dead server is noticed within
+ * two periods while a quiet healthy one only sees a NOOP now and then.
+ */
+export function idleSocketTimeoutMs(endpoint: ImapEndpoint): number {
+  return endpoint.commandTimeoutSeconds * 5000;
+}
+
 /** What differs between the connections {@link imapClient} builds. */
 export type ImapClientOptions =
   & Required<Pick<ImapFlowOptions, "auth" | "socketTimeout">>
@@ -125,7 +143,8 @@ export type ImapClientOptions =
 
 /**
  * A client for `endpoint`, not connected yet: TLS as configured (the CA file read now), the
- * endpoint's connect timeouts, no COMPRESS and no automatic IDLE, its 'error' events absorbed.
+ * endpoint's connect timeouts (TCP and TLS within connectionTimeout, then the greeting within
+ * greetingTimeout), no COMPRESS and no automatic IDLE, its 'error' events absorbed.
  */
 export async function imapClient(
   endpoint: ImapEndpoint,

@@ -5,8 +5,10 @@
  * FETCH of flags, sizes, dates and BODY.PEEK[] (whole, or in ranges for a large message read
  * into a spool file). On the backup: SELECT, CREATE, UID SEARCH, APPEND (MULTIAPPEND for a
  * batch, streamed from a file for a large message), UID STORE and UID EXPUNGE. TLS, STARTTLS,
- * trusted-server login (SASL PLAIN with authzid, or LOGIN with a separator); every read has a
- * timeout. Restore, the portal and IDLE keep imapflow.
+ * trusted-server login (SASL PLAIN with authzid, or LOGIN with a separator). Every exchange has
+ * a deadline (see {@link ImapSession}): a server that stops answering, or stops reading what we
+ * send, costs at most the endpoint's timeout, never a hung pass. Restore, the portal and IDLE
+ * keep imapflow.
  * @module
  */
 import type { ImapEndpoint } from "./config.ts";
@@ -14,6 +16,12 @@ import { ImapError } from "./imap.ts";
 import { MONTH_NAMES, parseMessageId } from "./mime.ts";
 
 const CRLF = new Uint8Array([13, 10]);
+/**
+ * The slowest transfer rate an exchange is granted: each byte moved extends its deadline by
+ * 1 s per 128 KiB (a 1 Mbit/s link), so a big literal gets time in proportion to its size while
+ * a server trickling a byte now and then still runs out of time.
+ */
+export const FLOOR_BYTES_PER_SECOND = 128 * 1024;
 const CHUNK = 256 * 1024;
 const enc = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
@@ -49,7 +57,17 @@ interface Response {
   literals: Uint8Array[];
 }
 
-/** One connection logged in as the trusted server impersonating a mailbox. */
+/**
+ * One connection logged in as the trusted server impersonating a mailbox.
+ *
+ * Deadlines: each exchange (a command and its answer, an APPEND with its literals) may be quiet
+ * for at most `commandTimeoutSeconds` on any one read or write, and must end within
+ * `commandTimeoutSeconds` plus the time its bytes take at {@link FLOOR_BYTES_PER_SECOND}. The
+ * greeting, STARTTLS and the TLS handshake get `connectTimeoutSeconds`. A missed deadline closes
+ * the socket (which also unblocks a write to a peer that stopped reading) and throws an error
+ * whose message starts with "timeout", which {@link ImapError} counts as transient; the session
+ * is unusable afterwards and says so at once.
+ */
 export class ImapSession {
   #conn: Deno.Conn;
   #buf = new Uint8Array(0);
@@ -57,25 +75,30 @@ export class ImapSession {
   #caps = new Set<string>();
   #exists = 0;
   #lastTagged = "";
-  readonly #readTimeoutMs: number;
+  readonly #commandMs: number;
+  // The current exchange: its quiet limit per read or write, and when it must be over.
+  #quietMs: number;
+  #deadline = Infinity;
+  #dead: Error | null = null;
 
   private constructor(conn: Deno.Conn, readonly endpoint: ImapEndpoint, readonly mailbox: string) {
     this.#conn = conn;
-    // The same patience imapflow's socket timeout gives a slow server (a large MULTIAPPEND).
-    this.#readTimeoutMs = Math.max(60_000, endpoint.connectTimeoutSeconds * 4000);
+    this.#commandMs = endpoint.commandTimeoutSeconds * 1000;
+    this.#quietMs = this.#commandMs;
   }
 
   /** Connects and logs in; throws {@link ImapError} with context on failure. */
   static async open(endpoint: ImapEndpoint, mailbox: string): Promise<ImapSession> {
     const fail = (op: string, e: unknown) => new ImapError(endpoint.name, mailbox, op, e);
     const caCerts = endpoint.caFile ? [await Deno.readTextFile(endpoint.caFile)] : undefined;
+    const connectMs = endpoint.connectTimeoutSeconds * 1000;
     let conn: Deno.Conn;
     try {
       conn = await withTimeout<Deno.Conn>(
         endpoint.tls === "tls"
           ? Deno.connectTls({ hostname: endpoint.host, port: endpoint.port, caCerts })
           : Deno.connect({ hostname: endpoint.host, port: endpoint.port }),
-        endpoint.connectTimeoutSeconds * 1000,
+        connectMs,
         (late) => late.close(),
       );
     } catch (e) {
@@ -83,11 +106,12 @@ export class ImapSession {
     }
     let s = new ImapSession(conn, endpoint, mailbox);
     try {
-      const greeting = await withTimeout(
-        s.#readLine(),
-        endpoint.connectTimeoutSeconds * 1000,
-        () => {},
-      );
+      // The TLS handshake and the greeting share the connect deadline.
+      s.#begin(connectMs);
+      if (endpoint.tls === "tls") {
+        await s.#io("TLS handshake", () => (conn as Deno.TlsConn).handshake());
+      }
+      const greeting = await s.#readLine();
       if (!/^\* (OK|PREAUTH)/i.test(greeting)) throw new Error(`unexpected greeting`);
       // Most servers put their capabilities in the greeting: no CAPABILITY round trip then.
       if (!s.#takeCapabilities(greeting)) await s.#capabilities();
@@ -96,6 +120,8 @@ export class ImapSession {
         await s.#command("STARTTLS");
         const tls = await Deno.startTls(conn as Deno.TcpConn, { hostname: endpoint.host, caCerts });
         s = new ImapSession(tls, endpoint, mailbox);
+        s.#begin(connectMs);
+        await s.#io("TLS handshake", () => tls.handshake());
         await s.#capabilities();
       }
       await s.#login();
@@ -327,6 +353,7 @@ export class ImapSession {
   ): Promise<AppendResult> {
     const tag = this.#nextTag();
     const literalPlus = this.#caps.has("LITERAL+");
+    this.#begin();
     await this.#write(enc.encode(
       `${tag} APPEND ${quote(encodeMailboxName(folder))} (${flags.join(" ")}) "${
         imapDate(internalDate)
@@ -351,6 +378,7 @@ export class ImapSession {
   ): Promise<{ uidValidity: number | null; uids: (number | null)[] }> {
     const literalPlus = this.#caps.has("LITERAL+");
     const tag = this.#nextTag();
+    this.#begin();
     await this.#write(enc.encode(`${tag} APPEND ${quote(encodeMailboxName(folder))}`));
     for (const it of items) {
       await this.#write(enc.encode(
@@ -375,6 +403,7 @@ export class ImapSession {
   /** Sends LOGOUT without waiting for the answer, then closes (a probe's way out). */
   async quit(): Promise<void> {
     try {
+      this.#begin();
       await this.#write(enc.encode(`${this.#nextTag()} LOGOUT\r\n`));
     } catch {
       // closing anyway
@@ -409,6 +438,7 @@ export class ImapSession {
         await this.#command(`AUTHENTICATE PLAIN ${token}`, "log in");
       } else {
         const tag = this.#nextTag();
+        this.#begin();
         await this.#write(enc.encode(`${tag} AUTHENTICATE PLAIN\r\n`));
         await this.#continuation(tag);
         await this.#write(enc.encode(`${token}\r\n`));
@@ -443,6 +473,7 @@ export class ImapSession {
   /** Sends a command, hands every untagged response to `untagged`, returns the tagged answer. */
   async #run(cmd: string, untagged: (r: Response) => void): Promise<string> {
     const tag = this.#nextTag();
+    this.#begin();
     await this.#write(enc.encode(`${tag} ${cmd}\r\n`));
     for (;;) {
       const r = await this.#readResponse();
@@ -482,9 +513,17 @@ export class ImapSession {
     return `S${++this.#tag}`;
   }
 
+  // A new exchange: `quietMs` per read or write, and as long overall plus the bytes' time.
+  #begin(quietMs = this.#commandMs): void {
+    this.#quietMs = quietMs;
+    this.#deadline = Date.now() + quietMs;
+  }
+
   async #write(bytes: Uint8Array): Promise<void> {
     let off = 0;
-    while (off < bytes.length) off += await this.#conn.write(bytes.subarray(off));
+    while (off < bytes.length) {
+      off += await this.#io("send", () => this.#conn.write(bytes.subarray(off)));
+    }
   }
 
   // One response line with any literals inside it inlined as latin1 text.
@@ -552,30 +591,49 @@ export class ImapSession {
     this.#buf = next;
   }
 
-  // One socket read with the session's timeout; the bytes read (never 0).
+  // One socket read within the exchange's deadline; the bytes read (never 0).
   async #read(into: Uint8Array): Promise<number> {
+    const n = await this.#io("answer", () => this.#conn.read(into));
+    if (n === null) {
+      this.#dead = new Error("the server closed the connection");
+      throw this.#dead;
+    }
+    return n;
+  }
+
+  // One socket operation raced against the exchange's deadline. On expiry the socket is closed,
+  // which is what makes a pending read or a write blocked on full buffers give up.
+  async #io<T>(what: "answer" | "send" | "TLS handshake", op: () => Promise<T>): Promise<T> {
+    if (this.#dead) throw this.#dead;
+    const left = this.#deadline - Date.now();
+    const ms = Math.max(0, Math.min(this.#quietMs, left));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
+      this.#dead = new Error(`timeout: ${stalled(what, ms / 1000)}`);
       this.close();
-    }, this.#readTimeoutMs);
-    let n: number | null;
+    }, ms);
+    let result: T;
     try {
-      n = await this.#conn.read(into);
+      result = await op();
     } catch (e) {
-      if (timedOut) throw this.#timeout();
+      if (timedOut) throw this.#dead;
       throw e;
     } finally {
       clearTimeout(timer);
     }
-    if (timedOut) throw this.#timeout();
-    if (n === null) throw new Error("the server closed the connection");
-    return n;
+    if (timedOut) throw this.#dead;
+    if (typeof result === "number") this.#deadline += (result * 1000) / FLOOR_BYTES_PER_SECOND;
+    return result;
   }
+}
 
-  #timeout(): Error {
-    return new Error(`timeout: no answer from the server in ${this.#readTimeoutMs / 1000} s`);
-  }
+// What a missed deadline looks like, for the error message.
+function stalled(what: "answer" | "send" | "TLS handshake", seconds: number): string {
+  const s = `${Math.round(seconds * 10) / 10} s`;
+  if (what === "send") return `the server took none of what was sent for ${s}`;
+  if (what === "TLS handshake") return `the TLS handshake did not finish in ${s}`;
+  return `no answer from the server for ${s}`;
 }
 
 class AuthError extends Error {

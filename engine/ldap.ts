@@ -6,7 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { isIP } from "node:net";
-import type { ConnectionOptions } from "node:tls";
+import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 import { Attribute, Change, Client, ResultCodeError } from "ldapts";
 import type { LdapEndpoint } from "./config.ts";
 import type { AttrChange, AttrValue, DirEntry } from "./directory_plan.ts";
@@ -94,8 +94,11 @@ export async function openLdap(
   const timeout = Math.round(endpoint.timeoutSeconds * 1000);
   const client = new Client({
     url: server,
+    // ldapts bounds the TCP connect (connectTimeout) and every operation, bind and each search
+    // page included (timeout); the TLS handshake after StartTLS it leaves to us.
     timeout,
     connectTimeout: timeout,
+    createSecureConnection: handshakeWithin(timeout),
     // ldapts treats any tlsOptions as "connect with TLS": give them only for ldaps://.
     ...(ldaps ? { tlsOptions: tls } : {}),
     // DNs come from the servers' own answers and the config: pass them on as the server wrote
@@ -284,6 +287,19 @@ export function describeLdapError(e: unknown): string {
 }
 
 // ---- helpers ----
+
+// tls.connect with the handshake bounded: a server that accepts StartTLS and then says nothing
+// has its socket destroyed after `ms`; past the handshake the operation timeouts take over.
+function handshakeWithin(ms: number): typeof tlsConnect {
+  return ((...args: Parameters<typeof tlsConnect>) => {
+    const socket = tlsConnect(...args);
+    socket.setTimeout(ms, () => {
+      socket.destroy(new Error(`timeout: the TLS handshake did not finish in ${ms / 1000} s`));
+    });
+    socket.once("secureConnect", () => socket.setTimeout(0));
+    return socket;
+  }) as typeof tlsConnect;
+}
 
 async function tlsOptions(
   endpoint: LdapEndpoint,

@@ -72,9 +72,11 @@ export async function sendMail(smtp: SmtpConfig, mail: OutgoingMail): Promise<st
       ...(/^[\d.]+$|:/.test(smtp.host) ? {} : { servername: smtp.host }),
     },
     ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.password ?? "" } } : {}),
-    connectionTimeout: 30_000,
-    greetingTimeout: 30_000,
-    socketTimeout: 60_000,
+    // The relay's deadlines: reach it, hear its greeting, and never wait longer than this for
+    // its next word (a relay that stops answering mid-DATA fails the send instead of hanging).
+    connectionTimeout: smtp.timeoutSeconds * 1000,
+    greetingTimeout: smtp.timeoutSeconds * 1000,
+    socketTimeout: smtp.timeoutSeconds * 1000,
     // Content only from memory: nothing in a mail may name a file or URL to be read.
     disableFileAccess: true,
     disableUrlAccess: true,

@@ -44,7 +44,14 @@ Deno.test("headerText() leaves no line break and caps the length", () => {
 
 Deno.test("sendMail() refuses an invalid recipient before connecting", async () => {
   await assert.rejects(
-    sendMail({ host: "127.0.0.1", port: 9, secure: false, requireTls: false, from: "a@b.co" }, {
+    sendMail({
+      host: "127.0.0.1",
+      port: 9,
+      secure: false,
+      requireTls: false,
+      from: "a@b.co",
+      timeoutSeconds: 5,
+    }, {
       to: "x@y.z\r\nBcc: v@w.co",
       subject: "s",
       text: "t",

@@ -102,17 +102,15 @@ export function parseHeaders(
   end = Math.min(end, bytes.length);
   start = Math.max(0, Math.min(start, end));
   const headers: Header[] = [];
-  // Byte ranges of the current field's lines; decoding waits until the field is complete.
-  let segments: number[] = [];
+  // The current field's value as one byte range, line breaks included; decoding waits until
+  // the field is complete, so a field folded into many lines costs one decoder call.
+  let valueStart = -1;
+  let valueEnd = -1;
   let name = "";
   const flush = () => {
-    if (segments.length === 0) return;
-    let value = "";
-    for (let i = 0; i < segments.length; i += 2) {
-      value += bytesToText(bytes, segments[i], segments[i + 1]);
-    }
-    headers.push({ name, value: value.trim() });
-    segments = [];
+    if (valueStart < 0) return;
+    headers.push({ name, value: unfold(bytes, valueStart, valueEnd).trim() });
+    valueStart = -1;
   };
   let pos = start;
   while (pos < end) {
@@ -128,15 +126,16 @@ export function parseHeaders(
     if (first === SP || first === HT) {
       // Unfolding removes only the line break, so the leading blank stays (RFC 5322 2.2.3).
       // A continuation after a garbage line has no field to belong to and is dropped.
-      if (segments.length > 0) segments.push(pos, contentEnd);
+      if (valueStart >= 0) valueEnd = contentEnd;
     } else {
       flush();
       const colon = fieldNameEnd(bytes, pos, contentEnd);
       if (colon >= 0) {
         let nameEnd = colon;
         while (nameEnd > pos && (bytes[nameEnd - 1] === SP || bytes[nameEnd - 1] === HT)) nameEnd--;
-        name = latin1.decode(bytes.subarray(pos, nameEnd));
-        segments.push(colon + 1, contentEnd);
+        name = bytesToText(bytes, pos, nameEnd);
+        valueStart = colon + 1;
+        valueEnd = contentEnd;
       }
     }
     pos = next;
@@ -148,14 +147,20 @@ export function parseHeaders(
 /** The first value of header `name` (case-insensitive), or null. */
 export function headerValue(headers: readonly Header[], name: string): string | null {
   const lower = name.toLowerCase();
-  for (const h of headers) if (h.name.toLowerCase() === lower) return h.value;
+  for (const h of headers) if (sameName(h.name, lower)) return h.value;
   return null;
 }
 
 /** Every value of header `name` (case-insensitive), in order. */
 export function headerValues(headers: readonly Header[], name: string): string[] {
   const lower = name.toLowerCase();
-  return headers.filter((h) => h.name.toLowerCase() === lower).map((h) => h.value);
+  return headers.filter((h) => sameName(h.name, lower)).map((h) => h.value);
+}
+
+// Comparing lengths first spares a lower-casing per field: a hostile message may carry
+// hundreds of thousands of fields and each lookup visits them all.
+function sameName(name: string, lower: string): boolean {
+  return name.length === lower.length && name.toLowerCase() === lower;
 }
 
 /**
@@ -198,20 +203,45 @@ function fieldNameEnd(bytes: Uint8Array, start: number, end: number): number {
   return i < end && bytes[i] === COLON ? i : -1;
 }
 
-// Raw header bytes are usually ASCII; 8-bit ones are UTF-8 (RFC 6532) or, from older mailers,
-// a single-byte charset — windows-1252 is the least surprising guess.
-function bytesToText(bytes: Uint8Array, start: number, end: number): string {
-  const slice = bytes.subarray(start, end);
-  for (let i = 0; i < slice.length; i++) {
-    if (slice[i] >= 0x80) {
-      try {
-        return utf8Fatal.decode(slice);
-      } catch {
-        return latin1.decode(slice);
-      }
-    }
+// A field's value with its line breaks removed (unfolding, RFC 5322 2.2.3): every LF and a CR
+// just before one; a bare CR inside a line stays.
+function unfold(bytes: Uint8Array, start: number, end: number): string {
+  if (indexOfByte(bytes, LF, start, end) < 0) return bytesToText(bytes, start, end);
+  const out = new Uint8Array(end - start);
+  let o = 0;
+  for (let i = start; i < end; i++) {
+    const c = bytes[i];
+    if (c === LF || (c === CR && i + 1 < end && bytes[i + 1] === LF)) continue;
+    out[o++] = c;
   }
-  return latin1.decode(slice);
+  return bytesToText(out, 0, o);
+}
+
+// Raw header bytes are usually ASCII; 8-bit ones are UTF-8 (RFC 6532) or, from older mailers,
+// a single-byte charset — windows-1252 is the least surprising guess. Short ASCII text, most
+// names and values, is built directly: a TextDecoder call costs far more.
+function bytesToText(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start <= 64) {
+    let text = "";
+    for (let i = start; i < end; i++) {
+      const c = bytes[i];
+      if (c >= 0x80) return eightBitText(bytes.subarray(start, end));
+      text += String.fromCharCode(c);
+    }
+    return text;
+  }
+  for (let i = start; i < end; i++) {
+    if (bytes[i] >= 0x80) return eightBitText(bytes.subarray(start, end));
+  }
+  return latin1.decode(bytes.subarray(start, end));
+}
+
+function eightBitText(slice: Uint8Array): string {
+  try {
+    return utf8Fatal.decode(slice);
+  } catch {
+    return latin1.decode(slice);
+  }
 }
 
 function indexOfByte(bytes: Uint8Array, byte: number, from: number, end: number): number {
@@ -354,13 +384,18 @@ function applyRfc2231(plain: Map<string, string>): Params {
 }
 
 function percentDecode(text: string): Uint8Array {
-  return unescapeHex(text, PERCENT, false);
+  return Uint8Array.from(unescapeHex(text, PERCENT, false, []));
 }
 
-// `text` as bytes with the `<escape>XX` hex escapes decoded (and `_` as a space, for RFC 2047's
-// Q encoding); characters beyond ASCII, which should not be there, become their UTF-8 bytes.
-function unescapeHex(text: string, escape: number, underscoreIsSpace: boolean): Uint8Array {
-  const out: number[] = [];
+// Appends `text` as bytes to `out`, with the `<escape>XX` hex escapes decoded (and `_` as a
+// space, for RFC 2047's Q encoding); characters beyond ASCII, which should not be there, become
+// their UTF-8 bytes.
+function unescapeHex(
+  text: string,
+  escape: number,
+  underscoreIsSpace: boolean,
+  out: number[],
+): number[] {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === UNDERSCORE && underscoreIsSpace) {
@@ -377,7 +412,7 @@ function unescapeHex(text: string, escape: number, underscoreIsSpace: boolean): 
       out.push(...encoder.encode(text[i]));
     }
   }
-  return Uint8Array.from(out);
+  return out;
 }
 
 function isHex(c: number): boolean {
@@ -730,15 +765,19 @@ export function decodeHeaderWords(value: string): string {
   const pattern = /=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=/g;
   let out = "";
   let last = 0;
-  let pending: Uint8Array[] = [];
+  // Bytes of the run of adjacent words in one charset; one array, not one per word, so a field
+  // of a hundred thousand words does not cost as many allocations.
+  let pending: number[] = [];
+  let words = 0;
   let pendingCharset = "";
   const flush = () => {
-    if (pending.length > 0) out += decodeCharset(concat(pending), pendingCharset);
+    if (words > 0) out += decodeCharset(Uint8Array.from(pending), pendingCharset);
     pending = [];
+    words = 0;
   };
   for (const m of value.matchAll(pattern)) {
     const gap = value.slice(last, m.index);
-    const adjacent = pending.length > 0 && /^[ \t\r\n]*$/.test(gap);
+    const adjacent = words > 0 && /^[ \t\r\n]*$/.test(gap);
     const charset = m[1].split("*")[0].toLowerCase();
     if (!adjacent) {
       flush();
@@ -749,20 +788,34 @@ export function decodeHeaderWords(value: string): string {
     // Bytes of adjacent words in one charset are joined before decoding, so a multi-byte
     // character split across two words survives.
     pendingCharset = charset;
-    pending.push(m[2].toLowerCase() === "b" ? decodeBase64Text(m[3]) : decodeQText(m[3]));
+    if (m[2] === "b" || m[2] === "B") appendBase64Text(m[3], pending);
+    else unescapeHex(m[3], EQUALS, true, pending);
+    words++;
     last = m.index + m[0].length;
   }
   flush();
   return out + value.slice(last);
 }
 
-function decodeBase64Text(text: string): Uint8Array {
-  const bytes = encoder.encode(text);
-  return decodeBase64(bytes, 0, bytes.length, Infinity);
-}
-
-function decodeQText(text: string): Uint8Array {
-  return unescapeHex(text, EQUALS, true);
+// The same tolerant decoding as decodeBase64, straight from the text into `out`.
+function appendBase64Text(text: string, out: number[]): void {
+  let acc = 0;
+  let bits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const v = c < 256 ? BASE64[c] : -1;
+    if (v >= 0) {
+      acc = ((acc << 6) | v) & 0xffffff;
+      bits += 6;
+      if (bits >= 8) {
+        bits -= 8;
+        out.push((acc >> bits) & 0xff);
+      }
+    } else if (c === EQUALS) {
+      acc = 0;
+      bits = 0;
+    }
+  }
 }
 
 interface AddressToken {

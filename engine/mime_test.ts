@@ -58,6 +58,39 @@ Deno.test("parseHeaders() accepts bare LF line ends", () => {
   assert.equal(dec.decode(raw.subarray(headerEnd)), "body\n");
 });
 
+Deno.test("parseHeaders() unfolds mixed line ends in one field and keeps a bare CR", () => {
+  // Regression: folded fields are now decoded once over their whole range.
+  const raw = enc.encode("Subject: a\r\n b\n c\rd\r\r\n e\r\nTo: x\r\n\r\n");
+  const { headers } = parseHeaders(raw);
+  assert.deepEqual(headers, [
+    { name: "Subject", value: "a b c\rd\r e" },
+    { name: "To", value: "x" },
+  ]);
+});
+
+Deno.test("parseHeaders() decodes a folded 8-bit field as one UTF-8 text", () => {
+  const raw = enc.encode("Subject: Rückruf\r\n bitte — 東京\r\n\r\n");
+  assert.equal(headerValue(parseHeaders(raw).headers, "subject"), "Rückruf bitte — 東京");
+});
+
+Deno.test("parseHeaders() stays linear on a field folded into half a million lines", () => {
+  // Regression: 2 MB of continuation lines took seconds when each line was decoded alone.
+  const raw = enc.encode(`X-Fold: a${"\r\n b".repeat(512 * 1024)}\r\n\r\n`);
+  const t0 = performance.now();
+  const { headers } = parseHeaders(raw);
+  assert.ok(performance.now() - t0 < 1000);
+  assert.equal(headers[0].value.length, 1 + 2 * 512 * 1024);
+});
+
+Deno.test("decodeHeaderWords() joins a hundred thousand adjacent words quickly and exactly", () => {
+  // Regression: one allocation per word made a 2 MB Subject take seconds.
+  const value = "=?utf-8?q?a?= ".repeat(100_000) + "=?utf-8?B?w6k=?=";
+  const t0 = performance.now();
+  const text = decodeHeaderWords(value);
+  assert.ok(performance.now() - t0 < 1000);
+  assert.equal(text, "a".repeat(100_000) + "é");
+});
+
 Deno.test("parseHeaders() skips garbage lines and their continuations", () => {
   const raw = crlf(
     "From mss1@example.com Tue Jul  1 10:52:37 2003\n" +

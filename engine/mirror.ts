@@ -8,13 +8,21 @@ import { type FlagScan, ImapSession } from "./imap_session.ts";
 import { withImapContext } from "./imap.ts";
 import { mirrorFlags, plan } from "./plan.ts";
 import { copyMessages } from "./copy.ts";
+import { awaitingLateLandings, resolveOpenIntents, sameBytes } from "./exactly_once.ts";
 import type { FolderStatus, MessageMeta } from "./source.ts";
 import {
-  clearIntent,
+  applyDeletions,
+  type FolderDeletions,
+  holdDeletions,
+  judgeMailbox,
+  plannedCount,
+} from "./mirror_deletions.ts";
+import {
+  clearHeldDeletions,
+  type Cursor,
   deleteMapEntries,
   dropUidValidity,
   getCursor,
-  listIntents,
   listMap,
   type MailboxResult,
   type MapEntry,
@@ -42,6 +50,11 @@ export interface MirrorContext {
   openTarget: TargetOpener;
   /** The broadcast rules, compiled once per pass. */
   rules: { compiled?: CompiledBroadcastRule[] };
+  /**
+   * Set by a pass over several mailboxes: deletions under the mailbox's own threshold are handed
+   * here, to be judged against the whole mirror once every mailbox is planned.
+   */
+  deferDeletions?: (mailbox: string, deletions: FolderDeletions[], result: MailboxResult) => void;
 }
 
 /** Counters of one pass, filled in as actions become durable. */
@@ -80,15 +93,17 @@ export async function mirrorMailbox(
     if (
       folders.every((f, i) =>
         cursors[i] && statuses.get(f) && unchanged(cursors[i]!, statuses.get(f)!)
-      )
+      ) && !await awaitingLateLandings(state, mailbox, folders)
     ) {
       result.finishedAt = new Date().toISOString();
       return result;
     }
+    const deletions: FolderDeletions[] = [];
     for (const folder of config.source.folders) {
       const status = statuses.get(folder) ?? null;
-      await mirrorFolder(ctx, { mailbox, folder, source, lazyTarget, result }, status);
+      await mirrorFolder(ctx, { mailbox, folder, source, lazyTarget, result, deletions }, status);
     }
+    await settleMailbox(ctx, mailbox, deletions, { result, lazyTarget });
   } finally {
     await source.quit();
     // deno-lint-ignore no-explicit-any -- TS narrows the closure-assigned variable to null
@@ -134,6 +149,40 @@ interface FolderJob {
   source: ImapSession;
   lazyTarget: () => Promise<MirrorTarget>;
   result: MailboxResult;
+  /** Filled by each folder: what production deleted, applied once the guard has judged. */
+  deletions: FolderDeletions[];
+}
+
+/** Applies, holds or hands over the mailbox's planned deletions (the mass-deletion guard). */
+async function settleMailbox(
+  ctx: MirrorContext,
+  mailbox: string,
+  deletions: FolderDeletions[],
+  opts: { result: MailboxResult; lazyTarget: () => Promise<MirrorTarget> },
+): Promise<void> {
+  const { state, config } = ctx;
+  const guard = config.limits.deleteGuard;
+  const planned = plannedCount(deletions);
+  if (planned === 0) {
+    // Production holds every mirrored message again (or never lost any): nothing is held.
+    await clearHeldDeletions(state, mailbox);
+    return;
+  }
+  const verdict = await judgeMailbox(state, mailbox, planned, {
+    guard,
+    wholePass: !ctx.deferDeletions,
+  });
+  if (verdict.action === "hold") {
+    await holdDeletions(state, mailbox, deletions, { ...verdict, guard, result: opts.result });
+  } else if (verdict.action === "later") {
+    ctx.deferDeletions!(mailbox, deletions, opts.result);
+  } else {
+    await applyDeletions(state, mailbox, deletions, {
+      target: await opts.lazyTarget(),
+      result: opts.result,
+      released: verdict.released,
+    });
+  }
 }
 
 async function mirrorFolder(
@@ -152,7 +201,9 @@ async function mirrorFolder(
     return;
   }
   const cursor = await getCursor(state, mailbox, folder);
-  if (cursor && unchanged(cursor, status)) return;
+  if (
+    cursor && unchanged(cursor, status) && !await awaitingLateLandings(state, mailbox, [folder])
+  ) return;
 
   await op(`examine "${folder}"`, async () => {
     const box = await source.examine(folder);
@@ -201,25 +252,9 @@ async function mirrorFolder(
     result.warnings.push(`"${folder}": the backup refuses keyword "${f}" (kept on production)`);
   }
 
+  // Deletions wait for the end of the mailbox (or of the pass): the mass-deletion guard judges
+  // them together, and until they are applied the folder's cursor stays where it was.
   const removals = p.actions.filter((a) => a.type === "delete");
-  const removed = removals.length
-    ? await tf.remove(removals.map((a) => a.entry.targetUid))
-    : undefined;
-  const deferred = !!removed && "deferred" in removed;
-  if (removed && "deferred" in removed) {
-    // The map keeps the entries and the cursor stays where it was, so the next pass plans the
-    // same deletions again even when production has not changed since.
-    result.warnings.push(removed.deferred);
-  } else if (removals.length) {
-    await deleteMapEntries(
-      state,
-      mailbox,
-      folder,
-      status.uidValidity,
-      removals.map((a) => a.srcUid),
-    );
-    result.deleted += removals.length;
-  }
   const forgets = p.actions.filter((a) => a.type === "forget").map((a) => a.srcUid);
   await deleteMapEntries(state, mailbox, folder, status.uidValidity, forgets);
 
@@ -277,14 +312,23 @@ async function mirrorFolder(
   result.flagsUpdated += flagUpdates.length;
 
   // The cursor holds the values read before the scan, so changes made during it are seen next time.
-  if (deferred) return;
-  await putCursor(state, mailbox, folder, {
+  const cursorNow: Cursor = {
     uidValidity: status.uidValidity,
     uidNext: status.uidNext,
     highestModseq: status.highestModseq,
     targetUidValidity: tf.uidValidity,
     syncedAt: new Date().toISOString(),
-  });
+  };
+  if (removals.length) {
+    job.deletions.push({
+      folder,
+      uidValidity: status.uidValidity,
+      entries: removals.map((a) => a.entry),
+      cursor: cursorNow,
+    });
+  } else {
+    await putCursor(state, mailbox, folder, cursorNow);
+  }
 }
 
 /**
@@ -337,11 +381,23 @@ async function adopt(
   meta: MessageMeta,
   candidates: TargetMessage[],
 ): Promise<boolean> {
-  // Adoption needs the Message-ID to agree (not merely be absent), besides date and size.
-  const i = candidates.findIndex((m) =>
-    m.messageId === meta.messageId &&
-    sameIdentity(m, { messageId: meta.messageId, internalDate: meta.internalDate, size: meta.size })
-  );
+  // Adoption needs the Message-ID to agree (not merely be absent), besides date and size, and
+  // the bytes to be the same on both sides: two voicemails can share all three.
+  const identity = { messageId: meta.messageId, internalDate: meta.internalDate, size: meta.size };
+  const source = {
+    session: job.source,
+    server: ctx.config.source.name,
+    mailbox: job.mailbox,
+    folder: job.folder,
+  };
+  let i = -1;
+  for (const [k, m] of candidates.entries()) {
+    if (m.messageId !== meta.messageId || !sameIdentity(m, identity)) continue;
+    if (await sameBytes(source, meta, tf, m)) {
+      i = k;
+      break;
+    }
+  }
   if (i < 0) return false;
   const [hit] = candidates.splice(i, 1);
   const { flags } = mirrorFlags(meta.flags, tf.allowFlag);
@@ -360,48 +416,15 @@ async function adopt(
   return true;
 }
 
+// Exactly once when the target answered late or not at all: see engine/exactly_once.ts.
 async function resolveIntents(
   ctx: MirrorContext,
   job: FolderJob,
   tf: TargetFolder,
   uidValidity: number,
 ): Promise<void> {
-  const { state } = ctx;
-  const { mailbox, folder } = job;
-  const intents = await listIntents(state, mailbox, folder, uidValidity);
-  // A crash mid-batch leaves many intents: one listing beats a search per intent.
-  const all = intents.length > 3 ? await tf.listAll() : null;
-  const taken = new Set<number>();
-  for (const intent of intents) {
-    const identity = {
-      messageId: intent.messageId,
-      internalDate: new Date(intent.internalDate),
-      size: intent.size,
-    };
-    const uid = all
-      ? all.find((m) => !taken.has(m.uid) && sameIdentity(m, identity))?.uid ?? null
-      : await tf.find(identity);
-    if (uid !== null) taken.add(uid);
-    if (uid === null) {
-      await clearIntent(state, mailbox, folder, uidValidity, intent.srcUid);
-      continue;
-    }
-    // The APPEND landed before the crash: record it instead of copying again. Flags are
-    // re-checked by the planner on this pass, since the entry claims none.
-    await recordCopy(state, mailbox, folder, uidValidity, {
-      srcUid: intent.srcUid,
-      targetUid: uid,
-      targetUidValidity: tf.uidValidity,
-      kind: intent.kind,
-      messageId: intent.srcMessageId,
-      internalDate: intent.internalDate,
-      size: intent.srcSize,
-      ...(intent.kind === "placeholder"
-        ? { targetMessageId: intent.messageId, targetSize: intent.size }
-        : {}),
-      flags: ["(unknown)"],
-    });
-  }
+  const { mailbox, folder, result } = job;
+  await resolveOpenIntents({ state: ctx.state, mailbox, folder, uidValidity, tf, result });
 }
 
 async function repairSource(

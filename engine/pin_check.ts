@@ -10,7 +10,7 @@
 import { Buffer } from "node:buffer";
 import { timingSafeEqual } from "node:crypto";
 import type { Config, ImapEndpoint, LdapEndpoint } from "./config.ts";
-import { imapClient } from "./imap.ts";
+import { commandTimeoutMs, imapClient } from "./imap.ts";
 import { closeLdap, openLdap, searchEntries } from "./ldap.ts";
 import { log } from "./log.ts";
 
@@ -63,7 +63,7 @@ export async function checkPinImap(endpoint: ImapEndpoint, login: PinLogin): Pro
   const client = await imapClient(endpoint, {
     // LOGIN, explicitly: a PIN is a plain password and imapflow would otherwise pick a method.
     auth: { user: mailbox, pass: pin, loginMethod: "LOGIN" },
-    socketTimeout: endpoint.connectTimeoutSeconds * 2000,
+    socketTimeout: commandTimeoutMs(endpoint),
   });
   try {
     await client.connect();

@@ -41,6 +41,27 @@ export interface PlaceholderOptions {
 
 const SUBJECT_PREFIX = "Voice message kept on the application server";
 
+// A placeholder stays a short note whatever the original's headers hold (a hostile message may
+// carry a megabyte-long subject or address, or thousands of recipients).
+const MAX_TEXT = 200;
+const MAX_ADDRESS = 254; // RFC 5321's longest forward path, brackets aside
+const MAX_RECIPIENTS = 50;
+
+function clip(text: string, max = MAX_TEXT): string {
+  if (text.length <= max) return text;
+  let cut = text.slice(0, max - 1);
+  // Never end on half of a surrogate pair.
+  if (/[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
+// An address fit for a header, with its name clipped; null when the address is empty or too
+// long to be real.
+function headerAddress(a: Address): Address | null {
+  if (!a.address || a.address.length > MAX_ADDRESS) return null;
+  return { name: clip(a.name), address: a.address };
+}
+
 /** Builds the placeholder message (CRLF, MIME, text/plain) for a voicemail kept elsewhere. */
 export function buildPlaceholder(original: Classified, opts: PlaceholderOptions): Uint8Array {
   const now = opts.now ?? new Date();
@@ -50,11 +71,13 @@ export function buildPlaceholder(original: Classified, opts: PlaceholderOptions)
 
   add("Message-ID", placeholderMessageId(original, host));
   add("Date", originalDate(original, now));
-  add("From", original.from?.address ? formatAddress(original.from) : `vmirror@${host}`);
-  const to = original.to.filter((a) => a.address).map(formatAddress);
+  const from = original.from && headerAddress(original.from);
+  add("From", from ? formatAddress(from) : `vmirror@${host}`);
+  const to = original.to.slice(0, MAX_RECIPIENTS).map(headerAddress).filter((a) => a !== null)
+    .map(formatAddress);
   if (to.length > 0) add("To", to.join(", "));
   // Only the original subject is encoded, so the prefix stays readable in any client.
-  const subject = original.subject?.trim();
+  const subject = clip(original.subject?.trim() ?? "");
   add("Subject", subject ? `${SUBJECT_PREFIX}: ${encodeHeaderWords(subject)}` : SUBJECT_PREFIX);
   // Threading survives so the placeholder sits where the original would.
   const inReplyTo = safeMessageId(original.inReplyTo);
@@ -144,12 +167,19 @@ function bodyText(original: Classified, opts: PlaceholderOptions, host: string, 
     "This voice message is kept on the application server, not in this mailbox.",
     "",
     why,
-    `The original is kept as: ${oneLine(opts.keptAs)}`,
+    // Never clipped: the reader needs the whole path.
+    `The original is kept as: ${replaceControls(opts.keptAs, " ").trim()}`,
     "",
     "Original message:",
     line("From:", original.from ? showAddress(original.from) : "(unknown)"),
   ];
-  if (original.to.length > 0) lines.push(line("To:", original.to.map(showAddress).join(", ")));
+  if (original.to.length > 0) {
+    const more = original.to.length > MAX_RECIPIENTS
+      ? ` and ${original.to.length - MAX_RECIPIENTS} more`
+      : "";
+    const shown = original.to.slice(0, MAX_RECIPIENTS).map(showAddress).join(", ");
+    lines.push(line("To:", clip(shown, 3 * MAX_TEXT) + more));
+  }
   lines.push(
     line("Date:", original.date ? originalDate(original, now) : "(unknown)"),
     line("Subject:", original.subject ?? "(none)"),
@@ -164,11 +194,12 @@ function bodyText(original: Classified, opts: PlaceholderOptions, host: string, 
 }
 
 function oneLine(value: string): string {
-  return replaceControls(value, " ").trim();
+  return replaceControls(clip(value, 4 * MAX_TEXT), " ").trim();
 }
 
 function showAddress(a: Address): string {
-  return a.name ? `${a.name} <${a.address}>` : a.address;
+  const address = clip(a.address, MAX_ADDRESS);
+  return a.name ? `${clip(a.name)} <${address}>` : address;
 }
 
 /** Formats seconds for people: "45 s", "14 min 5 s", "1 h 2 min 3 s". */

@@ -9,7 +9,9 @@ const dec = new TextDecoder();
 function original(headers: string[]): Classified {
   const text = `${headers.join("\r\n")}\r\nMIME-Version: 1.0\r\n` +
     "Content-Type: multipart/voice-message; boundary=v\r\n\r\n" +
-    "--v\r\nContent-Type: audio/wav\r\nContent-Duration: 845\r\n\r\nnot really audio\r\n--v--\r\n";
+    "--v\r\nContent-Type: audio/wav\r\nContent-Duration: 845\r\n\r\n" +
+    // Not audio, but as many bytes as 845 s of GSM 6.10 would take, so the claim is plausible.
+    "not really audio ".repeat(81_000) + "\r\n--v--\r\n";
   return classifyMessage(enc.encode(text));
 }
 
@@ -181,4 +183,22 @@ Deno.test("formatSeconds() writes hours, minutes and seconds", () => {
   assert.equal(formatSeconds(45.4), "45 s");
   assert.equal(formatSeconds(600), "10 min");
   assert.equal(formatSeconds(3723), "1 h 2 min 3 s");
+});
+
+Deno.test("buildPlaceholder() stays a short note when the original's headers are huge", () => {
+  // Regression: a megabyte-long recipient or subject was copied whole into the placeholder.
+  const huge = "x".repeat(1024 * 1024);
+  const recipients = Array.from({ length: 500 }, (_, i) => `r${i}@mss1.example.com`).join(", ");
+  const p = build([
+    `From: "${huge}" <4021@mss1.example.com>`,
+    `To: <${huge}@mss1.example.com>, ${recipients}`,
+    `Subject: ${huge}`,
+    "Message-ID: <vm1@mss1.example.com>",
+  ]);
+  assert.ok(p.raw.length < 32 * 1024, `${p.raw.length} bytes`);
+  const from = decodeHeaderWords(headerValue(p.root.headers, "From")!);
+  assert.ok(from.includes("…") && from.length < 300 && from.endsWith("<4021@mss1.example.com>"));
+  assert.ok(!headerValue(p.root.headers, "To")!.includes(huge.slice(0, 300)));
+  assert.ok(p.text.includes("and 451 more"));
+  assert.ok(p.text.includes("/srv/vmirror/kept/4022/INBOX/123.eml"));
 });

@@ -16,32 +16,76 @@ export interface RecordedNamesResult {
   stored: number;
   unchanged: number;
   failed: { mailbox: string; error: string }[];
+  /** Mailboxes held by several directory entries: their stored name is left as it was. */
+  duplicates: string[];
+  /** The store itself is unusable (e.g. its root is missing): the names below were not tried. */
+  storeError?: { message: string; notTried: number };
+}
+
+/** Options for {@link storeRecordedNames}. */
+export interface RecordedNamesOptions {
+  mailboxAttr: string;
+  recordedNameAttr: string;
+  /** Only these mailboxes (the subscribed ones). */
+  mailboxes: Set<string>;
+  /** Mailboxes to leave alone, e.g. those the directory plan found in several entries. */
+  exclude?: Set<string>;
 }
 
 /** Stores changed recorded names of `mailboxes` found in `entries`. */
 export async function storeRecordedNames(
   target: FilesTargetConfig,
   entries: DirEntry[],
-  opts: { mailboxAttr: string; recordedNameAttr: string; mailboxes: Set<string> },
+  opts: RecordedNamesOptions,
 ): Promise<RecordedNamesResult> {
-  const result: RecordedNamesResult = { stored: 0, unchanged: 0, failed: [] };
+  const result: RecordedNamesResult = { stored: 0, unchanged: 0, failed: [], duplicates: [] };
+  const byMailbox = new Map<string, DirEntry[]>();
   for (const entry of entries) {
-    const [mailbox] = getAttr(entry, opts.mailboxAttr);
-    const [audio] = getAttr(entry, opts.recordedNameAttr);
-    if (typeof mailbox !== "string" || !opts.mailboxes.has(mailbox)) continue;
-    if (!(audio instanceof Uint8Array) || audio.length === 0) continue;
+    const [value] = getAttr(entry, opts.mailboxAttr);
+    if (typeof value !== "string") continue;
+    const mailbox = value.trim();
+    if (!opts.mailboxes.has(mailbox)) continue;
+    byMailbox.set(mailbox, [...(byMailbox.get(mailbox) ?? []), entry]);
+  }
+  const todo: { mailbox: string; audio: Uint8Array }[] = [];
+  for (const [mailbox, found] of byMailbox) {
+    // Two entries for one box would each overwrite the other's name on every pass: which one
+    // is right is for a person to say, so the file keeps what it has until one entry is left.
+    if (found.length > 1 || opts.exclude?.has(mailbox)) {
+      result.duplicates.push(mailbox);
+      continue;
+    }
+    const [audio] = getAttr(found[0], opts.recordedNameAttr);
+    if (audio instanceof Uint8Array && audio.length > 0) todo.push({ mailbox, audio });
+  }
+  result.duplicates.sort();
+  for (const [i, { mailbox, audio }] of todo.entries()) {
     try {
       if (await sameAsStored(target.root, mailbox, audio)) {
         result.unchanged++;
         continue;
       }
-      await storeRecordedName(target.root, mailbox, audio, { store: target.name });
+      await storeRecordedName(target.root, mailbox, audio, {
+        store: target.name,
+        createRoot: target.createRoot,
+      });
       result.stored++;
     } catch (e) {
-      result.failed.push({ mailbox, error: (e as Error).message });
+      const message = (e as Error).message;
+      if (!(await isDirectory(target.root))) {
+        // Every other name would fail the same way: one failure for the store, not one each.
+        result.storeError = { message, notTried: todo.length - i - 1 };
+        break;
+      }
+      result.failed.push({ mailbox, error: message });
     }
   }
   return result;
+}
+
+/** Whether anything the pass should have stored was not. */
+export function recordedNamesFailed(r: RecordedNamesResult): boolean {
+  return r.failed.length > 0 || r.storeError !== undefined;
 }
 
 // The mailbox's directory is found the way the store names it (its marker file), not assumed.
@@ -51,6 +95,14 @@ async function sameAsStored(root: string, mailbox: string, audio: Uint8Array): P
     if (!found) return false;
     const cur = await Deno.readFile(join(found.dir, RECORDED_NAME_FILE));
     return cur.length === audio.length && cur.every((b, i) => b === audio[i]);
+  } catch {
+    return false;
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
   } catch {
     return false;
   }

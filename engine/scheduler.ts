@@ -55,6 +55,7 @@ export async function runScheduler(
             failed: s.failed,
             copied: s.totals.copied,
             deleted: s.totals.deleted,
+            deletionsHeld: s.totals.held,
           });
           afterPass(s, "poll");
         } catch (e) {

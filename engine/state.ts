@@ -7,7 +7,9 @@
  * - `["cursor", mailbox, folder]` → {@link Cursor}: where the last complete pass left off
  * - `["map", mailbox, folder, srcUidValidity, srcUid]` → {@link MapEntry}: source → target
  * - `["intent", mailbox, folder, srcUidValidity, srcUid]` → {@link Intent}: a copy under way
+ * - `["uncertain", mailbox, folder, srcUidValidity, srcUid, startedAt]` → {@link UncertainCopy}
  * - `["last", mailbox]` → {@link MailboxResult}: the newest result per mailbox
+ * - `["held", mailbox]` → {@link HeldDeletions}: deletions the mass-deletion guard holds back
  * - `["run", startedAt, runId]` → {@link RunRecord}: history of passes (summaries only)
  * - `["audit", at, id]` → {@link AuditEntry}
  * - `["settings"]` → settings saved from the admin portal (secrets sealed, see secrets.ts)
@@ -79,6 +81,23 @@ export interface Intent {
   srcSize: number;
   kind: "copy" | "placeholder";
   startedAt: string;
+  /**
+   * SHA-256 (hex) of the exact bytes written (a placeholder's own): a candidate on the target
+   * is this copy only if its bytes hash to it. Absent in intents written by older builds.
+   */
+  digest?: string;
+  /** Where the original is kept when a placeholder is written. */
+  keptAs?: string;
+}
+
+/**
+ * A copy whose APPEND outcome stayed unknown: not found on the target when its intent was
+ * resolved, yet its bytes may still land there (an answer lost, a server that stored it late).
+ * A target message unknown to the map that matches it is the mirror's own late landing.
+ */
+export interface UncertainCopy extends Intent {
+  /** When the intent was found unresolved and turned into this record. */
+  since: string;
 }
 
 /** What one pass did to one mailbox. */
@@ -93,6 +112,8 @@ export interface MailboxResult {
   placeholders: number;
   /** Messages the backup already held, taken into the map instead of copied again. */
   adopted?: number;
+  /** Deletions the mass-deletion guard held back in this pass (the copies are kept). */
+  held?: number;
   skipped: Record<string, number>;
   warnings: string[];
   error?: { message: string; server?: string; operation?: string; folder?: string };
@@ -375,6 +396,70 @@ export async function recordCopy(
   if (!res.ok) throw new StateError(`Cannot record the copy of UID ${entry.srcUid}`);
 }
 
+// ---- copies of unknown outcome (see UncertainCopy) ----
+
+// A late landing shows up within minutes; a week covers a backup that was down for days.
+const UNCERTAIN_KEEP_MS = 7 * 86_400_000;
+
+/**
+ * Turns an unresolved intent into an uncertain copy in one atomic write, so the copy can be
+ * written again under a fresh intent while a late landing of this one stays recognisable.
+ */
+export async function markIntentUncertain(
+  state: State,
+  mailbox: string,
+  folder: string,
+  uidValidity: number,
+  intent: Intent,
+): Promise<void> {
+  const record: UncertainCopy = { ...intent, since: new Date().toISOString() };
+  const res = await state.kv.atomic()
+    .delete(["intent", mailbox, folder, uidValidity, intent.srcUid])
+    .set(
+      ["uncertain", mailbox, folder, uidValidity, intent.srcUid, intent.startedAt],
+      record,
+      { expireIn: UNCERTAIN_KEEP_MS },
+    )
+    .commit();
+  if (!res.ok) {
+    throw new StateError(`Cannot record the unknown outcome of the copy of UID ${intent.srcUid}`);
+  }
+}
+
+/** The uncertain copies of a folder (KV drops them a week after they were recorded). */
+export async function listUncertainCopies(
+  state: State,
+  mailbox: string,
+  folder: string,
+  uidValidity: number,
+): Promise<UncertainCopy[]> {
+  return await listRecords<UncertainCopy>(state, ["uncertain", mailbox, folder, uidValidity]);
+}
+
+/** Whether a folder has an uncertain copy recorded after `since` (any source UIDVALIDITY). */
+export async function hasUncertainCopiesSince(
+  state: State,
+  mailbox: string,
+  folder: string,
+  since: Date,
+): Promise<boolean> {
+  for await (const e of state.kv.list<UncertainCopy>({ prefix: ["uncertain", mailbox, folder] })) {
+    if (Date.parse(e.value.since) > since.getTime()) return true;
+  }
+  return false;
+}
+
+/** Forgets an uncertain copy (its late landing was found and dealt with). */
+export async function clearUncertainCopy(
+  state: State,
+  mailbox: string,
+  folder: string,
+  uidValidity: number,
+  copy: UncertainCopy,
+): Promise<void> {
+  await state.kv.delete(["uncertain", mailbox, folder, uidValidity, copy.srcUid, copy.startedAt]);
+}
+
 /** Updates map entries (e.g. new flags, re-paired target UIDs) in one atomic write. */
 export async function putMapEntries(
   state: State,
@@ -417,6 +502,85 @@ export async function dropUidValidity(
       error: `Cannot drop UIDVALIDITY ${uidValidity} of "${folder}" of "${mailbox}"`,
     });
   }
+}
+
+/** How many messages the mirror holds (copies and placeholders) for one mailbox, or in all. */
+export async function countMirrored(state: State, mailbox?: string): Promise<number> {
+  let n = 0;
+  const prefix = mailbox === undefined ? ["map"] : ["map", mailbox];
+  for await (const e of state.kv.list<MapEntry>({ prefix }, { batchSize: 1000 })) {
+    if (e.value.kind !== "skipped") n++;
+  }
+  return n;
+}
+
+// ---- the mass-deletion guard ----
+
+/** Deletions the mass-deletion guard holds back for one mailbox. */
+export interface HeldDeletions {
+  mailbox: string;
+  /** When they were first held (the hold ends `holdHours` later if production stays so). */
+  since: string;
+  updatedAt: string;
+  /** Deletions planned by the newest pass, and the mailbox's mirror size then. */
+  count: number;
+  mirrored: number;
+  /** "mailbox": too large a share of the mailbox; "total": of the whole mirror in one pass. */
+  reason: "mailbox" | "total";
+  /** Set by an operator: the next pass applies them whatever their size. */
+  released?: { at: string; by: string };
+}
+
+/** The held deletions of one mailbox, or null. */
+export async function getHeldDeletions(
+  state: State,
+  mailbox: string,
+): Promise<HeldDeletions | null> {
+  return (await state.kv.get<HeldDeletions>(["held", mailbox])).value;
+}
+
+/** Every mailbox with held deletions. */
+export async function listHeldDeletions(state: State): Promise<HeldDeletions[]> {
+  return await listRecords<HeldDeletions>(state, ["held"]);
+}
+
+/** Records (or refreshes) held deletions. */
+export async function putHeldDeletions(state: State, held: HeldDeletions): Promise<void> {
+  await state.kv.set(["held", held.mailbox], held);
+}
+
+/** Forgets a mailbox's held deletions (applied, or production has the messages again). */
+export async function clearHeldDeletions(state: State, mailbox: string): Promise<void> {
+  await state.kv.delete(["held", mailbox]);
+}
+
+/**
+ * Marks held deletions released (all, or those of `mailboxes`); returns the records changed.
+ * Conflict-checked, so a pass refreshing a record at the same moment does not undo a release.
+ */
+export async function releaseHeldDeletions(
+  state: State,
+  opts: { mailboxes?: string[]; by: string },
+): Promise<HeldDeletions[]> {
+  const targets = opts.mailboxes
+    ? (await Promise.all(opts.mailboxes.map((m) => state.kv.get<HeldDeletions>(["held", m]))))
+    : await Array.fromAsync(state.kv.list<HeldDeletions>({ prefix: ["held"] }));
+  const out: HeldDeletions[] = [];
+  for (let entry of targets) {
+    for (let attempt = 0; entry.value && attempt < 5; attempt++) {
+      const value: HeldDeletions = {
+        ...entry.value,
+        released: { at: new Date().toISOString(), by: opts.by },
+      };
+      const res = await state.kv.atomic().check(entry).set(entry.key, value).commit();
+      if (res.ok) {
+        out.push(value);
+        break;
+      }
+      entry = await state.kv.get<HeldDeletions>(entry.key);
+    }
+  }
+  return out;
 }
 
 // ---- results, runs, audit ----

@@ -6,7 +6,8 @@
 import type { Config, SourceConfig } from "./config.ts";
 import { ImapError } from "./imap.ts";
 import { log } from "./log.ts";
-import { emptyResult, mirrorMailbox, type TargetOpener } from "./mirror.ts";
+import { emptyResult, type MirrorContext, mirrorMailbox, type TargetOpener } from "./mirror.ts";
+import { type PendingMailbox, settlePass } from "./mirror_deletions.ts";
 import { type MailboxResult, putMailboxResult, putRun, type State } from "./state.ts";
 import { openImapTarget } from "./target_imap.ts";
 
@@ -22,6 +23,8 @@ export interface SyncSummary {
     deleted: number;
     flagsUpdated: number;
     placeholders: number;
+    /** Deletions the mass-deletion guard held back (the copies are kept). */
+    held: number;
     skipped: Record<string, number>;
   };
   /** Failures that concern a whole server (e.g. the trusted password), reported once. */
@@ -81,8 +84,19 @@ export async function runSync(
 ): Promise<SyncSummary> {
   const startedAt = new Date().toISOString();
   const openTarget = opts.openTarget ?? await targetOpener(config);
-  const ctx = { config, state, openTarget, rules: {} };
   const mailboxes = [...new Set(opts.mailboxes)];
+  // Deletions under each mailbox's own threshold wait for the end of a pass over several
+  // mailboxes, so the guard sees the pass's whole share of the mirror before any is applied.
+  const pending: PendingMailbox[] = [];
+  const ctx: MirrorContext = {
+    config,
+    state,
+    openTarget,
+    rules: {},
+    deferDeletions: mailboxes.length > 1
+      ? (mailbox, deletions, result) => pending.push({ mailbox, deletions, result })
+      : undefined,
+  };
   const results: MailboxResult[] = [];
   // server name → first credential failure; once two mailboxes fail auth there, the rest skip.
   const authFailures = new Map<string, { count: number; error: ImapError; confirmed: boolean }>();
@@ -167,6 +181,15 @@ export async function runSync(
     },
   );
   await Promise.all(workers);
+  // Only mailboxes whose pass succeeded hand deletions over (a failed one threw before).
+  const settled = pending.filter((p) => p.result.ok);
+  if (settled.length) {
+    await settlePass(config, state, settled, {
+      openTarget,
+      lock: opts.locks ? (m) => opts.locks!.acquire(m) : undefined,
+    });
+    for (const p of settled) await putMailboxResult(state, p.result);
+  }
 
   results.sort((a, b) => a.mailbox.localeCompare(b.mailbox, "en", { numeric: true }));
   const summary = summarize(startedAt, results);
@@ -198,9 +221,11 @@ function summarize(startedAt: string, results: MailboxResult[]): SyncSummary {
     deleted: 0,
     flagsUpdated: 0,
     placeholders: 0,
+    held: 0,
     skipped: {} as Record<string, number>,
   };
   for (const r of results) {
+    totals.held += r.held ?? 0;
     totals.copied += r.copied;
     totals.deleted += r.deleted;
     totals.flagsUpdated += r.flagsUpdated;
@@ -238,6 +263,7 @@ export function formatSummary(s: SyncSummary): string {
       `flags updated ${r.flagsUpdated}`,
       `placeholders ${r.placeholders}`,
       ...(r.adopted ? [`adopted ${r.adopted}`] : []),
+      ...(r.held ? [`deletions held ${r.held}`] : []),
       ...skipped,
     ];
     if (r.error && !(r.error.server && serverWide.has(r.error.server))) {
@@ -248,8 +274,9 @@ export function formatSummary(s: SyncSummary): string {
   }
   const t = s.totals;
   const skipped = Object.entries(t.skipped).map(([k, v]) => `, skipped: ${k} ${v}`).join("");
+  const held = t.held ? `, deletions held ${t.held}` : "";
   lines.push(
-    `${s.mailboxes.length} mailbox(es): ${s.ok} ok, ${s.failed} failed; copied ${t.copied}, deleted ${t.deleted}, flags updated ${t.flagsUpdated}, placeholders ${t.placeholders}${skipped}`,
+    `${s.mailboxes.length} mailbox(es): ${s.ok} ok, ${s.failed} failed; copied ${t.copied}, deleted ${t.deleted}, flags updated ${t.flagsUpdated}, placeholders ${t.placeholders}${skipped}${held}`,
   );
   return lines.join("\n");
 }

@@ -44,7 +44,9 @@ import {
   type MessageIdentity,
   type MessageOrigin,
   type MirrorTarget,
+  pickCandidate,
   sameIdentity,
+  sha256File,
   type TargetFolder,
   type TargetMessage,
 } from "./target.ts";
@@ -259,12 +261,15 @@ export async function openFileTarget(
   };
 }
 
-/** Writes the subscriber's recorded name to `<root>/<mailbox>/recorded-name.wav` atomically. */
+/**
+ * Writes the subscriber's recorded name to `<root>/<mailbox>/recorded-name.wav` atomically; the
+ * root is created (one level) only with `createRoot`, the rule messages follow.
+ */
 export async function storeRecordedName(
   root: string,
   mailbox: string,
   wavBytes: Uint8Array,
-  opts: { store?: string } = {},
+  opts: { store?: string; createRoot?: boolean } = {},
 ): Promise<string> {
   const config: FilesTargetConfig = {
     type: "files",
@@ -272,7 +277,7 @@ export async function storeRecordedName(
     root,
     onDelete: "remove",
     retentionDays: 0,
-    createRoot: false,
+    createRoot: opts.createRoot ?? false,
   };
   const dir = await claimMailboxDir(config, mailbox);
   const path = join(dir, RECORDED_NAME_FILE);
@@ -551,12 +556,27 @@ function storeFolder(ctx: Ctx, folder: string, dir: string, state: FolderState):
           throw fail(`store ${batch.length} message(s) in "${folder}"`, e);
         }
       }),
-    find: async (identity: MessageIdentity) => {
+    find: async (identity: MessageIdentity, opts = {}) => {
       const all = await rescan(`search "${folder}"`);
-      for (const { meta } of [...all.values()].sort((a, b) => a.meta.uid - b.meta.uid)) {
-        if (sameIdentity(identityOf(meta), identity)) return meta.uid;
+      const candidates = [...all.values()]
+        .filter(({ meta }) => sameIdentity(identityOf(meta), identity))
+        .map(({ meta }): TargetMessage => ({ uid: meta.uid, ...identityOf(meta) }));
+      return await pickCandidate(candidates, { ...opts, digests: self.digests });
+    },
+    digests: async (uids) => {
+      const out = new Map<number, string>();
+      for (const uid of uids) {
+        const operation = `read message ${uid} of "${folder}" to compare it`;
+        const entry = await lookup(uid, operation);
+        if (!entry) continue;
+        try {
+          out.set(uid, await sha256File(join(dir, entry.name, MESSAGE_FILE)));
+        } catch (e) {
+          // Removed meanwhile (by hand, or a deletion): it is simply not a candidate.
+          if (!(e instanceof Deno.errors.NotFound)) throw fail(operation, e);
+        }
       }
-      return null;
+      return out;
     },
     listAll: async () =>
       [...(await rescan(`list "${folder}"`)).values()]

@@ -8,7 +8,19 @@ import type { ImapTargetConfig } from "./config.ts";
 import { ImapError } from "./imap.ts";
 import { ImapSession } from "./imap_session.ts";
 import { permanentFlagsFilter } from "./plan.ts";
-import { type MirrorTarget, sameIdentity, type TargetFolder } from "./target.ts";
+import {
+  type MirrorTarget,
+  pickCandidate,
+  sameIdentity,
+  sha256Hex,
+  sha256Stream,
+  type TargetFolder,
+} from "./target.ts";
+
+// Messages up to this size are hashed from one FETCH of their bodies; larger ones are read in
+// ranges, so hashing a candidate never holds a large message whole.
+const WHOLE_FETCH_BYTES = 4 * 1024 * 1024;
+const RANGE_BYTES = 1024 * 1024;
 
 /** Connects to the backup mailbox; folders are opened (and created) on demand. */
 export async function openImapTarget(
@@ -95,15 +107,24 @@ function imapFolder(
       checkValidity(res.uidValidity);
       return uidplus ? res.uid : null;
     },
-    find: async (identity) => {
+    find: async (identity, opts = {}) => {
       const candidates = identity.messageId
         ? await guard(`search "${folder}"`, async () => {
           const uids = await session.searchMessageId(identity.messageId!);
           return uids.length ? await session.fetchIdentities(uids) : [];
         })
         : await folderInfo.listAll();
-      const hit = candidates.find((m) => sameIdentity(m, identity));
-      return hit ? hit.uid : null;
+      return await pickCandidate(candidates.filter((m) => sameIdentity(m, identity)), {
+        ...opts,
+        digests: folderInfo.digests,
+      });
+    },
+    digests: async (uids) => {
+      if (!uids.length) return new Map();
+      return await guard(
+        `read ${uids.length} message(s) of "${folder}" to compare them`,
+        () => digestMessages(session, uids),
+      );
     },
     listAll: async () => {
       const uids = [...await folderInfo.listUids()];
@@ -141,4 +162,40 @@ function imapFolder(
     },
   };
   return folderInfo;
+}
+
+/** SHA-256 of the selected folder's messages by UID; a UID gone meanwhile is absent. */
+async function digestMessages(session: ImapSession, uids: number[]): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  const sizes = await session.fetchIdentities(uids);
+  let group: number[] = [];
+  let groupBytes = 0;
+  const flushGroup = async () => {
+    if (!group.length) return;
+    for (const [uid, bytes] of await session.fetchBodies(group)) out.set(uid, sha256Hex(bytes));
+    group = [];
+    groupBytes = 0;
+  };
+  for (const m of sizes) {
+    if (m.size > WHOLE_FETCH_BYTES) {
+      const hex = await digestInRanges(session, m.uid);
+      if (hex !== null) out.set(m.uid, hex);
+      continue;
+    }
+    if (groupBytes + m.size > WHOLE_FETCH_BYTES) await flushGroup();
+    group.push(m.uid);
+    groupBytes += m.size;
+  }
+  await flushGroup();
+  return out;
+}
+
+async function digestInRanges(session: ImapSession, uid: number): Promise<string | null> {
+  const hash = sha256Stream();
+  for (let offset = 0;; offset += RANGE_BYTES) {
+    const chunk = await session.fetchRange(uid, offset, RANGE_BYTES);
+    if (!chunk) return null;
+    hash.update(chunk);
+    if (chunk.length < RANGE_BYTES) return hash.digest("hex");
+  }
 }

@@ -21,6 +21,7 @@ import {
   type Part,
   replaceControls,
 } from "./mime.ts";
+import { elidedWithin, type Elision } from "./message_skeleton.ts";
 
 /** The role of a voice part (RFC 3801 `voice=` disposition parameter). */
 export type VoiceRole = "Voice-Message" | "Originator-Spoken-Name" | "Spoken-Subject";
@@ -81,6 +82,11 @@ export interface ClassifyOptions {
   broadcastRules?: readonly BroadcastRule[] | readonly CompiledBroadcastRule[];
   /** Guards passed on to parseMessage. */
   parse?: ParseOptions;
+  /**
+   * When `bytes` is a large message's skeleton (engine/message_skeleton.ts): the decoded bytes
+   * cut out of its bodies, added back to each voice part's length.
+   */
+  elided?: readonly Elision[];
 }
 
 /** What classifyMessage learns about a message. */
@@ -174,7 +180,7 @@ export function classifyMessage(bytes: Uint8Array, opts: ClassifyOptions = {}): 
   const rules = compileBroadcastRules(opts.broadcastRules ?? []);
   const root = parseMessage(bytes, opts.parse);
   const headers = root.headers;
-  const top = describeMessage(bytes, root, "");
+  const top = describeMessage(bytes, root, "", opts.elided);
   const broadcastRule = matchBroadcast(headers, rules);
   return {
     messageId: top.messageId,
@@ -264,18 +270,23 @@ function messageIds(value: string | null): string[] {
 
 // One chain node per message: voice parts of this message only, embedded messages as
 // children. Recursion follows the parser's depth guard, so it is bounded.
-function describeMessage(bytes: Uint8Array, root: Part, partPath: string): ChainNode {
+function describeMessage(
+  bytes: Uint8Array,
+  root: Part,
+  partPath: string,
+  elided: readonly Elision[] | undefined,
+): ChainNode {
   const voiceParts: VoicePart[] = [];
   const children: ChainNode[] = [];
   const stack: Part[] = [root];
   while (stack.length > 0) {
     const part = stack.pop()!;
     if (part.message) {
-      children.push(describeMessage(bytes, part.message, part.path));
+      children.push(describeMessage(bytes, part.message, part.path, elided));
     } else if (part.children.length > 0) {
       for (let i = part.children.length - 1; i >= 0; i--) stack.push(part.children[i]);
     } else if (VOICE_TYPES.has(`${part.contentType.type}/${part.contentType.subtype}`)) {
-      voiceParts.push(toVoicePart(bytes, part));
+      voiceParts.push(toVoicePart(bytes, part, elidedWithin(elided, part)));
     }
   }
   const headers = root.headers;
@@ -300,12 +311,16 @@ function sumVoiceMessage(parts: readonly VoicePart[]): number | null {
   return total === null ? null : round3(total);
 }
 
-function toVoicePart(bytes: Uint8Array, part: Part): VoicePart {
+// `elided`: decoded bytes of this part cut out of a skeleton (0 for a whole message).
+function toVoicePart(bytes: Uint8Array, part: Part, elided: number): VoicePart {
   const contentType = `${part.contentType.type}/${part.contentType.subtype}`;
   const voice = part.disposition?.params.voice ?? part.contentType.params.voice ?? "";
   const claimedSeconds = parseContentDuration(headerValue(part.headers, "content-duration"));
-  const computedSeconds = audioSeconds(bytes, part, contentType);
-  const { seconds, source } = chooseDuration(claimedSeconds, computedSeconds);
+  const computedSeconds = audioSeconds(bytes, part, contentType, elided);
+  const { seconds, source } = chooseDuration(
+    plausibleClaim(claimedSeconds, part, elided),
+    computedSeconds,
+  );
   const name = part.disposition?.params.filename ?? part.contentType.params.name ?? null;
   return {
     role: voiceRole(voice),
@@ -329,6 +344,18 @@ function voiceRole(value: string): VoiceRole {
   if (v === "originator-spoken-name") return "Originator-Spoken-Name";
   if (v === "spoken-subject") return "Spoken-Subject";
   return "Voice-Message";
+}
+
+// No voice codec an MSS stores uses fewer than ~1,000 bytes a second (GSM 6.10: 1,625): a claim
+// longer than the part's bytes could hold even at 800 B/s is the sender's mistake, not audio.
+const MIN_BYTES_PER_SECOND = 800;
+
+function plausibleClaim(claimed: number | null, part: BodyRange, elided: number): number | null {
+  if (claimed === null) return null;
+  const encoded = Math.max(0, part.end - part.start);
+  const upper = (part.transferEncoding.toLowerCase() === "base64" ? encoded * 0.75 : encoded) +
+    elided;
+  return claimed > upper / MIN_BYTES_PER_SECOND + 2 ? null : claimed;
 }
 
 /** Parses Content-Duration (RFC 3803): whole seconds, else null. */
@@ -463,7 +490,12 @@ export function wavSeconds(h: WavHeader, dataBytes: number = h.dataSize): number
   return null;
 }
 
-function audioSeconds(bytes: Uint8Array, part: BodyRange, contentType: string): number | null {
+function audioSeconds(
+  bytes: Uint8Array,
+  part: BodyRange,
+  contentType: string,
+  elided: number,
+): number | null {
   let prefix = decodeBody(bytes, part, { maxBytes: AUDIO_PREFIX });
   if (prefix.length >= 12 && ascii(prefix, 0, 4) === "RIFF") {
     let scan = scanWav(prefix);
@@ -477,34 +509,43 @@ function audioSeconds(bytes: Uint8Array, part: BodyRange, contentType: string): 
       scan = scanWav(prefix);
     }
     if (!scan.header) return null;
-    return wavSeconds(scan.header, wavDataBytes(bytes, part, scan.header));
+    return wavSeconds(scan.header, wavDataBytes(bytes, part, scan.header, elided));
   }
-  if (prefix.length >= 24 && ascii(prefix, 0, 4) === ".snd") return auSeconds(bytes, part, prefix);
+  if (prefix.length >= 24 && ascii(prefix, 0, 4) === ".snd") {
+    return auSeconds(bytes, part, prefix, elided);
+  }
   // Raw streams: GSM 6.10 is 33 bytes per 160 samples at 8 kHz (1,650 B/s); audio/basic is
   // 8 kHz 8-bit µ-law (8,000 B/s).
-  if (contentType === "audio/gsm") return round3(decodedLength(bytes, part) / 1650);
-  if (contentType === "audio/basic") return round3(decodedLength(bytes, part) / 8000);
+  if (contentType === "audio/gsm") return round3((decodedLength(bytes, part) + elided) / 1650);
+  if (contentType === "audio/basic") return round3((decodedLength(bytes, part) + elided) / 8000);
   return null;
 }
 
 // Trust the declared data size unless it is a streaming placeholder (0 or 0xFFFFFFFF) or
-// cannot fit in the body; only then count the body (no decoding) to get the real size.
-function wavDataBytes(bytes: Uint8Array, part: BodyRange, h: WavHeader): number {
+// cannot fit in the body; only then count the body (no decoding) to get the real size. In a
+// skeleton the body's cut-out bytes count too, so a large message's voice part has its real
+// length, and a RIFF size claiming more than the body holds is still caught.
+function wavDataBytes(bytes: Uint8Array, part: BodyRange, h: WavHeader, elided: number): number {
   const encoded = Math.max(0, part.end - part.start);
-  const upper = part.transferEncoding.toLowerCase() === "base64"
-    ? Math.ceil((encoded * 3) / 4)
-    : encoded;
+  const upper =
+    (part.transferEncoding.toLowerCase() === "base64" ? Math.ceil((encoded * 3) / 4) : encoded) +
+    elided;
   const declared = h.dataSize;
   if (declared !== 0 && declared !== 0xffffffff && declared <= upper - h.dataOffset) {
     return declared;
   }
-  const available = Math.max(0, decodedLength(bytes, part) - h.dataOffset);
+  const available = Math.max(0, decodedLength(bytes, part) + elided - h.dataOffset);
   return declared === 0 || declared === 0xffffffff ? available : Math.min(declared, available);
 }
 
 // Sun/NeXT .au (audio/basic may carry one): big-endian header with offset, size, encoding,
 // rate and channels.
-function auSeconds(bytes: Uint8Array, part: BodyRange, prefix: Uint8Array): number | null {
+function auSeconds(
+  bytes: Uint8Array,
+  part: BodyRange,
+  prefix: Uint8Array,
+  elided: number,
+): number | null {
   const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
   const offset = view.getUint32(4);
   let size = view.getUint32(8);
@@ -514,7 +555,7 @@ function auSeconds(bytes: Uint8Array, part: BodyRange, prefix: Uint8Array): numb
   const width: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 3, 5: 4, 6: 4, 7: 8, 27: 1 };
   const bytesPerSample = width[encoding];
   if (!bytesPerSample || rate === 0 || channels === 0) return null;
-  if (size === 0xffffffff) size = Math.max(0, decodedLength(bytes, part) - offset);
+  if (size === 0xffffffff) size = Math.max(0, decodedLength(bytes, part) + elided - offset);
   return round3(size / (rate * channels * bytesPerSample));
 }
 

@@ -285,13 +285,29 @@ Deno.test("classifyMessage() replaces an implausible Content-Duration with the W
 });
 
 Deno.test("classifyMessage() uses Content-Duration when the audio has no readable header", () => {
+  // As many bytes as 40 s of GSM 6.10 would take: the claim is plausible for the part's size.
   const c = classifyMessage(
-    vpim(HEADERS, [audio({ data: bytes("not a wav file"), duration: "40" })]),
+    vpim(HEADERS, [audio({ data: bytes("not a wav file".repeat(5000)), duration: "40" })]),
   );
   assert.equal(c.voiceParts[0].computedSeconds, null);
   assert.equal(c.durationSeconds, 40);
   const none = classifyMessage(vpim(HEADERS, [audio({ data: bytes("not a wav file") })]));
   assert.equal(none.durationSeconds, null);
+});
+
+Deno.test("classifyMessage() ignores a Content-Duration longer than the part could hold", () => {
+  // 14 bytes cannot hold 40 s of any voice codec, nor 14 KB a day.
+  const tiny = classifyMessage(
+    vpim(HEADERS, [audio({ data: bytes("not a wav file"), duration: "40" })]),
+  );
+  assert.equal(tiny.durationSeconds, null);
+  const huge = classifyMessage(
+    vpim(HEADERS, [audio({ data: bytes("not a wav file".repeat(1000)), duration: "86400" })]),
+  );
+  assert.equal(huge.durationSeconds, null);
+  // With readable audio the header's length stands.
+  const wav = classifyMessage(vpim(HEADERS, [audio({ data: mulawWav(5), duration: "999999" })]));
+  assert.equal(wav.durationSeconds, 5);
 });
 
 Deno.test("classifyMessage() ignores an invalid Content-Duration", () => {

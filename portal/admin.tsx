@@ -18,6 +18,7 @@ import { createSession, endSession, type Session, verifyAdmin } from "../engine/
 import {
   type AuditEntry,
   listAudit,
+  listHeldDeletions,
   listMailboxResults,
   listRuns,
   listSubscriptions,
@@ -89,10 +90,11 @@ export function adminRoutes(app: Hono<PortalEnv>, deps: PortalDeps): void {
   app.get("/admin", async (c) => {
     const s = admin(c);
     if (!s) return c.redirect("/admin/login", 303);
-    const [subscriptions, results, runs] = await Promise.all([
+    const [subscriptions, results, runs, held] = await Promise.all([
       listSubscriptions(deps.state),
       listMailboxResults(deps.state),
       listRuns(deps.state, 10),
+      listHeldDeletions(deps.state),
     ]);
     return c.html(renderPage(
       <Page title="Sync status" viewer={adminViewer(s, "/admin")}>
@@ -101,6 +103,7 @@ export function adminRoutes(app: Hono<PortalEnv>, deps: PortalDeps): void {
           subscriptions={subscriptions}
           results={results}
           runs={runs}
+          held={held}
           configured={!!deps.config.source && !!deps.config.target}
         />
       </Page>,
@@ -149,12 +152,13 @@ export function adminRoutes(app: Hono<PortalEnv>, deps: PortalDeps): void {
 
   app.get("/api/status", async (c) => {
     if (!admin(c)) return c.json({ error: "authentication required" }, 401);
-    const [subscriptions, mailboxes, runs] = await Promise.all([
+    const [subscriptions, mailboxes, runs, heldDeletions] = await Promise.all([
       listSubscriptions(deps.state),
       listMailboxResults(deps.state),
       listRuns(deps.state, 10),
+      listHeldDeletions(deps.state),
     ]);
-    return c.json({ version: VERSION, subscriptions, mailboxes, runs });
+    return c.json({ version: VERSION, subscriptions, mailboxes, runs, heldDeletions });
   });
 }
 

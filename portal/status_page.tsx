@@ -2,7 +2,7 @@
  * The admin's sync health, rendered on the server.
  * @module
  */
-import type { MailboxResult, RunRecord, Subscription } from "../engine/state.ts";
+import type { HeldDeletions, MailboxResult, RunRecord, Subscription } from "../engine/state.ts";
 
 /** Props of {@link StatusSection}. */
 export interface StatusPageProps {
@@ -10,6 +10,8 @@ export interface StatusPageProps {
   subscriptions: Subscription[];
   results: MailboxResult[];
   runs: RunRecord[];
+  /** Deletions the mass-deletion guard holds back. */
+  held: HeldDeletions[];
   configured: boolean;
 }
 
@@ -21,6 +23,25 @@ export function StatusSection(p: StatusPageProps) {
       <h1>Sync status</h1>
       <p>vmirror {p.version}</p>
       {!p.configured && <p class="bad">No source or target is configured: the mirror is idle.</p>}
+      {p.held.length > 0 && (
+        <>
+          <h2 id="held">Deletions held ({p.held.length})</h2>
+          <p class="bad">
+            Production no longer has these messages, in numbers that look like an accident: the
+            mirror keeps its copies until they are released (<code>vmirror release-deletions</code>)
+            or production stays so for the guard's hold time.
+          </p>
+          <ul aria-labelledby="held">
+            {p.held.map((h) => (
+              <li key={h.mailbox}>
+                {h.mailbox}: {h.count} of {h.mirrored} mirrored message(s){" "}
+                {h.reason === "mailbox" ? "of the mailbox" : "in the whole mirror"}, since {h.since}
+                {h.released ? ` (released by ${h.released.by})` : ""}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       <h2 id="mailboxes">Mailboxes ({p.subscriptions.length})</h2>
       <div class="table-wrap">
         <table aria-labelledby="mailboxes">
@@ -45,7 +66,7 @@ export function StatusSection(p: StatusPageProps) {
                   </td>
                   <td>{r?.finishedAt ?? ""}</td>
                   <td>{r?.copied ?? ""}</td>
-                  <td>{r?.deleted ?? ""}</td>
+                  <td>{r?.deleted ?? ""}{r?.held ? ` (held ${r.held})` : ""}</td>
                   <td>{r?.error?.message ?? ""}</td>
                 </tr>
               );

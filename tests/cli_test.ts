@@ -14,6 +14,7 @@ const VERBS = [
   "status",
   "directory-sync",
   "restore",
+  "release-deletions",
   "version",
   "help",
 ];
@@ -349,6 +350,7 @@ Deno.test("vmirror status --json prints JSON with subscriptions, mailboxes and r
       mailboxes: [],
       runs: [],
       directoryRuns: [],
+      heldDeletions: [],
     });
     const plain = await vmirror(["status", "--data", dir]);
     assertCode(plain, EXIT.ok);

@@ -30,6 +30,17 @@ function cli(args: string[]) {
   }).spawn();
 }
 
+/** How long the CLI takes to start on this machine now (a loaded machine is much slower). */
+async function startupMs(): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const t0 = performance.now();
+    await cli(["version"]).status;
+    times.push(performance.now() - t0);
+  }
+  return Math.min(...times);
+}
+
 async function mirrorCount(side: MirrorSide, config: Config, mailbox: string): Promise<number> {
   const s = await side.read(config, mailbox, ["INBOX"]);
   return s.folders.INBOX?.messages.length ?? 0;
@@ -84,12 +95,13 @@ for (const [n, side] of SIDES.entries()) {
         let midCopy = 0;
         let lastCount = 0;
         let finished = false;
+        const startup = await startupMs();
         for (let round = 0; round < 80 && (kills < 8 || midCopy < 3); round++) {
           // A pass that got through leaves nothing to do: give the next one fresh work to die in.
           if (finished) await addMessages(150);
           const child = cli(args);
-          // Deno's start-up takes ~0.3-0.6 s; kill somewhere across start-up and copying.
-          const wait = 150 + Math.floor(Math.random() * 600);
+          // Kill somewhere across start-up and copying, scaled by how long start-up takes here.
+          const wait = Math.floor(startup * 0.5 + Math.random() * (startup + 600));
           const timer = setTimeout(() => {
             try {
               child.kill("SIGKILL");

@@ -15,6 +15,11 @@ export type Fault =
   | { kind: "cut"; direction: Direction; afterBytes: number }
   /** Forward `afterBytes` more bytes in `direction`, then hold the rest (connection stays open). */
   | { kind: "stall"; direction: Direction; afterBytes: number }
+  /**
+   * Forward `afterBytes` more bytes in `direction`, then stop reading that way: the sender's
+   * writes block once the socket buffers fill (a peer that stopped reading).
+   */
+  | { kind: "freeze"; direction: Direction; afterBytes: number }
   /** Forward `afterBytes` more bytes in `direction`, then hold the rest for `ms` and go on. */
   | { kind: "delay"; direction: Direction; afterBytes: number; ms: number }
   /** Accept and close new connections at once. */
@@ -39,6 +44,8 @@ export interface FaultProxy {
   setFault(fault: Fault | null, opts?: { sticky?: boolean }): void;
   /** Drops every open connection at once (a server restart as the client sees it). */
   dropAll(): void;
+  /** Stalls every open connection both ways, sockets left open (a server that froze). */
+  stallAll(): void;
   /** Stops listening and drops every connection. */
   close(): Promise<void>;
 }
@@ -55,7 +62,9 @@ export function startFaultProxy(opts: FaultProxyOptions): FaultProxy {
   const bytes: Record<Direction, number> = { up: 0, down: 0 };
   let accepted = 0;
   let fired = 0;
-  let pending: Pending | null = null;
+  // Widened on purpose: setFault() assigns it from a closure that narrowing cannot see.
+  let pending = null as Pending | null;
+  const held = new Set<{ held: boolean }>();
   const closeQuietly = (c: Deno.Conn) => {
     open.delete(c);
     try {
@@ -69,6 +78,7 @@ export function startFaultProxy(opts: FaultProxyOptions): FaultProxy {
     dir: Direction,
     fault: Fault | null,
     stop: () => void,
+    pair: { held: boolean; stopped: Promise<void> },
   ) => {
     let budget = fault && fault.kind !== "refuse" && fault.direction === dir
       ? fault.afterBytes
@@ -78,6 +88,7 @@ export function startFaultProxy(opts: FaultProxyOptions): FaultProxy {
       for (;;) {
         const n = await from.read(buf);
         if (n === null) break;
+        if (pair.held) continue;
         let chunk = buf.subarray(0, n);
         if (chunk.length > budget && fault && fault.kind !== "refuse") {
           const head = chunk.subarray(0, budget);
@@ -87,6 +98,7 @@ export function startFaultProxy(opts: FaultProxyOptions): FaultProxy {
           budget = Infinity;
           fired++;
           if (fault.kind === "cut") break;
+          if (fault.kind === "freeze") return await pair.stopped;
           if (fault.kind === "stall") {
             // Hold everything from now on; the sockets stay open until someone closes them.
             for (;;) if ((await from.read(buf)) === null) return stop();
@@ -122,14 +134,19 @@ export function startFaultProxy(opts: FaultProxyOptions): FaultProxy {
       open.add(client);
       open.add(server);
       let stopped = false;
+      let onStop = () => {};
+      const pair = { held: false, stopped: new Promise<void>((r) => (onStop = r)) };
+      held.add(pair);
       const stop = () => {
         if (stopped) return;
         stopped = true;
+        held.delete(pair);
+        onStop();
         closeQuietly(client);
         closeQuietly(server);
       };
-      pump(client, server, "up", fault, stop);
-      pump(server, client, "down", fault, stop);
+      pump(client, server, "up", fault, stop, pair);
+      pump(server, client, "down", fault, stop, pair);
     }
   })().catch(() => {/* listener closed */});
 
@@ -149,6 +166,12 @@ export function startFaultProxy(opts: FaultProxyOptions): FaultProxy {
     },
     dropAll() {
       for (const c of [...open]) closeQuietly(c);
+    },
+    stallAll() {
+      for (const p of held) {
+        if (!p.held) fired++;
+        p.held = true;
+      }
     },
     close() {
       try {

@@ -202,3 +202,34 @@ export async function scratchMailbox(mailbox: string): Promise<string> {
   }
   return mailbox;
 }
+
+/**
+ * Empties a scratch mailbox and fills one folder on production with `count` variants of a seeded
+ * mailbox's voicemail (fresh Message-IDs, dates a minute apart); returns their UIDs.
+ */
+export async function fillScratch(
+  mailbox: string,
+  count: number,
+  folder = "INBOX",
+): Promise<number[]> {
+  await scratchMailbox(mailbox);
+  const seeded = await snapshot("prod", "4002", ["INBOX"]);
+  const marker = lab().broadcast;
+  const broadcast = new RegExp(`^${marker.header}:\\s*${marker.value}\\s*$`, "im");
+  const pool = seeded.folders.INBOX.messages.filter((m) =>
+    !broadcast.test(new TextDecoder("latin1").decode(m.bytes.subarray(0, 8192)))
+  );
+  return await appendRaw(
+    "prod",
+    mailbox,
+    folder,
+    Array.from({ length: count }, (_, i) => {
+      const src = pool[i % pool.length];
+      return {
+        bytes: variant(src.bytes, i + 1),
+        flags: src.flags,
+        date: new Date(src.internalDate - i * 60_000),
+      };
+    }),
+  );
+}

@@ -7,28 +7,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { closeState, openState } from "../engine/state.ts";
 import { runSync } from "../engine/sync.ts";
-import { appendRaw, lab, scratchMailbox, snapshot, variant, withImap } from "./lab_client.ts";
-import { assertMirrored, isBroadcast, placeholderOf, SIDES, tempDir } from "./mirror_targets.ts";
-
-/** Fills a scratch mailbox on production with variants of a seeded mailbox's messages. */
-async function scratch(mailbox: string, count: number, folder = "INBOX") {
-  await scratchMailbox(mailbox);
-  const seeded = await snapshot("prod", "4002", ["INBOX"]);
-  const pool = seeded.folders.INBOX.messages.filter((m) => !isBroadcast(m.bytes));
-  return await appendRaw(
-    "prod",
-    mailbox,
-    folder,
-    Array.from({ length: count }, (_, i) => {
-      const src = pool[i % pool.length];
-      return {
-        bytes: variant(src.bytes, i + 1),
-        flags: src.flags,
-        date: new Date(src.internalDate - i * 60_000),
-      };
-    }),
-  );
-}
+import { appendRaw, fillScratch, lab, snapshot, withImap } from "./lab_client.ts";
+import { assertMirrored, placeholderOf, SIDES, tempDir } from "./mirror_targets.ts";
 
 for (const [n, side] of SIDES.entries()) {
   Deno.test({
@@ -92,7 +72,7 @@ for (const [n, side] of SIDES.entries()) {
     sanitizeOps: false,
     async fn() {
       const mb = String(7360 + n * 5);
-      const uids = await scratch(mb, 8);
+      const uids = await fillScratch(mb, 8);
       const dir = await tempDir(`changes-${side.kind}`);
       const config = await side.config(dir);
       const state = await openState(join(dir, "state.kv"));
@@ -129,7 +109,7 @@ for (const [n, side] of SIDES.entries()) {
     async fn() {
       const mb = String(7361 + n * 5);
       const folder = lab().greetingsFolder;
-      await scratch(mb, 5, folder);
+      await fillScratch(mb, 5, folder);
       const dir = await tempDir(`uidvalidity-${side.kind}`);
       const config = await side.config(dir);
       const state = await openState(join(dir, "state.kv"));
