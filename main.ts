@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { type Config, ConfigError, loadConfig, requireSections } from "./engine/config.ts";
+import { type Config, ConfigError, loadConfig, requireSections } from "./engine/config/mod.ts";
 import {
   addSubscriptions,
   closeState,
@@ -17,20 +17,20 @@ import {
   releaseHeldDeletions,
   removeSubscriptions,
   type State,
-} from "./engine/state.ts";
-import { log, redact } from "./engine/log.ts";
-import { loadKey, unsealSecrets } from "./engine/secrets.ts";
-import { formatSummary, runSync, type SyncSummary } from "./engine/sync.ts";
-import { formatRestoreReport, RestoreError, runRestore } from "./engine/restore.ts";
-import { parseRestoreDate, parseUidArgs } from "./engine/restore_plan.ts";
+} from "./engine/state/mod.ts";
+import { log, redact } from "./engine/support/mod.ts";
+import { loadKey, unsealSecrets } from "./engine/config/mod.ts";
+import { formatSummary, runSync, type SyncSummary } from "./engine/mirror/mod.ts";
+import { formatRestoreReport, RestoreError, runRestore } from "./engine/restore/mod.ts";
+import { parseRestoreDate, parseUidArgs } from "./engine/restore/mod.ts";
 import { VERSION } from "./engine/version.ts";
-import { acquireDataLock, DataDirBusyError } from "./engine/data_lock.ts";
+import { acquireDataLock, DataDirBusyError } from "./engine/support/mod.ts";
 import {
   formatDirectoryReport,
   formatDirectoryRunLine,
   listDirectoryRuns,
   runDirectorySync,
-} from "./engine/directory.ts";
+} from "./engine/directory/mod.ts";
 
 /** Exit codes, documented in the README. */
 export const EXIT = {
@@ -76,12 +76,14 @@ const VERBS: Record<string, Verb> = {
     options: { listen: { type: "string" } },
     run: async (ctx) => {
       const { serve } = await import("./engine/serve.ts");
+      const { createApp } = await import("./portal/app.tsx");
       return await withConfigAndState(ctx, async (config, state) => {
         const listen = ctx.values.listen as string | undefined;
         if (listen !== undefined && !/^[^:\s]+:\d{1,5}$/.test(listen)) {
           throw new UsageError(`--listen: expected HOST:PORT, got "${listen}"`);
         }
-        await serve(config, state, { listen });
+        // The composition root: the portal is built here and handed to the engine's serve loop.
+        await serve(config, state, { listen, handler: createApp({ config, state }).fetch });
         return EXIT.ok;
       }, { writer: "serve" });
     },

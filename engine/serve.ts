@@ -1,16 +1,22 @@
 /**
- * `vmirror serve`: the portal plus the continuous mirror loop, until SIGINT/SIGTERM.
+ * `vmirror serve`: serves HTTP with the handler it is given (the portal, built by the
+ * composition root, main.ts) beside the continuous mirror loop and the directory timer, until
+ * SIGINT/SIGTERM. The engine knows no web: it only listens and hands requests over.
  * @module
  */
-import type { Config } from "./config.ts";
-import { log } from "./log.ts";
-import type { State } from "./state.ts";
-import { runScheduler } from "./scheduler.ts";
-import { runDirectorySchedule } from "./directory.ts";
-import { createApp } from "../portal/app.tsx";
+import type { Config } from "./config/mod.ts";
+import { log } from "./support/mod.ts";
+import type { State } from "./state/mod.ts";
+import { runScheduler } from "./mirror/mod.ts";
+import { runDirectorySchedule } from "./directory/mod.ts";
+
+/** Answers one HTTP request (the portal app's `fetch`). */
+export type HttpHandler = (request: Request) => Response | Promise<Response>;
 
 /** Options for {@link serve}. */
 export interface ServeOptions {
+  /** The web front (the portal) that answers on `portal.listen`. */
+  handler: HttpHandler;
   /** Overrides `portal.listen`. */
   listen?: string;
   /** Resolves when the appliance should stop (tests); defaults to SIGINT/SIGTERM. */
@@ -27,7 +33,7 @@ export function parseListen(listen: string): { hostname: string; port: number } 
 }
 
 /** Runs the appliance until stopped. */
-export async function serve(config: Config, state: State, opts: ServeOptions = {}): Promise<void> {
+export async function serve(config: Config, state: State, opts: ServeOptions): Promise<void> {
   const ac = new AbortController();
   const stop = () => ac.abort();
   opts.signal?.addEventListener("abort", stop);
@@ -36,7 +42,6 @@ export async function serve(config: Config, state: State, opts: ServeOptions = {
     if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
   }
   const { hostname, port } = parseListen(opts.listen ?? config.portal.listen);
-  const app = createApp({ config, state });
   const tls = config.portal.tlsCertFile && config.portal.tlsKeyFile
     ? {
       cert: await Deno.readTextFile(config.portal.tlsCertFile),
@@ -53,7 +58,7 @@ export async function serve(config: Config, state: State, opts: ServeOptions = {
         "info",
         `Portal listening on ${"cert" in tls ? "https" : "http"}://${a.hostname}:${a.port}/`,
       ),
-  }, app.fetch);
+  }, opts.handler);
 
   // Directory sync on its own timer (schedule.directoryHours); a no-op without an "ldap" section.
   const directory = runDirectorySchedule(config, state, { signal: ac.signal });

@@ -13,8 +13,8 @@ import {
   type ThrottleKind,
   type ThrottleRecord,
   withThrottleLock,
-} from "../engine/login_throttle.ts";
-import { createSession, endSession, type Session, verifyAdmin } from "../engine/sessions.ts";
+} from "./login_throttle.ts";
+import { createSession, endSession, type Session, verifyAdmin } from "./sessions.ts";
 import {
   type AuditEntry,
   listAudit,
@@ -22,7 +22,7 @@ import {
   listMailboxResults,
   listRuns,
   listSubscriptions,
-} from "../engine/state.ts";
+} from "../engine/state/mod.ts";
 import { VERSION } from "../engine/version.ts";
 import {
   auditEvent,

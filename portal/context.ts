@@ -6,12 +6,12 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { HTTPException } from "hono/http-exception";
-import type { Config } from "../engine/config.ts";
-import type { ThrottleKind, ThrottleLimit } from "../engine/login_throttle.ts";
-import { log } from "../engine/log.ts";
-import type { MailboxReader } from "../engine/mailbox_reader.ts";
-import { type AdminCredential, randomToken, sameSecret, type Session } from "../engine/sessions.ts";
-import { audit, type State } from "../engine/state.ts";
+import type { Config } from "../engine/config/mod.ts";
+import type { ThrottleKind, ThrottleLimit } from "./login_throttle.ts";
+import { log } from "../engine/support/mod.ts";
+import type { MailboxReader } from "./mailbox_reader.ts";
+import { type AdminCredential, randomToken, sameSecret, type Session } from "./sessions.ts";
+import { audit, type State } from "../engine/state/mod.ts";
 
 /** Hono's environment for the portal. */
 export interface PortalEnv {

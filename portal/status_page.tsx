@@ -2,7 +2,7 @@
  * The admin's sync health, rendered on the server.
  * @module
  */
-import type { HeldDeletions, MailboxResult, RunRecord, Subscription } from "../engine/state.ts";
+import type { HeldDeletions, MailboxResult, RunRecord, Subscription } from "../engine/state/mod.ts";
 
 /** Props of {@link StatusSection}. */
 export interface StatusPageProps {

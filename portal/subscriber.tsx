@@ -8,22 +8,22 @@
  */
 import type { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { pcmWavSize, pcmWavStream, toPcmWav } from "../engine/audio/decode.ts";
-import { parseWav, WavError } from "../engine/audio/wav.ts";
-import { audioExtension } from "../engine/file_layout.ts";
+import { pcmWavSize, pcmWavStream, toPcmWav } from "../engine/audio/mod.ts";
+import { parseWav, WavError } from "../engine/audio/mod.ts";
+import { audioExtension } from "../engine/files/mod.ts";
 import {
   clearThrottle,
   lockedUntil,
   recordFailure,
   type ThrottleKey,
   withThrottleLock,
-} from "../engine/login_throttle.ts";
-import { log } from "../engine/log.ts";
-import { headerText, isValidAddress, MailError, sendMail } from "../engine/mailer.ts";
-import type { MailboxReader, MessageSummary, VoiceRef } from "../engine/mailbox_reader.ts";
-import { checkPin, MAILBOX_PATTERN } from "../engine/pin_check.ts";
-import { createSession, endSession, type Session } from "../engine/sessions.ts";
-import { VOICE_TYPES } from "../engine/voice.ts";
+} from "./login_throttle.ts";
+import { log } from "../engine/support/mod.ts";
+import { headerText, isValidAddress, MailError, sendMail } from "../engine/mail/mod.ts";
+import type { MailboxReader, MessageSummary, VoiceRef } from "./mailbox_reader.ts";
+import { checkPin, MAILBOX_PATTERN } from "./pin_check.ts";
+import { createSession, endSession, type Session } from "./sessions.ts";
+import { VOICE_TYPES } from "../engine/voicemail/mod.ts";
 import {
   auditEvent,
   clearSessionCookie,

@@ -4,7 +4,7 @@
  * no client script — the player is the browser's own `<audio controls>`.
  * @module
  */
-import type { MessageSummary, ThreadNode } from "../engine/mailbox_reader.ts";
+import type { MessageSummary, ThreadNode } from "./mailbox_reader.ts";
 import type { PortalFolder } from "./context.ts";
 import { formatDuration, spokenDuration } from "./http.ts";
 import { Page, type Viewer } from "./layout.tsx";

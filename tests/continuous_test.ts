@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runScheduler } from "../engine/scheduler.ts";
-import { addSubscriptions, closeState, openState } from "../engine/state.ts";
-import type { SyncSummary } from "../engine/sync.ts";
+import { runScheduler } from "../engine/mirror/mod.ts";
+import { addSubscriptions, closeState, openState } from "../engine/state/mod.ts";
+import type { SyncSummary } from "../engine/mirror/mod.ts";
 import { appendRaw, labConfig, scratchMailbox, snapshot, variant } from "./lab_client.ts";
 
 Deno.test({

@@ -16,7 +16,7 @@ import {
   wipeMailbox,
 } from "./lab_client.ts";
 import { type MirrorSide, SIDES } from "./mirror_targets.ts";
-import type { Config } from "../engine/config.ts";
+import type { Config } from "../engine/config/mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const COUNT = Number(Deno.env.get("VMIRROR_CRASH_MESSAGES") ?? 300);

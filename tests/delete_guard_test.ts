@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { closeState, listHeldDeletions, openState } from "../engine/state.ts";
-import { runSync } from "../engine/sync.ts";
+import { closeState, listHeldDeletions, openState } from "../engine/state/mod.ts";
+import { runSync } from "../engine/mirror/mod.ts";
 import { fillScratch, snapshot, withImap } from "./lab_client.ts";
 import { SIDES, tempDir } from "./mirror_targets.ts";
 

@@ -10,8 +10,8 @@ import {
   listDirectoryRuns,
   runDirectorySchedule,
   runDirectorySync,
-} from "../engine/directory.ts";
-import { type AttrValue, type DirEntry, getAttr, sameValues } from "../engine/directory_plan.ts";
+} from "../engine/directory/mod.ts";
+import { type AttrValue, type DirEntry, getAttr, sameValues } from "../engine/directory/mod.ts";
 import {
   addEntry,
   closeLdap,
@@ -21,15 +21,15 @@ import {
   modifyEntry,
   openLdap,
   searchEntries,
-} from "../engine/ldap.ts";
-import { setLogSink } from "../engine/log.ts";
+} from "../engine/directory/mod.ts";
+import { setLogSink } from "../engine/support/mod.ts";
 import {
   addSubscriptions,
   closeState,
   getSubscription,
   listSubscriptions,
   openState,
-} from "../engine/state.ts";
+} from "../engine/state/mod.ts";
 import { lab, labConfig } from "./lab_client.ts";
 
 type Side = "prod" | "backup";

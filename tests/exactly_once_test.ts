@@ -7,9 +7,15 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { closeState, deleteMapEntries, listMap, openState, putIntent } from "../engine/state.ts";
-import { runSync, type SyncSummary } from "../engine/sync.ts";
-import type { Config, SourceConfig } from "../engine/config.ts";
+import {
+  closeState,
+  deleteMapEntries,
+  listMap,
+  openState,
+  putIntent,
+} from "../engine/state/mod.ts";
+import { runSync, type SyncSummary } from "../engine/mirror/mod.ts";
+import type { Config, SourceConfig } from "../engine/config/mod.ts";
 import { appendRaw, lab, scratchMailbox, snapshot, variant, wipeMailbox } from "./lab_client.ts";
 import { filesSide, imapSide, type MirrorSide, tempDir } from "./mirror_targets.ts";
 import { startFaultProxy } from "./fault_proxy.ts";

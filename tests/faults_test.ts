@@ -9,14 +9,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Config, SourceConfig } from "../engine/config.ts";
-import { runDirectorySync } from "../engine/directory.ts";
-import { ImapError } from "../engine/imap.ts";
-import { MailError, sendMail } from "../engine/mailer.ts";
-import { mirrorMailbox } from "../engine/mirror.ts";
-import { closeState, openState, type State } from "../engine/state.ts";
-import { runSync, targetOpener } from "../engine/sync.ts";
-import { IdleWatchers } from "../engine/watch.ts";
+import type { Config, SourceConfig } from "../engine/config/mod.ts";
+import { runDirectorySync } from "../engine/directory/mod.ts";
+import { ImapError } from "../engine/imap/mod.ts";
+import { MailError, sendMail } from "../engine/mail/mod.ts";
+import { mirrorMailbox } from "../engine/mirror/mod.ts";
+import { closeState, openState, type State } from "../engine/state/mod.ts";
+import { runSync, targetOpener } from "../engine/mirror/mod.ts";
+import { IdleWatchers } from "../engine/mirror/mod.ts";
 import { type Fault, type FaultProxy, startFaultProxy } from "./fault_proxy.ts";
 import {
   appendRaw,

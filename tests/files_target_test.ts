@@ -3,9 +3,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { closeState, openState } from "../engine/state.ts";
-import { runSync, type SyncSummary } from "../engine/sync.ts";
-import type { StoredMessageMeta } from "../engine/target_files.ts";
+import { closeState, openState } from "../engine/state/mod.ts";
+import { runSync, type SyncSummary } from "../engine/mirror/mod.ts";
+import type { StoredMessageMeta } from "../engine/files/mod.ts";
 import { lab, labConfig, type Snapshot, snapshot } from "./lab_client.ts";
 
 // Seeded mailboxes that no test changes on production; 4001 holds the over-length message,

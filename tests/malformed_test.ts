@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openMailboxReader } from "../engine/mailbox_reader.ts";
-import { closeState, openState } from "../engine/state.ts";
-import { runSync, type SyncSummary } from "../engine/sync.ts";
+import { openMailboxReader } from "../portal/mailbox_reader.ts";
+import { closeState, openState } from "../engine/state/mod.ts";
+import { runSync, type SyncSummary } from "../engine/mirror/mod.ts";
 import { scratchMailbox, type SnapMessage, snapshot, withImap } from "./lab_client.ts";
 import { malformedCorpus } from "./malformed_corpus.ts";
 import { placeholderOf, SIDES, tempDir } from "./mirror_targets.ts";

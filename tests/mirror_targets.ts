@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Config, SourceConfig } from "../engine/config.ts";
+import type { Config, SourceConfig } from "../engine/config/mod.ts";
 import {
   lab,
   labConfig,

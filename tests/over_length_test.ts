@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import { closeState, openState } from "../engine/state.ts";
-import { runSync } from "../engine/sync.ts";
+import { closeState, openState } from "../engine/state/mod.ts";
+import { runSync } from "../engine/mirror/mod.ts";
 import { appendRaw, labConfig, scratchMailbox, snapshot, wipeMailbox } from "./lab_client.ts";
 import { placeholderOf, tempDir } from "./mirror_targets.ts";
 

@@ -8,10 +8,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { serve } from "../engine/serve.ts";
-import { setLogSink } from "../engine/log.ts";
-import { decodeBody, parseMessage, type Part } from "../engine/mime.ts";
-import { closeState, listAudit, openState } from "../engine/state.ts";
-import { runSync } from "../engine/sync.ts";
+import { createApp } from "../portal/app.tsx";
+import { setLogSink } from "../engine/support/mod.ts";
+import { decodeBody, parseMessage, type Part } from "../engine/mime/mod.ts";
+import { closeState, listAudit, openState } from "../engine/state/mod.ts";
+import { runSync } from "../engine/mirror/mod.ts";
 import { pcmHeader } from "../portal/test_util.ts";
 import { readSmtpInbox } from "../scripts/lab.ts";
 import { lab, labConfig, wipeMailbox } from "./lab_client.ts";
@@ -92,7 +93,11 @@ Deno.test({
       const sync = await runSync(config, state, { mailboxes: [MAILBOX] });
       assert.equal(sync.failed, 0);
       const port = freePort();
-      served = serve(config, state, { listen: `127.0.0.1:${port}`, signal: stop.signal });
+      served = serve(config, state, {
+        listen: `127.0.0.1:${port}`,
+        signal: stop.signal,
+        handler: createApp({ config, state }).fetch,
+      });
       const base = `http://127.0.0.1:${port}`;
       for (let i = 0; i < 100; i++) {
         if (logs.some((l) => l.includes("Portal listening"))) break;

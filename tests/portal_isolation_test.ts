@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { closeState, openState } from "../engine/state.ts";
-import { runSync } from "../engine/sync.ts";
-import { decodeBody } from "../engine/mime.ts";
-import { classifyMessage } from "../engine/voice.ts";
-import { voiceParts } from "../engine/mailbox_reader.ts";
+import { closeState, openState } from "../engine/state/mod.ts";
+import { runSync } from "../engine/mirror/mod.ts";
+import { decodeBody } from "../engine/mime/mod.ts";
+import { classifyMessage } from "../engine/voicemail/mod.ts";
+import { voiceParts } from "../portal/mailbox_reader.ts";
 import { createApp } from "../portal/app.tsx";
 import { messageLinks, PortalClient } from "../portal/test_util.ts";
 import { readSmtpInbox } from "../scripts/lab.ts";

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { closeState, openState } from "../engine/state.ts";
-import { openFileTarget } from "../engine/target_files.ts";
+import { closeState, openState } from "../engine/state/mod.ts";
+import { openFileTarget } from "../engine/files/mod.ts";
 import { createApp } from "../portal/app.tsx";
 import { messageLinks, PortalClient } from "../portal/test_util.ts";
 import { appendRaw, lab, labConfig, snapshot, variant, withImap } from "./lab_client.ts";

@@ -6,16 +6,16 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { pcmWavSize } from "../engine/audio/decode.ts";
-import { parseWav } from "../engine/audio/wav.ts";
-import type { Config, SourceConfig } from "../engine/config.ts";
-import { closeLdap, openLdap, searchEntries } from "../engine/ldap.ts";
-import { setLogSink } from "../engine/log.ts";
-import { clearVoiceCache } from "../engine/mailbox_reader.ts";
-import { decodeBody, headerValue, parseMessage, type Part } from "../engine/mime.ts";
-import { closeState, listAudit, openState, type State } from "../engine/state.ts";
-import { runSync } from "../engine/sync.ts";
-import { classifyMessage } from "../engine/voice.ts";
+import { pcmWavSize } from "../engine/audio/mod.ts";
+import { parseWav } from "../engine/audio/mod.ts";
+import type { Config, SourceConfig } from "../engine/config/mod.ts";
+import { closeLdap, openLdap, searchEntries } from "../engine/directory/mod.ts";
+import { setLogSink } from "../engine/support/mod.ts";
+import { clearVoiceCache } from "../portal/mailbox_reader.ts";
+import { decodeBody, headerValue, parseMessage, type Part } from "../engine/mime/mod.ts";
+import { closeState, listAudit, openState, type State } from "../engine/state/mod.ts";
+import { runSync } from "../engine/mirror/mod.ts";
+import { classifyMessage } from "../engine/voicemail/mod.ts";
 import { createApp } from "../portal/app.tsx";
 import { messageLinks, pcmHeader, PortalClient } from "../portal/test_util.ts";
 import { readSmtpInbox } from "../scripts/lab.ts";

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { closeState, openState } from "../engine/state.ts";
-import { runSync } from "../engine/sync.ts";
+import { closeState, openState } from "../engine/state/mod.ts";
+import { runSync } from "../engine/mirror/mod.ts";
 import { appendRaw, lab, labConfig, scratchMailbox, snapshot, variant } from "./lab_client.ts";
 import { assertReadOnly, verb } from "./imap_transcript.ts";
 import { tempDir } from "./mirror_targets.ts";

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type DirectoryReport, runDirectorySync } from "../engine/directory.ts";
-import { type AttrValue, type DirEntry, getAttr } from "../engine/directory_plan.ts";
+import { type DirectoryReport, runDirectorySync } from "../engine/directory/mod.ts";
+import { type AttrValue, type DirEntry, getAttr } from "../engine/directory/mod.ts";
 import {
   addEntry,
   closeLdap,
@@ -15,8 +15,8 @@ import {
   type LdapSession,
   openLdap,
   searchEntries,
-} from "../engine/ldap.ts";
-import { closeState, openState } from "../engine/state.ts";
+} from "../engine/directory/mod.ts";
+import { closeState, openState } from "../engine/state/mod.ts";
 import { lab } from "./lab_client.ts";
 import { filesSide, tempDir } from "./mirror_targets.ts";
 

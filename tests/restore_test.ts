@@ -6,15 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ConfigError } from "../engine/config.ts";
+import { ConfigError } from "../engine/config/mod.ts";
 import {
   formatRestoreReport,
   RestoreError,
   type RestoreReport,
   runRestore,
-} from "../engine/restore.ts";
-import { closeState, openState, type State } from "../engine/state.ts";
-import { runSync, type SyncSummary } from "../engine/sync.ts";
+} from "../engine/restore/mod.ts";
+import { closeState, openState, type State } from "../engine/state/mod.ts";
+import { runSync, type SyncSummary } from "../engine/mirror/mod.ts";
 import {
   appendRaw,
   lab,

@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Config } from "../engine/config.ts";
-import { HOLDER_FILE, readHolder } from "../engine/data_lock.ts";
+import type { Config } from "../engine/config/mod.ts";
+import { HOLDER_FILE, readHolder } from "../engine/support/mod.ts";
 import { startFaultProxy } from "./fault_proxy.ts";
 import {
   appendRaw,

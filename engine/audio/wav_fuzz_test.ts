@@ -1,5 +1,5 @@
 /**
- * Property-based tests (fast-check) of the WAV parsers (engine/audio's and engine/voice.ts's
+ * Property-based tests (fast-check) of the WAV parsers (engine/audio's and engine/voicemail/classify.ts's
  * header reader) and the GSM 6.10 / G.711 decoders on hostile audio: arbitrary bytes and valid
  * WAVs with lying sizes, flipped, cut and spliced bytes. Only the documented typed errors may
  * escape; durations are finite and ≥ 0; decoded PCM is exactly as long as the header promises,
@@ -19,7 +19,7 @@ import {
   WAV49_BLOCK_SAMPLES,
 } from "./gsm610.ts";
 import { parseWav, tryParseWavHeader, wavDurationSeconds, WavError } from "./wav.ts";
-import { readWavHeader, wavSeconds } from "../voice.ts";
+import { readWavHeader, wavSeconds } from "../voicemail/mod.ts";
 import { makeWav } from "../../tests/malformed_corpus.ts";
 
 const RUNS = { numRuns: 500, seed: 0xa0d10 };

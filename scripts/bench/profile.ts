@@ -5,7 +5,7 @@
  *
  * - per-mailbox check: a minimal raw session (SASL-IR login, STATUS, LOGOUT) against imapflow's
  *   `connectAs()` (ID, AUTHENTICATE, ID, NAMESPACE, ENABLE) + STATUS + logout — why the mirror
- *   pass now uses its own session (engine/imap_session.ts);
+ *   pass now uses its own session (engine/imap/session.ts);
  * - the engine's state writes for 5,000 copies and 1,000 mailbox results (Deno KV on disk);
  * - copying 200 × 25 through imapflow (a FETCH and an APPEND round trip per message), against
  *   one FETCH per mailbox with pipelined APPENDs, and with one MULTIAPPEND per mailbox; then the
@@ -19,10 +19,10 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import type { ImapFlow } from "imapflow";
-import { type ImapEndpoint, loadConfig } from "../../engine/config.ts";
-import { connectAs, disconnect } from "../../engine/imap.ts";
-import { fetchMeta, fetchSource, folderStatus, listUids } from "../../engine/source.ts";
-import { emptyResult } from "../../engine/mirror.ts";
+import { type ImapEndpoint, loadConfig } from "../../engine/config/mod.ts";
+import { connectAs, disconnect } from "../../engine/imap/mod.ts";
+import { fetchMeta, fetchSource, folderStatus, listUids } from "../../engine/imap/mod.ts";
+import { emptyResult } from "../../engine/mirror/mod.ts";
 import {
   closeState,
   getCursor,
@@ -31,7 +31,7 @@ import {
   putIntent,
   putMailboxResult,
   recordCopy,
-} from "../../engine/state.ts";
+} from "../../engine/state/mod.ts";
 import { readLab } from "../lab.ts";
 import type { LabInfo } from "../lab/types.ts";
 import { pool } from "../lab/util.ts";

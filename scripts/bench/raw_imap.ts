@@ -5,7 +5,7 @@
  * @module
  */
 
-import { imapDate } from "../../engine/imap_session.ts";
+import { imapDate } from "../../engine/imap/mod.ts";
 
 const enc = new TextEncoder();
 const CRLF = enc.encode("\r\n");

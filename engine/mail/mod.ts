@@ -1,0 +1,5 @@
+/**
+ * Outgoing mail through the SMTP relay.
+ * @module
+ */
+export * from "./mailer.ts";

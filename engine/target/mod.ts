@@ -1,0 +1,7 @@
+/**
+ * Where the mirror writes: the target interface, message identity and digests, the backup MSS over IMAP.
+ * @module
+ */
+export * from "./flags.ts";
+export * from "./imap.ts";
+export * from "./target.ts";
