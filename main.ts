@@ -18,12 +18,13 @@ import {
   removeSubscriptions,
   type State,
 } from "./engine/state/mod.ts";
-import { log, redact } from "./engine/support/mod.ts";
+import { isMailboxId, log, MAILBOX_ID_RULE, redact, setLogLevel } from "./engine/support/mod.ts";
 import { loadKey, unsealSecrets } from "./engine/config/mod.ts";
 import { formatSummary, runSync, type SyncSummary } from "./engine/mirror/mod.ts";
 import { formatRestoreReport, RestoreError, runRestore } from "./engine/restore/mod.ts";
 import { parseRestoreDate, parseUidArgs } from "./engine/restore/mod.ts";
 import { VERSION } from "./engine/version.ts";
+import { buildInfo } from "./engine/release/mod.ts";
 import { acquireDataLock, DataDirBusyError } from "./engine/support/mod.ts";
 import {
   formatDirectoryReport,
@@ -64,10 +65,6 @@ const GLOBAL_HELP = `Global options:
   --config FILE   configuration file (default: $VMIRROR_CONFIG; none = embedded defaults)
   --data DIR      data directory for state and blobs (default: $VMIRROR_DATA or ./vmirror-data)
   -h, --help      help for the verb`;
-
-// MSS mailboxes are numbers; other stores name them like addresses. Nothing that could be an
-// IMAP or path metacharacter (space, quote, slash, *, %, separators) gets through.
-const MAILBOX_RE = /^[A-Za-z0-9][A-Za-z0-9._+@-]{0,63}$/;
 
 const VERBS: Record<string, Verb> = {
   serve: {
@@ -335,6 +332,115 @@ running it twice restores nothing twice. Exit 0 done, 1 something not restored, 
       }, { writer: ctx.values["dry-run"] ? undefined : "restore" });
     },
   },
+  install: {
+    summary: "install this release as a service (systemd on Linux, a start-up task on Windows)",
+    usage: `vmirror install [--prefix DIR] [--data-dir DIR] [--config-dir DIR] [--systemd-dir DIR]
+                       [--user NAME] [--listen HOST:PORT] [--no-start] [--dry-run]
+                       [--target linux-x64|windows-x64]
+
+Copies the running release to PREFIX/releases/<version>/ (PREFIX/current points at it), creates
+the service user (Linux), the data directory (0700) and the config directory with a config file
+(kept when present), writes the service (a hardened systemd unit with restart on failure; on
+Windows a start-up task as SYSTEM, restarted on failure, and a firewall rule for the portal) and
+starts it. --dry-run prints every step and changes nothing; --target plans another platform.
+Defaults: Linux /opt/vmirror, /var/lib/vmirror, /etc/vmirror, /etc/systemd/system, user vmirror;
+Windows %ProgramFiles%\\vmirror, %ProgramData%\\vmirror\\data, %ProgramData%\\vmirror. Runs as root /
+Administrator.`,
+    options: {
+      prefix: { type: "string" },
+      "data-dir": { type: "string" },
+      "config-dir": { type: "string" },
+      "systemd-dir": { type: "string" },
+      user: { type: "string" },
+      listen: { type: "string" },
+      "no-start": { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      target: { type: "string" },
+    },
+    run: async (ctx) => {
+      const inst = await import("./engine/install/mod.ts");
+      const layout = installLayout(ctx, inst.defaultLayout);
+      const dryRun = !!ctx.values["dry-run"];
+      let program;
+      try {
+        program = await inst.runningProgram();
+      } catch (e) {
+        if (!dryRun) {
+          console.error((e as Error).message);
+          return EXIT.failed;
+        }
+        // A plan can be shown from anywhere: the file names stand for the release's.
+        program = {
+          version: VERSION,
+          files: [layout.os === "windows" ? "vmirror.exe" : "vmirror"],
+        };
+      }
+      const steps = inst.planInstall(layout, program, {
+        start: !ctx.values["no-start"],
+        // Another platform's plan cannot look up its users: it assumes the user is created.
+        userExists: layout.os !== "linux" ||
+          (layout.os === Deno.build.os && await inst.userExists(layout.user)),
+      });
+      if (dryRun) {
+        for (const s of steps) console.log(inst.describeStep(s));
+        return EXIT.ok;
+      }
+      requireAdmin(layout.os, "install");
+      try {
+        await inst.applySteps(steps, { log: (l) => console.error(l) });
+      } catch (e) {
+        if (!(e instanceof inst.InstallError)) throw e;
+        console.error(e.message);
+        return EXIT.failed;
+      }
+      const port = layout.listen.split(":").pop();
+      console.log(
+        `vmirror ${program.version} installed in ${layout.prefix}${
+          ctx.values["no-start"] ? "" : ` and started as the "${inst.SERVICE_NAME}" service`
+        }; set it up at http://${Deno.hostname()}:${port}/admin`,
+      );
+      return EXIT.ok;
+    },
+  },
+  uninstall: {
+    summary: "remove the service and the program (data and config kept unless --purge)",
+    usage: `vmirror uninstall [--prefix DIR] [--data-dir DIR] [--config-dir DIR] [--systemd-dir DIR]
+                         [--purge] [--dry-run] [--target linux-x64|windows-x64]`,
+    options: {
+      prefix: { type: "string" },
+      "data-dir": { type: "string" },
+      "config-dir": { type: "string" },
+      "systemd-dir": { type: "string" },
+      purge: { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      target: { type: "string" },
+    },
+    run: async (ctx) => {
+      const inst = await import("./engine/install/mod.ts");
+      const layout = installLayout(ctx, inst.defaultLayout);
+      const steps = inst.planUninstall(layout, { purge: !!ctx.values.purge });
+      if (ctx.values["dry-run"]) {
+        for (const s of steps) console.log(inst.describeStep(s));
+        return EXIT.ok;
+      }
+      requireAdmin(layout.os, "uninstall");
+      try {
+        await inst.applySteps(steps, { log: (l) => console.error(l) });
+      } catch (e) {
+        if (!(e instanceof inst.InstallError)) throw e;
+        console.error(e.message);
+        return EXIT.failed;
+      }
+      console.log(
+        `vmirror removed from ${layout.prefix}${
+          ctx.values.purge
+            ? "; data and configuration removed too"
+            : `; data kept in ${layout.dataDir}`
+        }`,
+      );
+      return EXIT.ok;
+    },
+  },
   "release-deletions": {
     summary: "let deletions held by the mass-deletion guard go ahead at the next pass",
     usage: `vmirror release-deletions (--mailbox ID... | --all) [--json]
@@ -379,10 +485,18 @@ or the next \`sync --once\`) delete them; \`status\` lists what is held.`,
   },
   version: {
     summary: "print the version",
-    usage: "vmirror version",
-    options: {},
-    run: () => {
-      console.log(`vmirror ${VERSION} (deno ${Deno.version.deno})`);
+    usage: "vmirror version [--json]   (version, commit, build date, target, Deno version)",
+    options: { json: { type: "boolean" } },
+    run: (ctx) => {
+      const b = buildInfo();
+      if (ctx.values.json) console.log(JSON.stringify(b, null, 2));
+      else {
+        console.log(
+          `vmirror ${b.version} (commit ${b.commit}${b.buildDate ? `, built ${b.buildDate}` : ""}${
+            b.target ? `, ${b.target}` : ""
+          }, deno ${b.deno})`,
+        );
+      }
       return Promise.resolve(EXIT.ok);
     },
   },
@@ -400,9 +514,9 @@ function asUsage<T>(flag: string, fn: () => T): T {
 
 function checkMailboxes(ids: string[]): void {
   for (const id of ids) {
-    if (!MAILBOX_RE.test(id)) {
+    if (!isMailboxId(id)) {
       throw new UsageError(
-        `Invalid mailbox "${id}": expected letters, digits, . _ + - @ (starting with a letter or digit)`,
+        `Invalid mailbox "${id}": expected ${MAILBOX_ID_RULE}`,
       );
     }
   }
@@ -431,6 +545,7 @@ async function withConfigAndState(
     const config = Object.keys(stored).length
       ? await loadConfig({ file: ctx.global.config, dataDir: ctx.global.data, stored })
       : probe;
+    setLogLevel(config.logLevel);
     return await fn(config, state);
   } finally {
     closeState(state);
@@ -457,6 +572,51 @@ function verbHelp(name: string, verb: Verb): string {
   return `vmirror ${name} — ${verb.summary}\n\nUsage: ${verb.usage}\n\n${GLOBAL_HELP}`;
 }
 
+/** The install layout from the defaults of the target platform and the verb's options. */
+function installLayout(
+  ctx: Context,
+  defaults: typeof import("./engine/install/mod.ts").defaultLayout,
+): import("./engine/install/mod.ts").InstallLayout {
+  const target = ctx.values.target as string | undefined;
+  if (target !== undefined && target !== "linux-x64" && target !== "windows-x64") {
+    throw new UsageError(`--target: expected "linux-x64" or "windows-x64", got "${target}"`);
+  }
+  const os = target ? (target === "windows-x64" ? "windows" : "linux") : Deno.build.os;
+  if (os !== "linux" && os !== "windows") {
+    throw new UsageError(`install supports Linux and Windows, not "${os}"`);
+  }
+  if (os !== Deno.build.os && !ctx.values["dry-run"]) {
+    throw new UsageError("--target for another platform only plans: add --dry-run");
+  }
+  const env = Deno.env.toObject();
+  const layout = defaults(os, { programFiles: env.ProgramFiles, programData: env.ProgramData });
+  const pick = (flag: string) => ctx.values[flag] as string | undefined;
+  const listen = pick("listen");
+  if (listen !== undefined && !/^[^:\s]+:\d{1,5}$/.test(listen)) {
+    throw new UsageError(`--listen: expected HOST:PORT, got "${listen}"`);
+  }
+  const user = pick("user");
+  if (user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) {
+    throw new UsageError(`--user: "${user}" is not a valid system user name`);
+  }
+  return {
+    ...layout,
+    prefix: pick("prefix") ?? layout.prefix,
+    dataDir: pick("data-dir") ?? layout.dataDir,
+    configDir: pick("config-dir") ?? layout.configDir,
+    systemdDir: pick("systemd-dir") ?? layout.systemdDir,
+    user: user ?? layout.user,
+    listen: listen ?? layout.listen,
+  };
+}
+
+/** Installing needs root on Linux (users, /opt, systemd). */
+function requireAdmin(os: string, verb: string): void {
+  if (os === "linux" && Deno.uid() !== 0) {
+    throw new UsageError(`${verb} must run as root (or print the plan with --dry-run)`);
+  }
+}
+
 /** Runs the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
@@ -469,7 +629,9 @@ export async function main(args: string[]): Promise<number> {
     } else console.log(mainHelp());
     return name ? EXIT.ok : EXIT.usage;
   }
-  if (name === "--version") return await VERBS.version.run({} as Context);
+  if (name === "--version") {
+    return await VERBS.version.run({ values: {}, positionals: [], global: {} });
+  }
   const verb = Object.hasOwn(VERBS, name) ? VERBS[name] : undefined;
   if (!verb) {
     console.error(`Unknown verb "${name}"\n\n${mainHelp()}`);

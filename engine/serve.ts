@@ -42,12 +42,7 @@ export async function serve(config: Config, state: State, opts: ServeOptions): P
     if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
   }
   const { hostname, port } = parseListen(opts.listen ?? config.portal.listen);
-  const tls = config.portal.tlsCertFile && config.portal.tlsKeyFile
-    ? {
-      cert: await Deno.readTextFile(config.portal.tlsCertFile),
-      key: await Deno.readTextFile(config.portal.tlsKeyFile),
-    }
-    : {};
+  const tls = config.portal.tls ?? {};
   const server = Deno.serve({
     hostname,
     port,

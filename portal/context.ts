@@ -1,16 +1,15 @@
 /**
- * What every portal route shares: the Hono environment type, the resolved dependencies, the
- * session cookie, CSRF checks on state-changing forms, and the audit helper.
+ * What every portal route shares: the Hono environment types, the resolved dependencies, the
+ * session and pre-session cookies, and the audit helper.
  * @module
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { HTTPException } from "hono/http-exception";
 import type { Config } from "../engine/config/mod.ts";
 import type { ThrottleKind, ThrottleLimit } from "./login_throttle.ts";
 import { log } from "../engine/support/mod.ts";
 import type { MailboxReader } from "./mailbox_reader.ts";
-import { type AdminCredential, randomToken, sameSecret, type Session } from "./sessions.ts";
+import { type AdminCredential, randomToken, type Session } from "./sessions.ts";
 import { audit, type State } from "../engine/state/mod.ts";
 
 /** Hono's environment for the portal. */
@@ -22,8 +21,18 @@ export interface PortalEnv {
   };
 }
 
-/** A portal route's context. */
-export type Ctx = Context<PortalEnv>;
+/** A portal route's context, with whatever its middleware added to the environment. */
+export type Ctx<E extends PortalEnv = PortalEnv> = Context<E>;
+
+/** What `requireRole` (middleware.ts) adds: the session whose role was checked. */
+export interface SignedInEnv {
+  Variables: PortalEnv["Variables"] & { user: Session };
+}
+
+/** What the CSRF middleware adds: the posted form's text fields, its token checked. */
+export interface FormEnv {
+  Variables: { form: Record<string, string> };
+}
 
 /** A mirrored folder as the portal offers it. */
 export interface PortalFolder {
@@ -65,12 +74,12 @@ function cookieNames(tls: boolean) {
 }
 
 /** The session token from the request's cookie. */
-export function sessionToken(c: Ctx, deps: PortalDeps): string | undefined {
+export function sessionToken(c: Context, deps: PortalDeps): string | undefined {
   return getCookie(c, cookieNames(deps.tls).session);
 }
 
 /** Sets the session cookie: HttpOnly, SameSite=Strict, Secure under TLS, expiring. */
-export function setSessionCookie(c: Ctx, deps: PortalDeps, token: string): void {
+export function setSessionCookie(c: Context, deps: PortalDeps, token: string): void {
   setCookie(c, cookieNames(deps.tls).session, token, {
     path: "/",
     httpOnly: true,
@@ -81,7 +90,7 @@ export function setSessionCookie(c: Ctx, deps: PortalDeps, token: string): void 
 }
 
 /** Removes the session cookie. */
-export function clearSessionCookie(c: Ctx, deps: PortalDeps): void {
+export function clearSessionCookie(c: Context, deps: PortalDeps): void {
   deleteCookie(c, cookieNames(deps.tls).session, { path: "/", secure: deps.tls });
 }
 
@@ -89,7 +98,7 @@ export function clearSessionCookie(c: Ctx, deps: PortalDeps): void {
  * The login forms' CSRF token (before there is a session): a random value in a cookie that the
  * form repeats; a cross-site page can neither read the cookie nor make the browser send it.
  */
-export function loginFormToken(c: Ctx, deps: PortalDeps): string {
+export function loginFormToken(c: Context, deps: PortalDeps): string {
   const name = cookieNames(deps.tls).pre;
   const cur = getCookie(c, name);
   if (cur && /^[A-Za-z0-9_-]{43}$/.test(cur)) return cur;
@@ -104,33 +113,19 @@ export function loginFormToken(c: Ctx, deps: PortalDeps): string {
   return token;
 }
 
-/** Reads a form and checks its `_csrf` field against `expected`; 403 when it does not match. */
-export async function readForm(
-  c: Ctx,
-  expected: string | undefined,
-): Promise<Record<string, string>> {
-  let body: Record<string, unknown>;
-  try {
-    body = await c.req.parseBody();
-  } catch {
-    throw new HTTPException(400, { message: "unreadable form" });
-  }
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
-  if (!expected || !sameSecret(out._csrf ?? "", expected)) {
-    throw new HTTPException(403, { message: "CSRF token missing or wrong" });
-  }
-  return out;
+/** The pre-session cookie that a login form's `_csrf` field must repeat. */
+export function loginCookieToken(c: Context, deps: PortalDeps): string | undefined {
+  return getCookie(c, cookieNames(deps.tls).pre);
 }
 
-/** The login forms' check: the `_csrf` field must repeat the pre-session cookie. */
-export function readLoginForm(c: Ctx, deps: PortalDeps): Promise<Record<string, string>> {
-  return readForm(c, getCookie(c, cookieNames(deps.tls).pre));
+/** The audit actor of a session. */
+export function actorOf(s: Session): string {
+  return `${s.role}:${s.subject}`;
 }
 
 /** Writes an audit entry; a failure to audit is logged, never shown to the subscriber. */
-export async function auditEvent(
-  c: Ctx,
+export async function auditEvent<E extends PortalEnv>(
+  c: Ctx<E>,
   deps: PortalDeps,
   event: { actor: string; action: string; detail?: Record<string, unknown> },
 ): Promise<void> {

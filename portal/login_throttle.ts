@@ -5,7 +5,12 @@
  * cannot all read "no failures yet" before any of them is counted.
  * @module
  */
-import { deleteOne, getOne, listAll, updateOne } from "../engine/state/mod.ts";
+import {
+  deleteThrottleRecord,
+  getThrottleRecord,
+  listThrottleRecords,
+  updateThrottleRecord,
+} from "../engine/state/mod.ts";
 import type { State } from "../engine/state/mod.ts";
 
 /** What a counter counts. */
@@ -44,10 +49,6 @@ export interface ThrottleKey {
   id: string;
 }
 
-function kvKey(k: ThrottleKey): Deno.KvKey {
-  return ["portal", "throttle", k.kind, k.id];
-}
-
 /** The lock that ends last among the keys, or null when none is locked. */
 export async function lockedUntil(
   state: State,
@@ -56,7 +57,7 @@ export async function lockedUntil(
 ): Promise<Date | null> {
   let until: Date | null = null;
   for (const k of keys) {
-    const r = await getOne<ThrottleRecord>(state, kvKey(k));
+    const r = await getThrottleRecord<ThrottleRecord>(state, k);
     if (!r?.lockedUntil) continue;
     const t = new Date(r.lockedUntil);
     if (t > now && (!until || t > until)) until = t;
@@ -75,7 +76,7 @@ export async function recordFailure(
   for (const k of keys) {
     const limit = limits[k.kind];
     // Checked against concurrent writers (another process counting the same key).
-    await updateOne<ThrottleRecord>(state, kvKey(k), (cur) => {
+    await updateThrottleRecord<ThrottleRecord>(state, k, (cur) => {
       const fresh = !cur ||
         now.getTime() - Date.parse(cur.firstAt) > limit.windowMinutes * 60_000 ||
         (cur.lockedUntil !== null && Date.parse(cur.lockedUntil) <= now.getTime());
@@ -99,9 +100,9 @@ export async function recordFailure(
 
 /** Forgets a key's failures (a successful login, or an admin's clear). */
 export async function clearThrottle(state: State, key: ThrottleKey): Promise<boolean> {
-  const cur = await getOne<ThrottleRecord>(state, kvKey(key));
+  const cur = await getThrottleRecord<ThrottleRecord>(state, key);
   if (!cur) return false;
-  await deleteOne(state, kvKey(key));
+  await deleteThrottleRecord(state, key);
   return true;
 }
 
@@ -110,7 +111,7 @@ export async function listThrottles(
   state: State,
   now: Date = new Date(),
 ): Promise<(ThrottleRecord & { locked: boolean })[]> {
-  const all = await listAll<ThrottleRecord>(state, ["portal", "throttle"], { limit: 10_000 });
+  const all = await listThrottleRecords<ThrottleRecord>(state, 10_000);
   return all
     .map((r) => ({ ...r, locked: !!r.lockedUntil && Date.parse(r.lockedUntil) > now.getTime() }))
     .sort((a, b) => Number(b.locked) - Number(a.locked) || b.lastAt.localeCompare(a.lastAt));

@@ -13,17 +13,17 @@
 import { join } from "node:path";
 import type { ImapFlow } from "imapflow";
 import type { Config, FilesTargetConfig, ImapTargetConfig } from "../engine/config/mod.ts";
-import { isHiddenEntry, META_FILE, senderLabel } from "../engine/files/mod.ts";
+import { isHiddenEntry, senderLabel } from "../engine/files/mod.ts";
 import {
   findMarked,
   folderDirSpec,
   mailboxDirSpec,
-  readJsonOrNull,
+  readCompleteMessage,
   visibleDirs,
 } from "../engine/files/mod.ts";
 import { connectAs, disconnect, ImapError } from "../engine/imap/mod.ts";
 import { type Address, decodeBody, headerValue } from "../engine/mime/mod.ts";
-import { getOne, putOne } from "../engine/state/mod.ts";
+import { getCachedSummary, putCachedSummary } from "../engine/state/mod.ts";
 import { examine, fetchSource } from "../engine/imap/mod.ts";
 import type { State } from "../engine/state/mod.ts";
 import {
@@ -386,15 +386,6 @@ function imapReader(
     return out;
   };
 
-  const cacheKey = (folder: string, uidValidity: number, uid: number): Deno.KvKey => [
-    "portal",
-    "summary",
-    mailbox,
-    folder,
-    uidValidity,
-    uid,
-  ];
-
   // Cached descriptions first; the rest fetched in one command (collected before any other
   // command, since imapflow runs one at a time), parsed, and cached.
   const describe = async (
@@ -405,7 +396,9 @@ function imapReader(
   ): Promise<MessageSummary[]> => {
     const cached = state
       ? await Promise.all(
-        page.map((r) => getOne<MessageSummary>(state, cacheKey(folder, uidValidity, r.uid))),
+        page.map((r) =>
+          getCachedSummary<MessageSummary>(state, { mailbox, folder, uidValidity }, r.uid)
+        ),
       )
       : page.map(() => null);
     const missing = page.filter((_, i) => !cached[i]);
@@ -430,7 +423,9 @@ function imapReader(
       for (const { row, bytes } of sources) {
         const summary = describeBytes(bytes, { folder, uidValidity, ...row });
         fetched.set(row.uid, summary);
-        if (state) await putOne(state, cacheKey(folder, uidValidity, row.uid), summary);
+        if (state) {
+          await putCachedSummary(state, { mailbox, folder, uidValidity }, row.uid, summary);
+        }
       }
     }
     const out: MessageSummary[] = [];
@@ -582,14 +577,10 @@ function filesReader(target: FilesTargetConfig, mailbox: string): MailboxReader 
     return out;
   };
 
-  // Missing or not JSON: not (yet) a complete message directory.
+  // Complete message directories only (engine/files' one rule), and not moved to deleted.
   const liveMeta = async (dir: string, uid: number): Promise<StoredMessageMeta | null> => {
-    const m = await readJsonOrNull(join(dir, META_FILE)) as StoredMessageMeta | null;
-    if (
-      !m || typeof m !== "object" || m.uid !== uid || !Array.isArray(m.flags) ||
-      !Array.isArray(m.voiceParts) || m.deletedAt
-    ) return null;
-    return m;
+    const m = await readCompleteMessage(dir);
+    return m && m.uid === uid && !m.deletedAt ? m : null;
   };
 
   const locate = async ({ folder, uidValidity, uid }: MessageRef) => {

@@ -9,31 +9,11 @@ import {
 import { decodeBody } from "../engine/mime/mod.ts";
 import { openFileTarget } from "../engine/files/mod.ts";
 import { classifyMessage } from "../engine/voicemail/mod.ts";
+import { muLawWav as toneWav } from "../tests/test_utils/mod.ts";
 
 // A µ-law WAV of `seconds` of a tone: small, and decodable by the portal's player path.
 function muLawWav(seconds: number, tone = 440): Uint8Array {
-  const n = Math.round(seconds * 8000);
-  const out = new Uint8Array(44 + n);
-  const v = new DataView(out.buffer);
-  const ascii = (off: number, s: string) =>
-    [...s].forEach((c, i) => (out[off + i] = c.charCodeAt(0)));
-  ascii(0, "RIFF");
-  v.setUint32(4, 36 + n, true);
-  ascii(8, "WAVE");
-  ascii(12, "fmt ");
-  v.setUint32(16, 16, true);
-  v.setUint16(20, 7, true);
-  v.setUint16(22, 1, true);
-  v.setUint32(24, 8000, true);
-  v.setUint32(28, 8000, true);
-  v.setUint16(32, 1, true);
-  v.setUint16(34, 8, true);
-  ascii(36, "data");
-  v.setUint32(40, n, true);
-  for (let i = 0; i < n; i++) {
-    out[44 + i] = (Math.sin((2 * Math.PI * tone * i) / 8000) * 90 + 128) & 0xff;
-  }
-  return out;
+  return toneWav(seconds, { tone, amplitude: 90, header: "plain" });
 }
 
 function b64(bytes: Uint8Array): string {

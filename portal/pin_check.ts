@@ -12,13 +12,10 @@ import { timingSafeEqual } from "node:crypto";
 import type { Config, ImapEndpoint, LdapEndpoint } from "../engine/config/mod.ts";
 import { commandTimeoutMs, imapClient } from "../engine/imap/mod.ts";
 import { closeLdap, openLdap, searchEntries } from "../engine/directory/mod.ts";
-import { log } from "../engine/support/mod.ts";
+import { isMailboxId, log } from "../engine/support/mod.ts";
 
 /** The outcome of a PIN check. */
 export type PinResult = "ok" | "bad" | "unavailable";
-
-/** Mailbox numbers the portal accepts: digits only (MSS mailboxes are numbers). */
-export const MAILBOX_PATTERN = /^[0-9]{1,20}$/;
 
 /** PINs the portal accepts; anything else is refused before a server is asked. */
 export const PIN_PATTERN = /^[0-9]{1,32}$/;
@@ -32,7 +29,7 @@ export interface PinLogin {
 /** Checks a mailbox's PIN with the configured method. */
 export async function checkPin(config: Config, login: PinLogin): Promise<PinResult> {
   const { mailbox, pin } = login;
-  if (!MAILBOX_PATTERN.test(mailbox) || !PIN_PATTERN.test(pin)) return "bad";
+  if (!isMailboxId(mailbox) || !PIN_PATTERN.test(pin)) return "bad";
   if (config.portal.pinCheck === "ldap") {
     if (!config.ldap) {
       log("error", 'portal.pinCheck is "ldap" but no "ldap" section is configured');
@@ -60,7 +57,7 @@ export function imapEndpointForPins(config: Config): ImapEndpoint | null {
 /** A user login (not the trusted server) with the PIN as password. */
 export async function checkPinImap(endpoint: ImapEndpoint, login: PinLogin): Promise<PinResult> {
   const { mailbox, pin } = login;
-  const client = await imapClient(endpoint, {
+  const client = imapClient(endpoint, {
     // LOGIN, explicitly: a PIN is a plain password and imapflow would otherwise pick a method.
     auth: { user: mailbox, pass: pin, loginMethod: "LOGIN" },
     socketTimeout: commandTimeoutMs(endpoint),

@@ -7,7 +7,13 @@
  * @module
  */
 import { timingSafeEqual } from "node:crypto";
-import { deleteOne, getOne, putOne } from "../engine/state/mod.ts";
+import {
+  deletePortalSession,
+  getAdminHash,
+  getPortalSession,
+  putAdminHash,
+  putPortalSession,
+} from "../engine/state/mod.ts";
 import type { State } from "../engine/state/mod.ts";
 
 /** Who a session belongs to. */
@@ -38,10 +44,7 @@ export interface SessionOptions {
 /** Random URL-safe token of `bytes` bytes. */
 export function randomToken(bytes = 32): string {
   const b = crypto.getRandomValues(new Uint8Array(bytes));
-  return btoa(String.fromCharCode(...b)).replaceAll("+", "-").replaceAll("/", "_").replace(
-    /=+$/,
-    "",
-  );
+  return b.toBase64({ alphabet: "base64url", omitPadding: true });
 }
 
 /** Compares two strings in time independent of where they differ. */
@@ -53,10 +56,10 @@ export function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(x, y);
 }
 
-async function tokenKey(token: string): Promise<Deno.KvKey> {
+// Sessions are stored under the token's hash: a copy of the store holds no usable cookie.
+async function tokenHash(token: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
-  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return ["portal", "session", hex];
+  return new Uint8Array(digest).toHex();
 }
 
 /** Starts a session; returns the cookie token (shown to nobody else) and the record. */
@@ -74,7 +77,9 @@ export async function createSession(
     seenAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + opts.minutes * 60_000).toISOString(),
   };
-  await putOne(state, await tokenKey(token), session, { expireIn: opts.minutes * 60_000 });
+  await putPortalSession(state, await tokenHash(token), session, {
+    expireIn: opts.minutes * 60_000,
+  });
   return { token, session };
 }
 
@@ -88,18 +93,18 @@ export async function getSession(
   opts: SessionOptions,
 ): Promise<Session | null> {
   if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-  const key = await tokenKey(token);
-  const session = await getOne<Session>(state, key);
+  const hash = await tokenHash(token);
+  const session = await getPortalSession<Session>(state, hash);
   if (!session) return null;
   const now = opts.now ?? new Date();
   if (Date.parse(session.expiresAt) <= now.getTime()) {
-    await deleteOne(state, key);
+    await deletePortalSession(state, hash);
     return null;
   }
   if (now.getTime() - Date.parse(session.seenAt) >= 60_000) {
     session.seenAt = now.toISOString();
     session.expiresAt = new Date(now.getTime() + opts.minutes * 60_000).toISOString();
-    await putOne(state, key, session, { expireIn: opts.minutes * 60_000 });
+    await putPortalSession(state, hash, session, { expireIn: opts.minutes * 60_000 });
   }
   return session;
 }
@@ -107,7 +112,7 @@ export async function getSession(
 /** Ends a session (logout). */
 export async function endSession(state: State, token: string | undefined): Promise<void> {
   if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) return;
-  await deleteOne(state, await tokenKey(token));
+  await deletePortalSession(state, await tokenHash(token));
 }
 
 // ---- admin credential ----
@@ -123,7 +128,7 @@ export async function hashPassword(
   const iterations = opts.iterations ?? PBKDF2_ITERATIONS;
   const salt = opts.salt ?? crypto.getRandomValues(new Uint8Array(16));
   const hash = await pbkdf2(password, salt, iterations);
-  return `${HASH_PREFIX}$${iterations}$${b64(salt)}$${b64(hash)}`;
+  return `${HASH_PREFIX}$${iterations}$${salt.toBase64()}$${hash.toBase64()}`;
 }
 
 /** Whether `password` matches a hash made by {@link hashPassword}. */
@@ -135,8 +140,8 @@ export async function verifyPassword(password: string, stored: string): Promise<
   let salt: Uint8Array;
   let expected: Uint8Array;
   try {
-    salt = unb64(parts[2]);
-    expected = unb64(parts[3]);
+    salt = Uint8Array.fromBase64(parts[2]);
+    expected = Uint8Array.fromBase64(parts[3]);
   } catch {
     return false;
   }
@@ -168,14 +173,6 @@ async function pbkdf2(
     bits,
   );
   return new Uint8Array(out);
-}
-
-function b64(b: Uint8Array): string {
-  return btoa(String.fromCharCode(...b));
-}
-
-function unb64(s: string): Uint8Array {
-  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 }
 
 /** The admin login the portal checks: a user name and a password hash. */
@@ -213,12 +210,11 @@ export async function loadAdminCredential(
       : await hashPassword(text, { iterations: opts.iterations });
     return { user: opts.user, hash, origin: "file" };
   }
-  const key = ["portal", "admin"];
-  const stored = await getOne<{ hash: string; createdAt: string }>(state, key);
+  const stored = await getAdminHash(state);
   if (stored) return { user: opts.user, hash: stored.hash, origin: "stored" };
   const password = randomToken(18);
   const hash = await hashPassword(password, { iterations: opts.iterations });
-  await putOne(state, key, { hash, createdAt: new Date().toISOString() });
+  await putAdminHash(state, { hash, createdAt: new Date().toISOString() });
   opts.announce(password);
   return { user: opts.user, hash, origin: "generated" };
 }

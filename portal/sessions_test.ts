@@ -11,7 +11,7 @@ import {
   verifyAdmin,
   verifyPassword,
 } from "./sessions.ts";
-import { closeState, listRecords, openState } from "../engine/state/mod.ts";
+import { closeState, listPortalRecords, openState } from "../engine/state/mod.ts";
 
 Deno.test("sessions expire after their idle minutes and slide while used", async () => {
   const state = await openState(":memory:");
@@ -44,7 +44,7 @@ Deno.test("sessions end at logout and KV never holds the token itself", async ()
       { role: "admin", subject: "admin", from: "::1" },
       { minutes: 5 },
     );
-    const stored = JSON.stringify(await listRecords(state, ["portal"]));
+    const stored = JSON.stringify(await listPortalRecords(state));
     assert.ok(!stored.includes(token));
     await endSession(state, token);
     assert.equal(await getSession(state, token, { minutes: 5 }), null);
@@ -80,7 +80,7 @@ Deno.test("loadAdminCredential() generates once, stores only the hash, announces
     assert.equal(told.length, 1);
     assert.ok(await verifyAdmin(second, { user: "admin", password: told[0] }));
     assert.ok(!(await verifyAdmin(second, { user: "root", password: told[0] })));
-    assert.ok(!JSON.stringify(await listRecords(state, ["portal"])).includes(told[0]));
+    assert.ok(!JSON.stringify(await listPortalRecords(state)).includes(told[0]));
   } finally {
     closeState(state);
   }

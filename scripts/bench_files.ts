@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readLab, startLab } from "./lab.ts";
 import { addLabUser } from "./lab.ts";
-import { appendRaw, snapshot, variant, wipeMailbox } from "../tests/lab_client.ts";
+import { appendRaw, snapshot, variant, wipeMailbox } from "../tests/test_utils/mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const { values } = parseArgs({

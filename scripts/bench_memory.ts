@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readLab, startLab } from "./lab.ts";
-import { appendRaw, scratchMailbox, snapshot, variant } from "../tests/lab_client.ts";
+import { appendRaw, scratchMailbox, snapshot, variant } from "../tests/test_utils/mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const { values } = parseArgs({ args: Deno.args, options: { messages: { type: "string" } } });

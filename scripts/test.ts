@@ -1,6 +1,7 @@
 /**
  * `deno task test`: starts the lab (installing what it needs), runs the whole suite against it,
- * and ends with the plain line `N passed, N failed` that CI reads.
+ * with Deno's op and resource sanitizers on, and ends with the plain line `N passed, N failed`
+ * that CI reads.
  * Extra arguments go to `deno test` (e.g. a file or `--filter NAME`).
  * @module
  */
@@ -46,7 +47,12 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   const extra = Deno.args.length ? Deno.args : [];
-  const res = await run(["test", "-A", "--no-check=remote", ...extra], { capture: true });
+  // Sanitizers on for every test; a test that drives a client leaking timers beyond our control
+  // turns them off itself, with its reason.
+  const res = await run(
+    ["test", "-A", "--no-check=remote", "--sanitize-ops", "--sanitize-resources", ...extra],
+    { capture: true },
+  );
   const counts = parseDenoTestSummary(res.out);
   if (!counts) {
     console.error("deno test ended without a summary (a compile error?)");

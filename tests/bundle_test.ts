@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { appendRaw, lab, scratchMailbox, snapshot, variant } from "./lab_client.ts";
+import { appendRaw, lab, scratchMailbox, snapshot, variant } from "./test_utils/mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -26,8 +26,6 @@ async function run(args: string[], cwd: string) {
 
 Deno.test({
   name: "the bundled single file runs the appliance: sync and portal",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const dir = await Deno.makeTempDir({ prefix: "vmirror-bundle-" });
     const file = join(dir, "vmirror.js");

@@ -372,8 +372,21 @@ Deno.test("vmirror version prints the version", async () => {
   for (const args of [["version"], ["--version"]]) {
     const r = await vmirror(args);
     assertCode(r, EXIT.ok);
-    assert.match(r.stdout, new RegExp(`^vmirror ${VERSION.replaceAll(".", "\\.")} \\(deno `));
+    assert.match(
+      r.stdout,
+      new RegExp(`^vmirror ${VERSION.replaceAll(".", "\\.")} \\(commit source, deno `),
+    );
   }
+  const j = await vmirror(["version", "--json"]);
+  assertCode(j, EXIT.ok);
+  assert.deepEqual(Object.keys(JSON.parse(j.stdout)), [
+    "version",
+    "commit",
+    "buildDate",
+    "target",
+    "deno",
+    "releaseKey",
+  ]);
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
   assert.equal(VERSION, config.version, "deno.json and engine/version.ts agree");
 });

@@ -9,13 +9,14 @@ import { fileURLToPath } from "node:url";
 import {
   appendRaw,
   lab,
+  type MirrorSide,
   scratchMailbox,
+  SIDES,
   type Snapshot,
   snapshot,
   variant,
   wipeMailbox,
-} from "./lab_client.ts";
-import { type MirrorSide, SIDES } from "./mirror_targets.ts";
+} from "./test_utils/mod.ts";
 import type { Config } from "../engine/config/mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -57,8 +58,6 @@ function byMessageId(s: Snapshot, folder: string): Map<string, number> {
 for (const [n, side] of SIDES.entries()) {
   Deno.test({
     name: `[${side.kind}] kill -9 at random moments neither loses nor duplicates a message`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     async fn() {
       const mb = await scratchMailbox(String(7311 + n * 5));
       const seeded = await snapshot("prod", "4003", ["INBOX"]);

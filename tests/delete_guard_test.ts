@@ -9,8 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { closeState, listHeldDeletions, openState } from "../engine/state/mod.ts";
 import { runSync } from "../engine/mirror/mod.ts";
-import { fillScratch, snapshot, withImap } from "./lab_client.ts";
-import { SIDES, tempDir } from "./mirror_targets.ts";
+import { fillScratch, SIDES, snapshot, tempDir, withImap } from "./test_utils/mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -48,109 +47,103 @@ for (const [n, side] of SIDES.entries()) {
   Deno.test({
     name:
       `[${side.kind}] emptying 3 of 5 mailboxes on production holds the deletions until released`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     async fn(t) {
       const mailboxes = [0, 1, 2, 3, 4].map((i) => String(7500 + n * 10 + i));
       for (const m of mailboxes) await fillScratch(m, 8);
-      const dir = await tempDir(`guard-${side.kind}`);
+      await using tmp = await tempDir(`guard-${side.kind}`);
+      const dir = tmp.path;
       const config = await side.config(dir);
-      try {
-        await t.step("the first pass mirrors 40 messages", async () => {
-          const r = await cli(dir, ["subscribe", ...mailboxes]);
-          assert.equal(r.code, 0, r.stderr);
-          const s = await cli(dir, ["sync", "--once", "--json"]);
-          assert.equal(s.code, 0, s.stderr);
-          assert.equal(JSON.parse(s.stdout).totals.copied, 40);
-        });
-        const emptied = mailboxes.slice(0, 3);
-        for (const m of emptied) await emptyProduction(m);
+      await t.step("the first pass mirrors 40 messages", async () => {
+        const r = await cli(dir, ["subscribe", ...mailboxes]);
+        assert.equal(r.code, 0, r.stderr);
+        const s = await cli(dir, ["sync", "--once", "--json"]);
+        assert.equal(s.code, 0, s.stderr);
+        assert.equal(JSON.parse(s.stdout).totals.copied, 40);
+      });
+      const emptied = mailboxes.slice(0, 3);
+      for (const m of emptied) await emptyProduction(m);
 
-        await t.step("the next pass deletes nothing and says the deletions are held", async () => {
-          const s = await cli(dir, ["sync", "--once"]);
-          assert.equal(s.code, 0, s.stderr);
-          for (const m of emptied) {
-            assert.match(s.stdout, new RegExp(`^${m} .*deletions held 8`, "m"));
-          }
-          assert.match(s.stdout, /deleted 0, .*deletions held 24/);
-          assert.match(s.stderr, /deletions held/, "the log says it too");
-          for (const m of mailboxes) assert.equal(await count(side, config, m), 8, m);
-        });
+      await t.step("the next pass deletes nothing and says the deletions are held", async () => {
+        const s = await cli(dir, ["sync", "--once"]);
+        assert.equal(s.code, 0, s.stderr);
+        for (const m of emptied) {
+          assert.match(s.stdout, new RegExp(`^${m} .*deletions held 8`, "m"));
+        }
+        assert.match(s.stdout, /deleted 0, .*deletions held 24/);
+        assert.match(s.stderr, /deletions held/, "the log says it too");
+        for (const m of mailboxes) assert.equal(await count(side, config, m), 8, m);
+      });
 
-        await t.step("status lists the held deletions with the way to release them", async () => {
-          const s = await cli(dir, ["status"]);
-          assert.equal(s.code, 0, s.stderr);
-          for (const m of emptied) {
-            assert.match(s.stdout, new RegExp(`^${m}\\t.*deletions held 8`, "m"));
-            assert.match(s.stdout, new RegExp(`release-deletions --mailbox ${m}`));
-          }
-          const j = JSON.parse((await cli(dir, ["status", "--json"])).stdout);
-          assert.deepEqual(
-            j.heldDeletions.map((h: { mailbox: string }) => h.mailbox).sort(),
-            emptied,
-          );
-        });
-
-        await t.step("a pass later still holds them (production unchanged)", async () => {
-          const s = await cli(dir, ["sync", "--once", "--json"]);
-          assert.equal(JSON.parse(s.stdout).totals.deleted, 0);
-          for (const m of emptied) assert.equal(await count(side, config, m), 8, m);
-        });
-
-        await t.step(
-          "releasing one mailbox lets the next pass delete its copies only",
-          async () => {
-            const r = await cli(dir, ["release-deletions", "--mailbox", emptied[0]]);
-            assert.equal(r.code, 0, r.stderr);
-            assert.match(r.stdout, new RegExp(`${emptied[0]}: released 8`));
-            const s = await cli(dir, ["sync", "--once", "--json"]);
-            const sum = JSON.parse(s.stdout);
-            assert.equal(sum.totals.deleted, 8);
-            assert.equal(await count(side, config, emptied[0]), 0);
-            for (const m of emptied.slice(1)) assert.equal(await count(side, config, m), 8, m);
-            for (const m of mailboxes.slice(3)) assert.equal(await count(side, config, m), 8, m);
-          },
+      await t.step("status lists the held deletions with the way to release them", async () => {
+        const s = await cli(dir, ["status"]);
+        assert.equal(s.code, 0, s.stderr);
+        for (const m of emptied) {
+          assert.match(s.stdout, new RegExp(`^${m}\\t.*deletions held 8`, "m"));
+          assert.match(s.stdout, new RegExp(`release-deletions --mailbox ${m}`));
+        }
+        const j = JSON.parse((await cli(dir, ["status", "--json"])).stdout);
+        assert.deepEqual(
+          j.heldDeletions.map((h: { mailbox: string }) => h.mailbox).sort(),
+          emptied,
         );
+      });
 
-        await t.step("releasing a mailbox with nothing held is an error", async () => {
-          const r = await cli(dir, ["release-deletions", "--mailbox", mailboxes[4]]);
-          assert.equal(r.code, 1);
-          assert.match(r.stdout, /no deletions are held/);
-          const u = await cli(dir, ["release-deletions"]);
-          assert.equal(u.code, 2);
-        });
+      await t.step("a pass later still holds them (production unchanged)", async () => {
+        const s = await cli(dir, ["sync", "--once", "--json"]);
+        assert.equal(JSON.parse(s.stdout).totals.deleted, 0);
+        for (const m of emptied) assert.equal(await count(side, config, m), 8, m);
+      });
 
-        await t.step("--all releases the rest", async () => {
-          const r = await cli(dir, ["release-deletions", "--all"]);
+      await t.step(
+        "releasing one mailbox lets the next pass delete its copies only",
+        async () => {
+          const r = await cli(dir, ["release-deletions", "--mailbox", emptied[0]]);
           assert.equal(r.code, 0, r.stderr);
+          assert.match(r.stdout, new RegExp(`${emptied[0]}: released 8`));
           const s = await cli(dir, ["sync", "--once", "--json"]);
-          assert.equal(JSON.parse(s.stdout).totals.deleted, 16);
-          for (const m of emptied) assert.equal(await count(side, config, m), 0, m);
+          const sum = JSON.parse(s.stdout);
+          assert.equal(sum.totals.deleted, 8);
+          assert.equal(await count(side, config, emptied[0]), 0);
+          for (const m of emptied.slice(1)) assert.equal(await count(side, config, m), 8, m);
           for (const m of mailboxes.slice(3)) assert.equal(await count(side, config, m), 8, m);
-          const state = await openState(join(dir, "state.kv"));
-          try {
-            assert.deepEqual(await listHeldDeletions(state), []);
-          } finally {
-            closeState(state);
-          }
-        });
-      } finally {
-        await Deno.remove(dir, { recursive: true });
-      }
+        },
+      );
+
+      await t.step("releasing a mailbox with nothing held is an error", async () => {
+        const r = await cli(dir, ["release-deletions", "--mailbox", mailboxes[4]]);
+        assert.equal(r.code, 1);
+        assert.match(r.stdout, /no deletions are held/);
+        const u = await cli(dir, ["release-deletions"]);
+        assert.equal(u.code, 2);
+      });
+
+      await t.step("--all releases the rest", async () => {
+        const r = await cli(dir, ["release-deletions", "--all"]);
+        assert.equal(r.code, 0, r.stderr);
+        const s = await cli(dir, ["sync", "--once", "--json"]);
+        assert.equal(JSON.parse(s.stdout).totals.deleted, 16);
+        for (const m of emptied) assert.equal(await count(side, config, m), 0, m);
+        for (const m of mailboxes.slice(3)) assert.equal(await count(side, config, m), 8, m);
+        const state = await openState(join(dir, "state.kv"));
+        try {
+          assert.deepEqual(await listHeldDeletions(state), []);
+        } finally {
+          closeState(state);
+        }
+      });
     },
   });
 
   Deno.test({
     name:
       `[${side.kind}] the guard lets ordinary deletions through and holds a mailbox emptied alone`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     async fn(t) {
       const small = String(7505 + n * 10);
       const big = String(7506 + n * 10);
       const smallUids = await fillScratch(small, 8);
       await fillScratch(big, 14);
-      const dir = await tempDir(`guard2-${side.kind}`);
+      await using tmp = await tempDir(`guard2-${side.kind}`);
+      const dir = tmp.path;
       const config = await side.config(dir);
       const state = await openState(join(dir, "state.kv"));
       try {
@@ -197,20 +190,18 @@ for (const [n, side] of SIDES.entries()) {
         });
       } finally {
         closeState(state);
-        await Deno.remove(dir, { recursive: true });
       }
     },
   });
 
   Deno.test({
     name: `[${side.kind}] a mailbox recreated empty with a new UIDVALIDITY leaves its copies alone`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     async fn() {
       const mb = String(7507 + n * 10);
       const folder = "Greetings-guard";
       await fillScratch(mb, 12, folder);
-      const dir = await tempDir(`guard3-${side.kind}`);
+      await using tmp = await tempDir(`guard3-${side.kind}`);
+      const dir = tmp.path;
       const config = await side.config(dir, (raw) => {
         (raw.source as Record<string, unknown>).folders = ["INBOX", folder];
       });
@@ -233,7 +224,6 @@ for (const [n, side] of SIDES.entries()) {
         assert.equal(mirror.folders[folder].messages.length, 12);
       } finally {
         closeState(state);
-        await Deno.remove(dir, { recursive: true });
       }
     },
   });

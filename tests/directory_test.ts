@@ -30,7 +30,7 @@ import {
   listSubscriptions,
   openState,
 } from "../engine/state/mod.ts";
-import { lab, labConfig } from "./lab_client.ts";
+import { freePort, lab, labConfig } from "./test_utils/mod.ts";
 
 type Side = "prod" | "backup";
 const BINARY = ["vmPin", "vmRecordedName"];
@@ -523,10 +523,8 @@ Deno.test({
     const state = await openState(":memory:");
     try {
       await deadline(30_000, async () => {
-        // A port nobody listens on: bind one, note it, close it.
-        const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-        const port = (probe.addr as Deno.NetAddr).port;
-        probe.close();
+        // A port nobody listens on: bound, noted, released.
+        const port = freePort();
         const cfg = await config(dir, (ldap) => {
           (ldap.source as Record<string, unknown>).url = `ldap://127.0.0.1:${port}`;
         });
@@ -674,6 +672,8 @@ Deno.test({
     // The lab's directories speak clear LDAP; a scratch slapd with the lab's certificate
     // (localhost / 127.0.0.1, signed by the lab CA) serves both TLS flavours.
     const tls = lab().tls;
+    // The config reads a CA file once at load; an endpoint built by hand carries the PEM itself.
+    const ca = await Deno.readTextFile(tls.caFile);
     const dir = await Deno.makeTempDir({ prefix: "vmirror-slapd-tls-" });
     const [plain, secure] = [freePort(), freePort()];
     const password = crypto.randomUUID();
@@ -725,9 +725,9 @@ Deno.test({
         await waitForPort(secure);
         for (
           const e of [
-            endpoint({ caFile: tls.caFile }),
-            endpoint({ caFile: tls.caFile, url: `ldaps://localhost:${secure}` }),
-            endpoint({ caFile: tls.caFile, url: `ldap://127.0.0.1:${plain}`, startTls: true }),
+            endpoint({ caFile: tls.caFile, ca }),
+            endpoint({ caFile: tls.caFile, ca, url: `ldaps://localhost:${secure}` }),
+            endpoint({ caFile: tls.caFile, ca, url: `ldap://127.0.0.1:${plain}`, startTls: true }),
           ]
         ) {
           const s = await openLdap(e);
@@ -764,13 +764,6 @@ Deno.test({
     }
   },
 });
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 async function waitForPort(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {

@@ -1,6 +1,6 @@
 /**
  * Exactly once when the backup answers late or not at all, and when messages cannot be told
- * apart by Message-ID, date and size: a TCP fault proxy (tests/fault_proxy.ts, a fake network
+ * apart by Message-ID, date and size: a TCP fault proxy (tests/test_utils/fault_proxy.ts, a fake network
  * in front of the real backup Dovecot) cuts or holds up an APPEND; the mirror must end with
  * every message exactly once, byte-identical.
  */
@@ -16,9 +16,19 @@ import {
 } from "../engine/state/mod.ts";
 import { runSync, type SyncSummary } from "../engine/mirror/mod.ts";
 import type { Config, SourceConfig } from "../engine/config/mod.ts";
-import { appendRaw, lab, scratchMailbox, snapshot, variant, wipeMailbox } from "./lab_client.ts";
-import { filesSide, imapSide, type MirrorSide, tempDir } from "./mirror_targets.ts";
-import { startFaultProxy } from "./fault_proxy.ts";
+import {
+  appendRaw,
+  filesSide,
+  imapSide,
+  lab,
+  type MirrorSide,
+  scratchMailbox,
+  snapshot,
+  startFaultProxy,
+  tempDir,
+  variant,
+  wipeMailbox,
+} from "./test_utils/mod.ts";
 
 const latin1 = new TextDecoder("latin1");
 const DATE = new Date(Date.UTC(2026, 2, 3, 9, 15, 42));
@@ -97,12 +107,11 @@ function throughProxy(port: number) {
 Deno.test({
   name:
     "[imap] after an APPEND cut mid-literal, look-alike messages (no Message-ID, same size and second; byte-identical twins) each land exactly once",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const mb = await scratchMailbox("7341");
     const proxy = startFaultProxy({ targetPort: lab().imap.backup.port });
-    const dir = await tempDir("exact-cut");
+    await using tmp = await tempDir("exact-cut");
+    const dir = tmp.path;
     try {
       const config = await imapSide.config(dir, throughProxy(proxy.port));
       const { n1, n2, d1, d2 } = lookAlikes(await seededVoicemail(), 7341);
@@ -124,7 +133,6 @@ Deno.test({
       await assertExact(imapSide, config, mb);
     } finally {
       await proxy.close();
-      await Deno.remove(dir, { recursive: true });
       await wipeMailbox("prod", mb);
       await wipeMailbox("backup", mb);
     }
@@ -134,12 +142,11 @@ Deno.test({
 Deno.test({
   name:
     "[imap] an APPEND held up in the network past the command timeout lands late, and the duplicate it makes is removed",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const mb = await scratchMailbox("7342");
     const proxy = startFaultProxy({ targetPort: lab().imap.backup.port });
-    const dir = await tempDir("exact-late");
+    await using tmp = await tempDir("exact-late");
+    const dir = tmp.path;
     try {
       const config = await imapSide.config(dir, throughProxy(proxy.port));
       const { n1, d1 } = lookAlikes(await seededVoicemail(), 7342);
@@ -174,7 +181,6 @@ Deno.test({
       await assertExact(imapSide, config, mb);
     } finally {
       await proxy.close();
-      await Deno.remove(dir, { recursive: true });
       await wipeMailbox("prod", mb);
       await wipeMailbox("backup", mb);
     }
@@ -184,12 +190,11 @@ Deno.test({
 Deno.test({
   name:
     "[imap] a MULTIAPPEND whose answer comes after the command timeout is resolved, not copied again",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const boxes = [await scratchMailbox("7344"), await scratchMailbox("7345")];
     const proxy = startFaultProxy({ targetPort: lab().imap.backup.port });
-    const dir = await tempDir("exact-answer");
+    await using tmp = await tempDir("exact-answer");
+    const dir = tmp.path;
     try {
       const { n1, d1 } = lookAlikes(await seededVoicemail(), 7344);
       const configs = [];
@@ -222,7 +227,6 @@ Deno.test({
       await assertExact(imapSide, configs[1], boxes[1]);
     } finally {
       await proxy.close();
-      await Deno.remove(dir, { recursive: true });
       for (const mb of boxes) {
         await wipeMailbox("prod", mb);
         await wipeMailbox("backup", mb);
@@ -234,11 +238,10 @@ Deno.test({
 Deno.test({
   name:
     "[files] an open intent is resolved only by its own bytes, never by a look-alike the map holds",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const mb = await scratchMailbox("7343");
-    const dir = await tempDir("exact-files");
+    await using tmp = await tempDir("exact-files");
+    const dir = tmp.path;
     try {
       const config = await filesSide.config(dir);
       const { n1, n2, d1, d2 } = lookAlikes(await seededVoicemail(), 7343);
@@ -255,7 +258,11 @@ Deno.test({
       const prod = (await snapshot("prod", mb, ["INBOX"])).folders.INBOX;
       const state = await openState(join(dir, "state.kv"));
       try {
-        const map = await listMap(state, mb, "INBOX", prod.uidValidity);
+        const map = await listMap(state, {
+          mailbox: mb,
+          folder: "INBOX",
+          uidValidity: prod.uidValidity,
+        });
         const second = [prod.messages[1], prod.messages[3]];
         const root = (config.target as { root: string }).root;
         for (const m of second) {
@@ -269,8 +276,12 @@ Deno.test({
               Deno.removeSync(join(root, mb, "INBOX", e.name), { recursive: true });
             }
           }
-          await deleteMapEntries(state, mb, "INBOX", prod.uidValidity, [m.uid]);
-          await putIntent(state, mb, "INBOX", prod.uidValidity, {
+          await deleteMapEntries(
+            state,
+            { mailbox: mb, folder: "INBOX", uidValidity: prod.uidValidity },
+            [m.uid],
+          );
+          await putIntent(state, { mailbox: mb, folder: "INBOX", uidValidity: prod.uidValidity }, {
             srcUid: m.uid,
             messageId: entry.messageId,
             internalDate: entry.internalDate,
@@ -292,7 +303,6 @@ Deno.test({
       assert.equal((await sync(config, dir, mb)).failed, 0);
       await assertExact(filesSide, config, mb);
     } finally {
-      await Deno.remove(dir, { recursive: true });
       await wipeMailbox("prod", mb);
     }
   },

@@ -1,5 +1,5 @@
 /**
- * The hostile-world suite: a TCP fault proxy (tests/fault_proxy.ts, a fake network named as
+ * The hostile-world suite: a TCP fault proxy (tests/test_utils/fault_proxy.ts, a fake network named as
  * such) sits in front of each real lab server and cuts, stalls, freezes, delays, refuses and
  * drops connections while vmirror mirrors; deadlines must turn every stall into a clear,
  * retryable failure within the configured timeout, and after the faults stop one clean pass must
@@ -17,19 +17,25 @@ import { mirrorMailbox } from "../engine/mirror/mod.ts";
 import { closeState, openState, type State } from "../engine/state/mod.ts";
 import { runSync, targetOpener } from "../engine/mirror/mod.ts";
 import { IdleWatchers } from "../engine/mirror/mod.ts";
-import { type Fault, type FaultProxy, startFaultProxy } from "./fault_proxy.ts";
 import {
   appendRaw,
+  assertMirrored,
+  type Fault,
+  type FaultProxy,
+  isBroadcast,
   lab,
   labConfig,
+  type MirrorSide,
   scratchMailbox,
+  SIDES,
   type SnapMessage,
   snapshot,
+  startFaultProxy,
+  tempDir,
   variant,
   wipeMailbox,
   withImap,
-} from "./lab_client.ts";
-import { assertMirrored, isBroadcast, type MirrorSide, SIDES, tempDir } from "./mirror_targets.ts";
+} from "./test_utils/mod.ts";
 
 /** Every deadline in this suite, so that a stall costs seconds, not minutes. */
 const TIMEOUT_S = 2;
@@ -132,7 +138,8 @@ async function withScenario(
   const backup = side.kind === "imap"
     ? startFaultProxy({ targetPort: l.imap.backup.port })
     : undefined;
-  const dir = await tempDir("faults");
+  await using tmp = await tempDir("faults");
+  const dir = tmp.path;
   const config = await faultyConfig(side, dir, { prod, backup });
   const state = await openState(join(dir, "state.kv"));
   try {
@@ -194,8 +201,6 @@ for (const [n, side] of SIDES.entries()) {
   Deno.test({
     name:
       `[${side.kind}] random cuts, stalls, freezes, delays, refusals and server drops over many passes lose and duplicate nothing`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     async fn() {
       const rand = prng(SEED + n);
       const pool = await messagePool();
@@ -298,8 +303,6 @@ for (const [n, side] of SIDES.entries()) {
   Deno.test({
     name:
       `[${side.kind}] production stalling mid-FETCH fails the mailbox within the deadline as a transient error; the next pass completes it`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     async fn() {
       const pool = await messagePool();
       await withScenario(side, String(7411 + n * 5), async ({ mb, config, state, prod }) => {
@@ -309,7 +312,7 @@ for (const [n, side] of SIDES.entries()) {
         prod.setFault({ kind: "stall", direction: "down", afterBytes: 8_000 + bodies / 2 });
         const openTarget = await targetOpener(config);
         const t0 = performance.now();
-        const err = await mirrorMailbox({ config, state, openTarget, rules: {} }, mb).then(
+        const err = await mirrorMailbox({ config, state, openTarget }, mb).then(
           () => null,
           (e) => e,
         );
@@ -334,8 +337,6 @@ for (const [n, side] of SIDES.entries()) {
 Deno.test({
   name:
     "[imap] a backup that stops reading mid-APPEND of a large message fails the mailbox within the deadline; the next pass completes it",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const side = SIDES.find((s) => s.kind === "imap")!;
     await withScenario(side, "7420", async ({ mb, config, state, backup }) => {
@@ -357,7 +358,7 @@ Deno.test({
       backup!.setFault({ kind: "freeze", direction: "up", afterBytes: 200_000 });
       const openTarget = await targetOpener(config);
       const t0 = performance.now();
-      const err = await mirrorMailbox({ config, state, openTarget, rules: {} }, mb).then(
+      const err = await mirrorMailbox({ config, state, openTarget }, mb).then(
         () => null,
         (e) => e,
       );
@@ -381,12 +382,11 @@ Deno.test({
 
 Deno.test({
   name: "a directory pass against a stalled slapd fails within ldap timeoutSeconds",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const l = lab();
     const proxy = startFaultProxy({ targetPort: l.ldap.prod.port });
-    const dir = await tempDir("faults-ldap");
+    await using tmp = await tempDir("faults-ldap");
+    const dir = tmp.path;
     const state = await openState(join(dir, "state.kv"));
     try {
       const config = await labConfig(dir, (raw) => {
@@ -416,8 +416,6 @@ Deno.test({
 
 Deno.test({
   name: "mail through a relay that stops answering fails within smtp timeoutSeconds",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const l = lab();
     const proxy = startFaultProxy({ targetPort: l.smtp.port });
@@ -447,12 +445,11 @@ Deno.test({
 Deno.test({
   name:
     "an IDLE watcher stays connected while the server is quiet but healthy, and reconnects when it freezes",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const l = lab();
     const proxy = startFaultProxy({ targetPort: l.imap.prod.port });
-    const dir = await tempDir("faults-idle");
+    await using tmp = await tempDir("faults-idle");
+    const dir = tmp.path;
     const watchers: IdleWatchers[] = [];
     try {
       const config = await labConfig(dir, (raw) => {
@@ -490,8 +487,6 @@ Deno.test({
 
 Deno.test({
   name: "fault suite figures",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn() {
     const rows = figures.map((f) =>
       `| ${f.side} | ${f.passes} | ${f.faults} | ${f.failedPasses} | ${f.compared} | ${f.lost} | ${f.duplicated} |`

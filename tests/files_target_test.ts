@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { closeState, openState } from "../engine/state/mod.ts";
 import { runSync, type SyncSummary } from "../engine/mirror/mod.ts";
 import type { StoredMessageMeta } from "../engine/files/mod.ts";
-import { lab, labConfig, type Snapshot, snapshot } from "./lab_client.ts";
+import { lab, labConfig, type Snapshot, snapshot } from "./test_utils/mod.ts";
 
 // Seeded mailboxes that no test changes on production; 4001 holds the over-length message,
 // which a file store keeps whole (no placeholder: there is no class of service on a disk).
@@ -117,8 +117,6 @@ function assertClean(s: SyncSummary): void {
 Deno.test({
   name: "sync into a file store keeps every message whole and never alters production",
   // imapflow leaves socket timers behind after logout; the lab's own tests do the same.
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async (t) => {
     const folders = lab().folders;
     const data = await Deno.makeTempDir({ prefix: "vmirror-files-lab-" });

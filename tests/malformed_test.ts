@@ -9,9 +9,16 @@ import { join } from "node:path";
 import { openMailboxReader } from "../portal/mailbox_reader.ts";
 import { closeState, openState } from "../engine/state/mod.ts";
 import { runSync, type SyncSummary } from "../engine/mirror/mod.ts";
-import { scratchMailbox, type SnapMessage, snapshot, withImap } from "./lab_client.ts";
-import { malformedCorpus } from "./malformed_corpus.ts";
-import { placeholderOf, SIDES, tempDir } from "./mirror_targets.ts";
+import {
+  malformedCorpus,
+  placeholderOf,
+  scratchMailbox,
+  SIDES,
+  type SnapMessage,
+  snapshot,
+  tempDir,
+  withImap,
+} from "./test_utils/mod.ts";
 
 // A pass over thirty small messages takes seconds; ten times that is a hang, not a slow server.
 const PASS_DEADLINE_MS = 120_000;
@@ -110,11 +117,10 @@ for (const [n, side] of SIDES.entries()) {
   Deno.test({
     name:
       `[${side.kind}] malformed messages are mirrored byte for byte or reported, never lost or duplicated`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     async fn(t) {
       const mb = await scratchMailbox(String(7390 + n));
-      const dir = await tempDir(`malformed-${side.kind}`);
+      await using tmp = await tempDir(`malformed-${side.kind}`);
+      const dir = tmp.path;
       const config = await side.config(dir);
       await side.wipe(config, mb);
       const state = await openState(join(dir, "state.kv"));
@@ -176,7 +182,6 @@ for (const [n, side] of SIDES.entries()) {
         });
       } finally {
         closeState(state);
-        await Deno.remove(dir, { recursive: true });
       }
     },
   });

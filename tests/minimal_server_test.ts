@@ -18,29 +18,24 @@ import { closeState, openState } from "../engine/state/mod.ts";
 import { runSync } from "../engine/mirror/mod.ts";
 import {
   appendRaw,
+  assertMirrored,
+  assertReadOnly,
+  capabilityFilteringRelay,
+  hideCapabilities,
+  imapFramer,
+  isBroadcast,
   lab,
   labConfig,
+  OLDER_STORE_HIDES,
   scratchMailbox,
   snapshot,
+  tempDir,
   variant,
+  verb,
   withImap,
-} from "./lab_client.ts";
-import { assertReadOnly, verb } from "./imap_transcript.ts";
-import { assertMirrored, isBroadcast, tempDir } from "./mirror_targets.ts";
+} from "./test_utils/mod.ts";
 
-/** What an older store does not offer (IDLE and the rest stay). */
-const HIDDEN = [
-  "SASL-IR",
-  "LITERAL+",
-  "LITERAL-",
-  "MULTIAPPEND",
-  "UIDPLUS",
-  "CONDSTORE",
-  "QRESYNC",
-  "ENABLE",
-  "LIST-STATUS",
-  "ID",
-];
+const HIDDEN = OLDER_STORE_HIDES;
 
 const latin1 = new TextDecoder("latin1");
 
@@ -55,137 +50,6 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
-}
-
-/**
- * A byte stream cut into IMAP lines: `onLine` sees each line (CRLF included, latin1) and
- * returns what to send instead; `continued` is true for the rest of a command or response after
- * a literal. A line ending in `{n}` (or `{n+}`) is followed by n bytes of literal data, which
- * pass through untouched: a message body may hold anything, capability lines included.
- */
-function imapFramer(
-  onLine: (line: string, continued: boolean) => string,
-): TransformStream<Uint8Array, Uint8Array> {
-  let pending: Uint8Array = new Uint8Array(0);
-  let literal = 0;
-  let continued = false;
-  return new TransformStream({
-    transform(chunk, out) {
-      let pos = 0;
-      while (pos < chunk.length) {
-        if (literal > 0) {
-          const n = Math.min(literal, chunk.length - pos);
-          out.enqueue(chunk.slice(pos, pos + n));
-          literal -= n;
-          pos += n;
-          continue;
-        }
-        const lf = chunk.indexOf(10, pos);
-        if (lf < 0) {
-          pending = concat(pending, chunk.subarray(pos));
-          break;
-        }
-        const raw = concat(pending, chunk.subarray(pos, lf + 1));
-        pending = new Uint8Array(0);
-        pos = lf + 1;
-        const text = latin1.decode(raw);
-        const sent = onLine(text, continued);
-        out.enqueue(sent === text ? raw : latin1Bytes(sent));
-        const lit = /\{(\d+)\+?\}\r?\n$/.exec(text);
-        literal = lit ? Number(lit[1]) : 0;
-        continued = !!lit;
-      }
-    },
-    flush(out) {
-      if (pending.length) out.enqueue(pending);
-    },
-  });
-}
-
-/**
- * A server line with `hidden` capabilities taken out of its capability list; any other line
- * unchanged. `offered` collects what the real server announced.
- */
-function hideCapabilities(line: string, hidden: Set<string>, offered?: Set<string>): string {
-  const m = /^(\* OK \[CAPABILITY |\* CAPABILITY |[^\s*+]+ OK \[CAPABILITY )([^\]\r\n]*)/i.exec(
-    line,
-  );
-  if (!m) return line;
-  const caps = m[2].split(" ").filter(Boolean);
-  for (const c of caps) offered?.add(c.toUpperCase());
-  const kept = caps.filter((c) => !hidden.has(c.toUpperCase()));
-  return m[1] + kept.join(" ") + line.slice(m[0].length);
-}
-
-/**
- * A capability-filtering relay to the lab Dovecot on `port`: a relay in front of the real
- * Dovecot that hides capabilities, emulating an older store. `commands` holds every client
- * command as one line (the parts after a literal appended, literal data left out; SASL
- * responses, which are not commands, and credentials are not kept); `offered` what the server
- * announced before filtering, `announced` what the client was told.
- */
-function capabilityFilteringRelay(port: number, hidden: string[] = HIDDEN) {
-  const hide = new Set(hidden.map((c) => c.toUpperCase()));
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const commands: string[] = [];
-  const offered = new Set<string>();
-  const announced = new Set<string>();
-  const conns: Deno.Conn[] = [];
-  const closeAll = (...cs: Deno.Conn[]) => {
-    for (const c of cs) {
-      try {
-        c.close();
-      } catch { /* closed */ }
-    }
-  };
-  (async () => {
-    for await (const client of listener) {
-      let server: Deno.Conn;
-      try {
-        server = await Deno.connect({ hostname: "127.0.0.1", port });
-      } catch {
-        closeAll(client);
-        continue;
-      }
-      conns.push(client, server);
-      // Per connection: the command a continuation line belongs to (-1: none kept).
-      let current = -1;
-      const up = client.readable
-        .pipeThrough(imapFramer((line, continued) => {
-          // Credentials are kept out of the record (failure messages print it).
-          const text = line.replace(/\r?\n$/, "")
-            .replace(/^(\S+ AUTHENTICATE \S+) \S+$/i, "$1 <initial-response>")
-            .replace(/^(\S+ LOGIN \S+) .*$/i, "$1 <password>");
-          if (continued) {
-            if (current >= 0) commands[current] += text;
-          } else if (/^\S+ [A-Za-z]/.test(text)) {
-            current = commands.push(text) - 1;
-          } else {
-            current = -1;
-          }
-          return line;
-        }))
-        .pipeTo(server.writable);
-      const down = server.readable
-        .pipeThrough(imapFramer((line) => {
-          const sent = hideCapabilities(line, hide, offered);
-          hideCapabilities(sent, new Set(), announced);
-          return sent;
-        }))
-        .pipeTo(client.writable);
-      Promise.allSettled([up, down]).then(() => closeAll(client, server));
-    }
-  })().catch(() => {/* listener closed */});
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    commands,
-    offered,
-    announced,
-    close() {
-      listener.close();
-      closeAll(...conns);
-    },
-  };
 }
 
 /** The literals a recorded command carries (`{n}` or `{n+}`), as written. */
@@ -279,8 +143,6 @@ Deno.test("the capability filter rewrites capability lists only, never literal d
 
 Deno.test({
   name: "a store without SASL-IR, LITERAL+, MULTIAPPEND, UIDPLUS or CONDSTORE is mirrored exactly",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const l = lab();
     const folders = [...l.folders];
@@ -313,7 +175,8 @@ Deno.test({
 
     const prodRelay = capabilityFilteringRelay(l.imap.prod.port);
     const backupRelay = capabilityFilteringRelay(l.imap.backup.port);
-    const dir = await tempDir("minimal");
+    await using tmp = await tempDir("minimal");
+    const dir = tmp.path;
     const config = await labConfig(dir, (raw) => {
       (raw.source as Record<string, unknown>).port = prodRelay.port;
       (raw.target as Record<string, unknown>).port = backupRelay.port;
@@ -510,7 +373,6 @@ Deno.test({
       closeState(state);
       prodRelay.close();
       backupRelay.close();
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });

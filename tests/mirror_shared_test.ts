@@ -7,19 +7,27 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { closeState, openState } from "../engine/state/mod.ts";
 import { runSync } from "../engine/mirror/mod.ts";
-import { appendRaw, fillScratch, lab, snapshot, withImap } from "./lab_client.ts";
-import { assertMirrored, placeholderOf, SIDES, tempDir } from "./mirror_targets.ts";
+import {
+  appendRaw,
+  assertMirrored,
+  fillScratch,
+  lab,
+  placeholderOf,
+  SIDES,
+  snapshot,
+  tempDir,
+  withImap,
+} from "./test_utils/mod.ts";
 
 for (const [n, side] of SIDES.entries()) {
   Deno.test({
     name: `[${side.kind}] sync mirrors production byte for byte and never alters production`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     async fn(t) {
       const l = lab();
       const folders = l.folders;
       const mailboxes = ["4001", "4002", "4003"];
-      const dir = await tempDir(`shared-${side.kind}`);
+      await using tmp = await tempDir(`shared-${side.kind}`);
+      const dir = tmp.path;
       const config = await side.config(dir);
       for (const m of mailboxes) await side.wipe(config, m);
       const state = await openState(join(dir, "state.kv"));
@@ -61,19 +69,17 @@ for (const [n, side] of SIDES.entries()) {
         });
       } finally {
         closeState(state);
-        await Deno.remove(dir, { recursive: true });
       }
     },
   });
 
   Deno.test({
     name: `[${side.kind}] deletions and flag changes on production reach the mirror`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     async fn() {
       const mb = String(7360 + n * 5);
       const uids = await fillScratch(mb, 8);
-      const dir = await tempDir(`changes-${side.kind}`);
+      await using tmp = await tempDir(`changes-${side.kind}`);
+      const dir = tmp.path;
       const config = await side.config(dir);
       const state = await openState(join(dir, "state.kv"));
       try {
@@ -97,20 +103,18 @@ for (const [n, side] of SIDES.entries()) {
         );
       } finally {
         closeState(state);
-        await Deno.remove(dir, { recursive: true });
       }
     },
   });
 
   Deno.test({
     name: `[${side.kind}] a production UIDVALIDITY change re-pairs without copying again`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     async fn() {
       const mb = String(7361 + n * 5);
       const folder = lab().greetingsFolder;
       await fillScratch(mb, 5, folder);
-      const dir = await tempDir(`uidvalidity-${side.kind}`);
+      await using tmp = await tempDir(`uidvalidity-${side.kind}`);
+      const dir = tmp.path;
       const config = await side.config(dir);
       const state = await openState(join(dir, "state.kv"));
       try {
@@ -140,7 +144,6 @@ for (const [n, side] of SIDES.entries()) {
         assert.ok(mirror.folders[folder].messages.every((m) => !placeholderOf(m.bytes)));
       } finally {
         closeState(state);
-        await Deno.remove(dir, { recursive: true });
       }
     },
   });

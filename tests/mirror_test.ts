@@ -7,28 +7,31 @@ import { closeState, openState } from "../engine/state/mod.ts";
 import { runSync } from "../engine/mirror/mod.ts";
 import {
   appendRaw,
+  assertMirrored,
+  freePort,
+  isBroadcast,
   lab,
   labConfig,
   messageIdOf,
+  placeholderOf,
   scratchMailbox,
   snapshot,
+  tempDir,
   variant,
   wipeMailbox,
   withImap,
-} from "./lab_client.ts";
-import { assertMirrored, isBroadcast, placeholderOf, tempDir } from "./mirror_targets.ts";
+} from "./test_utils/mod.ts";
 
 const FOLDERS = () => lab().folders;
 
 Deno.test({
   name: "an over-length message becomes a placeholder, and a lost state store adopts the backup",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const l = lab();
     const mailboxes = ["4001", "4002", "4003"];
     for (const m of mailboxes) await wipeMailbox("backup", m);
-    const dir = await tempDir("mirror");
+    await using tmp = await tempDir("mirror");
+    const dir = tmp.path;
     const config = await labConfig(dir);
     const state = await openState(join(dir, "state.kv"));
     try {
@@ -55,7 +58,8 @@ Deno.test({
       await t.step(
         "a lost state store adopts what the backup holds, never duplicating",
         async () => {
-          const dir2 = await tempDir("mirror-lost");
+          await using tmp2 = await tempDir("mirror-lost");
+          const dir2 = tmp2.path;
           const state2 = await openState(join(dir2, "state.kv"));
           try {
             const s = await runSync(await labConfig(dir2), state2, { mailboxes });
@@ -80,13 +84,11 @@ Deno.test({
             }
           } finally {
             closeState(state2);
-            await Deno.remove(dir2, { recursive: true });
           }
         },
       );
     } finally {
       closeState(state);
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });
@@ -109,12 +111,11 @@ async function scratch(mailbox: string, count: number, folder = "INBOX") {
 
 Deno.test({
   name: "messages only the backup holds are left alone; a copy removed from it is copied again",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const mb = "7310";
     await scratch(mb, 8);
-    const dir = await tempDir("changes");
+    await using tmp = await tempDir("changes");
+    const dir = tmp.path;
     const config = await labConfig(dir);
     const state = await openState(join(dir, "state.kv"));
     try {
@@ -168,20 +169,18 @@ Deno.test({
       });
     } finally {
       closeState(state);
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });
 
 Deno.test({
   name: "a backup UIDVALIDITY change re-pairs without copying again",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const mb = "7312";
     const folder = lab().greetingsFolder;
     await scratch(mb, 5, folder);
-    const dir = await tempDir("uidvalidity");
+    await using tmp = await tempDir("uidvalidity");
+    const dir = tmp.path;
     const config = await labConfig(dir);
     const state = await openState(join(dir, "state.kv"));
     // Rebuilding a folder with the same messages gives it a new UIDVALIDITY and new UIDs.
@@ -223,17 +222,15 @@ Deno.test({
       });
     } finally {
       closeState(state);
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });
 
 Deno.test({
   name: "a wrong trusted password gives one clear error for the server",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
-    const dir = await tempDir("badpass");
+    await using tmp = await tempDir("badpass");
+    const dir = tmp.path;
     await Deno.writeTextFile(join(dir, "wrong.secret"), "not-the-password\n");
     const config = await labConfig(dir, (raw) => {
       const s = raw.source as Record<string, unknown>;
@@ -248,19 +245,17 @@ Deno.test({
       assert.ok(!JSON.stringify(s).includes("not-the-password"));
     } finally {
       closeState(state);
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });
 
 Deno.test({
   name: "LOGIN with a separator impersonates as well as SASL PLAIN authzid",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const mb = "4005";
     await wipeMailbox("backup", mb);
-    const dir = await tempDir("separator");
+    await using tmp = await tempDir("separator");
+    const dir = tmp.path;
     const config = await labConfig(dir, (raw) => {
       for (const side of ["source", "target"]) {
         (raw[side] as Record<string, unknown>).impersonation = "separator";
@@ -277,17 +272,15 @@ Deno.test({
       );
     } finally {
       closeState(state);
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });
 
 Deno.test({
   name: "one failing mailbox never stops the others; errors carry mailbox, server, operation",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
-    const dir = await tempDir("faults");
+    await using tmp = await tempDir("faults");
+    const dir = tmp.path;
     const config = await labConfig(dir);
     const state = await openState(join(dir, "state.kv"));
     try {
@@ -302,21 +295,17 @@ Deno.test({
       assert.equal(s.serverErrors.length, 0, "a missing mailbox is not a server-wide failure");
     } finally {
       closeState(state);
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });
 
 Deno.test({
   name: "an unreachable server is retried with backoff, then reported per mailbox",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
-    const dir = await tempDir("unreachable");
-    // A port nothing listens on: bind one, note it, close it.
-    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (l.addr as Deno.NetAddr).port;
-    l.close();
+    await using tmp = await tempDir("unreachable");
+    const dir = tmp.path;
+    // A port nothing listens on: bound, noted, released.
+    const port = freePort();
     const config = await labConfig(dir, (raw) => {
       (raw.source as Record<string, unknown>).port = port;
       raw.limits = { ...(raw.limits as object), retries: 2 };
@@ -332,15 +321,12 @@ Deno.test({
       assert.ok(Date.now() - started >= 150, "no backoff happened");
     } finally {
       closeState(state);
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });
 
 Deno.test({
   name: "STARTTLS and implicit TLS verify the server against the configured CA",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const l = lab();
     const mb = await scratchMailbox("7331");
@@ -357,7 +343,8 @@ Deno.test({
     ) {
       await t.step(`${mode} with caFile works`, async () => {
         await wipeMailbox("backup", mb);
-        const dir = await tempDir(`tls-${mode}`);
+        await using tmp = await tempDir(`tls-${mode}`);
+        const dir = tmp.path;
         const config = await labConfig(dir, (raw) => {
           for (const [side, port] of [["source", srcPort], ["target", dstPort]] as const) {
             Object.assign(raw[side] as object, { tls: mode, port, caFile: l.tls.caFile });
@@ -374,11 +361,11 @@ Deno.test({
           assert.equal(again.totals.copied, 0);
         } finally {
           closeState(state);
-          await Deno.remove(dir, { recursive: true });
         }
       });
       await t.step(`${mode} without the CA is refused`, async () => {
-        const dir = await tempDir(`tls-${mode}-noca`);
+        await using tmp = await tempDir(`tls-${mode}-noca`);
+        const dir = tmp.path;
         const config = await labConfig(dir, (raw) => {
           Object.assign(raw.source as object, { tls: mode, port: srcPort });
         });
@@ -389,7 +376,6 @@ Deno.test({
           assert.match(s.mailboxes[0].error!.message, /certificate|self[- ]signed|issuer/i);
         } finally {
           closeState(state);
-          await Deno.remove(dir, { recursive: true });
         }
       });
     }
@@ -445,14 +431,13 @@ function bigMessage(mb: number, id: string): Uint8Array {
 
 Deno.test({
   name: "a 50 MB message is streamed to the backup byte for byte, or kept whole as an original",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const mb = await scratchMailbox("7332");
     const big = bigMessage(50, `big-${crypto.randomUUID()}`);
     await appendRaw("prod", mb, "INBOX", [{ bytes: big, flags: ["\\Seen"], date: new Date() }]);
     await t.step("streamed copy", async () => {
-      const dir = await tempDir("big");
+      await using tmp = await tempDir("big");
+      const dir = tmp.path;
       // Its audio lasts over an hour: without a length limit it is copied whole.
       const config = await labConfig(dir, (raw) => {
         raw.limits = { ...(raw.limits as object), maxMessageSeconds: null };
@@ -472,12 +457,12 @@ Deno.test({
         assert.equal(left.length, 0);
       } finally {
         closeState(state);
-        await Deno.remove(dir, { recursive: true });
       }
     });
     await t.step("over the size limit: placeholder on the backup, original kept", async () => {
       await wipeMailbox("backup", mb);
-      const dir = await tempDir("big-placeholder");
+      await using tmp = await tempDir("big-placeholder");
+      const dir = tmp.path;
       const config = await labConfig(dir, (raw) => {
         raw.limits = { ...(raw.limits as object), maxMessageBytes: 10 * 1024 * 1024 };
       });
@@ -493,7 +478,6 @@ Deno.test({
         assert.deepEqual(await Deno.readFile(join(folder, kept.name)), big);
       } finally {
         closeState(state);
-        await Deno.remove(dir, { recursive: true });
       }
     });
   },

@@ -9,8 +9,15 @@ import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { closeState, openState } from "../engine/state/mod.ts";
 import { runSync } from "../engine/mirror/mod.ts";
-import { appendRaw, labConfig, scratchMailbox, snapshot, wipeMailbox } from "./lab_client.ts";
-import { placeholderOf, tempDir } from "./mirror_targets.ts";
+import {
+  appendRaw,
+  labConfig,
+  placeholderOf,
+  scratchMailbox,
+  snapshot,
+  tempDir,
+  wipeMailbox,
+} from "./test_utils/mod.ts";
 
 const SOX: Record<string, string[]> = {
   mulaw: ["-e", "mu-law"],
@@ -68,11 +75,10 @@ function vpim(id: string, audio: Uint8Array, claimedSeconds: number | null): Uin
 Deno.test({
   name:
     "[imap] voicemails over the length limit get a placeholder and a byte-identical original whatever their size; a large one under it is copied whole",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const mb = await scratchMailbox("7351");
-    const dir = await tempDir("over-length");
+    await using tmp = await tempDir("over-length");
+    const dir = tmp.path;
     try {
       const messages = {
         // 400 s µ-law: 3.2 MB of audio, 4.3 MB in base64, with its Content-Duration.
@@ -140,7 +146,6 @@ Deno.test({
         assert.deepEqual(left, []);
       });
     } finally {
-      await Deno.remove(dir, { recursive: true });
       await wipeMailbox("prod", mb);
       await wipeMailbox("backup", mb);
     }

@@ -15,7 +15,7 @@ import { closeState, listAudit, openState } from "../engine/state/mod.ts";
 import { runSync } from "../engine/mirror/mod.ts";
 import { pcmHeader } from "../portal/test_util.ts";
 import { readSmtpInbox } from "../scripts/lab.ts";
-import { lab, labConfig, wipeMailbox } from "./lab_client.ts";
+import { freePort, lab, labConfig, wipeMailbox } from "./test_utils/mod.ts";
 
 const MAILBOX = "4006";
 const ARGS = [
@@ -49,13 +49,6 @@ async function chromiumPath(): Promise<string> {
   return found.out;
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 function findPart(root: Part, test: (p: Part) => boolean): Part | null {
   if (test(root)) return root;
   for (const c of root.children) {
@@ -67,8 +60,6 @@ function findPart(root: Part, test: (p: Part) => boolean): Part | null {
 
 Deno.test({
   name: "portal in Chromium: login, inbox, play, forward, private refused, logout",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const executablePath = await chromiumPath();
     const dir = await Deno.makeTempDir({ prefix: "vmirror-portal-browser-" });

@@ -13,7 +13,7 @@ import { voiceParts } from "../portal/mailbox_reader.ts";
 import { createApp } from "../portal/app.tsx";
 import { messageLinks, PortalClient } from "../portal/test_util.ts";
 import { readSmtpInbox } from "../scripts/lab.ts";
-import { lab, labConfig, snapshot, wipeMailbox } from "./lab_client.ts";
+import { lab, labConfig, snapshot, wipeMailbox } from "./test_utils/mod.ts";
 
 function pinOf(mailbox: string): string {
   return lab().mailboxes.find((m) => m.mailbox === mailbox)!.pin;
@@ -21,8 +21,6 @@ function pinOf(mailbox: string): string {
 
 Deno.test({
   name: "portal isolation: every route with another mailbox's identifiers yields nothing of it",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const dir = await Deno.makeTempDir({ prefix: "vmirror-portal-iso-" });
     await Deno.writeTextFile(join(dir, "admin.pw"), "iso-admin-pw");

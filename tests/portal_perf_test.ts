@@ -9,7 +9,7 @@ import { closeState, openState } from "../engine/state/mod.ts";
 import { openFileTarget } from "../engine/files/mod.ts";
 import { createApp } from "../portal/app.tsx";
 import { messageLinks, PortalClient } from "../portal/test_util.ts";
-import { appendRaw, lab, labConfig, snapshot, variant, withImap } from "./lab_client.ts";
+import { appendRaw, lab, labConfig, snapshot, variant, withImap } from "./test_utils/mod.ts";
 
 const COUNT = 2000;
 const FOLDER = "Bulk";
@@ -93,8 +93,6 @@ async function measure(app: ReturnType<typeof createApp>, label: string) {
 
 Deno.test({
   name: `portal: an inbox of ${COUNT} messages opens fast (backup MSS and file store)`,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const dir = await Deno.makeTempDir({ prefix: "vmirror-portal-perf-" });
     await Deno.writeTextFile(join(dir, "admin.pw"), "perf-admin-pw");

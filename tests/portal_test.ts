@@ -19,7 +19,7 @@ import { classifyMessage } from "../engine/voicemail/mod.ts";
 import { createApp } from "../portal/app.tsx";
 import { messageLinks, pcmHeader, PortalClient } from "../portal/test_util.ts";
 import { readSmtpInbox } from "../scripts/lab.ts";
-import { lab, labConfig, snapshot, wipeMailbox } from "./lab_client.ts";
+import { lab, labConfig, snapshot, wipeMailbox } from "./test_utils/mod.ts";
 
 const LIMITS = {
   mailbox: { maxFailures: 3, windowMinutes: 15, lockMinutes: 15 },
@@ -100,8 +100,6 @@ function findPart(root: Part, test: (p: Part) => boolean): Part | null {
 
 Deno.test({
   name: "portal: PIN login, inbox, playback, download, forward, audit and logout (backup MSS)",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const s = await setup("main");
     try {
@@ -420,12 +418,11 @@ Deno.test({
 
 Deno.test({
   name: "portal: with TLS the session cookie is Secure and __Host- bound, and HSTS is sent",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const s = await setup("tls", (raw) => {
-      // Only their presence matters to the app; `serve` reads them to listen with TLS.
-      raw.portal = { ...(raw.portal as object), tlsCertFile: "cert.pem", tlsKeyFile: "key.pem" };
+      // Only their presence matters to the app; the config reads them once at load.
+      const { certFile, keyFile } = lab().tls;
+      raw.portal = { ...(raw.portal as object), tlsCertFile: certFile, tlsKeyFile: keyFile };
     });
     try {
       const browser = new PortalClient(app(s), { origin: "https://portal.test" });
@@ -448,8 +445,6 @@ Deno.test({
 
 Deno.test({
   name: "portal: works while production is unreachable (backup MSS login and reads)",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const s = await setup("offline");
     try {
@@ -473,8 +468,6 @@ Deno.test({
 
 Deno.test({
   name: "portal: LDAP PIN check, falling back to the backup directory when production is down",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const s = await setup("ldap", (raw) => {
       raw.portal = { ...(raw.portal as object), pinCheck: "ldap" };
@@ -542,8 +535,6 @@ Deno.test({
 
 Deno.test({
   name: "portal: the file store as mirror (PIN checked on production, same inbox, plays)",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const s = await setup("files", () => {}, "files");
     try {
@@ -580,8 +571,6 @@ Deno.test({
 
 Deno.test({
   name: "portal: a generated admin password is printed once and only its hash is stored",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const state = await openState(":memory:");
     const dir = await Deno.makeTempDir({ prefix: "vmirror-portal-admin-" });

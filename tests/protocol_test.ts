@@ -7,9 +7,17 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { closeState, openState } from "../engine/state/mod.ts";
 import { runSync } from "../engine/mirror/mod.ts";
-import { appendRaw, lab, labConfig, scratchMailbox, snapshot, variant } from "./lab_client.ts";
-import { assertReadOnly, verb } from "./imap_transcript.ts";
-import { tempDir } from "./mirror_targets.ts";
+import {
+  appendRaw,
+  assertReadOnly,
+  lab,
+  labConfig,
+  scratchMailbox,
+  snapshot,
+  tempDir,
+  variant,
+  verb,
+} from "./test_utils/mod.ts";
 
 /** A relay to `port` that records every line the client sends (its commands). */
 function relay(port: number) {
@@ -58,8 +66,6 @@ function relay(port: number) {
 
 Deno.test({
   name: "production only ever hears read-only commands; an unchanged pass is a STATUS per folder",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const mb = await scratchMailbox("7370");
     const seed = (await snapshot("prod", "4002", ["INBOX"])).folders.INBOX.messages;
@@ -75,7 +81,8 @@ Deno.test({
     );
     await appendRaw("prod", mb, lab().greetingsFolder, [{ bytes: variant(seed[0].bytes, 9) }]);
     const r = relay(lab().imap.prod.port);
-    const dir = await tempDir("protocol");
+    await using tmp = await tempDir("protocol");
+    const dir = tmp.path;
     const config = await labConfig(dir, (raw) => {
       (raw.source as Record<string, unknown>).port = r.port;
     });
@@ -121,7 +128,6 @@ Deno.test({
     } finally {
       closeState(state);
       r.close();
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });

@@ -17,8 +17,7 @@ import {
   searchEntries,
 } from "../engine/directory/mod.ts";
 import { closeState, openState } from "../engine/state/mod.ts";
-import { lab } from "./lab_client.ts";
-import { filesSide, tempDir } from "./mirror_targets.ts";
+import { filesSide, lab, tempDir } from "./test_utils/mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAILBOX_ATTR = "vmMailboxNumber";
@@ -131,10 +130,9 @@ async function productionNames(): Promise<{ names: Map<string, Uint8Array>; entr
 
 Deno.test({
   name: "directory sync writes recorded names into the file store, and only when they change",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
-    const dir = await tempDir("recorded-names");
+    await using tmp = await tempDir("recorded-names");
+    const dir = tmp.path;
     const config = await filesConfig(dir, {});
     assert.ok(config.target?.type === "files" && config.ldap);
     const state = await openState(":memory:");
@@ -154,7 +152,6 @@ Deno.test({
       assert.deepEqual(again.recordedNames?.failed, []);
     } finally {
       closeState(state);
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });
@@ -162,24 +159,19 @@ Deno.test({
 Deno.test({
   name: "a first directory-sync on a fresh install creates the file store's root with " +
     "createRoot and stores every recorded name (exit 0)",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
-    const dir = await tempDir("recorded-names-fresh");
-    try {
-      const root = join(dir, "fresh-store");
-      await filesConfig(dir, { root, createRoot: true });
-      const { run, report } = await directorySync(dir);
-      assert.equal(run.code, 0, describe(run));
-      assert.ok(report.ok);
-      const { names } = await productionNames();
-      assert.ok(names.size >= 12);
-      assert.equal(report.recordedNames?.stored, names.size, describe(run));
-      for (const [mailbox, audio] of names) {
-        assert.deepEqual(await Deno.readFile(join(root, mailbox, "recorded-name.wav")), audio);
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+    await using tmp = await tempDir("recorded-names-fresh");
+    const dir = tmp.path;
+    const root = join(dir, "fresh-store");
+    await filesConfig(dir, { root, createRoot: true });
+    const { run, report } = await directorySync(dir);
+    assert.equal(run.code, 0, describe(run));
+    assert.ok(report.ok);
+    const { names } = await productionNames();
+    assert.ok(names.size >= 12);
+    assert.equal(report.recordedNames?.stored, names.size, describe(run));
+    for (const [mailbox, audio] of names) {
+      assert.deepEqual(await Deno.readFile(join(root, mailbox, "recorded-name.wav")), audio);
     }
   },
 });
@@ -187,98 +179,87 @@ Deno.test({
 Deno.test({
   name: "with createRoot false and no root (an unmounted share), directory-sync stores nothing, " +
     "says why once and exits 1",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
-    const dir = await tempDir("recorded-names-share");
-    try {
-      const root = join(dir, "share", "vmirror");
-      await filesConfig(dir, { root, createRoot: false });
-      const { run, report } = await directorySync(dir);
-      assert.equal(run.code, 1, describe(run));
-      assert.equal(report.ok, false);
-      assert.equal(report.recordedNames?.stored, 0);
-      assert.match(report.recordedNames?.storeError?.message ?? "", /does not exist/);
-      // Said once for the store, in the text report too, and the exit code is the same.
-      const text = await directorySyncText(dir);
-      assert.equal(text.code, 1, describe(text));
-      const said = text.stdout.match(/FAILED recorded names not stored: .*is the share mounted\?/g);
-      assert.equal(said?.length, 1, describe(text));
-      await assert.rejects(() => Deno.stat(root), Deno.errors.NotFound);
-      // Subscriptions do not depend on the store: they still follow the directory.
-      const status = await vmirror([
-        "subscriptions",
-        "--config",
-        join(dir, "vmirror.json"),
-        "--data",
-        join(dir, "data"),
-      ]);
-      assert.match(status.stdout, /^4001\tdirectory/m);
-      // status shows the pass as failed, with the reason.
-      const statusText = await vmirror([
-        "status",
-        "--config",
-        join(dir, "vmirror.json"),
-        "--data",
-        join(dir, "data"),
-      ]);
-      assert.match(statusText.stdout, /^directory\t\S+\tFAILED\t.*error: Cannot /m);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    await using tmp = await tempDir("recorded-names-share");
+    const dir = tmp.path;
+    const root = join(dir, "share", "vmirror");
+    await filesConfig(dir, { root, createRoot: false });
+    const { run, report } = await directorySync(dir);
+    assert.equal(run.code, 1, describe(run));
+    assert.equal(report.ok, false);
+    assert.equal(report.recordedNames?.stored, 0);
+    assert.match(report.recordedNames?.storeError?.message ?? "", /does not exist/);
+    // Said once for the store, in the text report too, and the exit code is the same.
+    const text = await directorySyncText(dir);
+    assert.equal(text.code, 1, describe(text));
+    const said = text.stdout.match(/FAILED recorded names not stored: .*is the share mounted\?/g);
+    assert.equal(said?.length, 1, describe(text));
+    await assert.rejects(() => Deno.stat(root), Deno.errors.NotFound);
+    // Subscriptions do not depend on the store: they still follow the directory.
+    const status = await vmirror([
+      "subscriptions",
+      "--config",
+      join(dir, "vmirror.json"),
+      "--data",
+      join(dir, "data"),
+    ]);
+    assert.match(status.stdout, /^4001\tdirectory/m);
+    // status shows the pass as failed, with the reason.
+    const statusText = await vmirror([
+      "status",
+      "--config",
+      join(dir, "vmirror.json"),
+      "--data",
+      join(dir, "data"),
+    ]);
+    assert.match(statusText.stdout, /^directory\t\S+\tFAILED\t.*error: Cannot /m);
   },
 });
 
 Deno.test({
   name: "a recorded name that cannot be written makes directory-sync exit 1 naming the mailbox, " +
     "the others are stored",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
-    const dir = await tempDir("recorded-names-fail");
-    try {
-      const root = join(dir, "store");
-      await filesConfig(dir, { root });
-      const first = await directorySync(dir);
-      assert.equal(first.run.code, 0, describe(first.run));
-      // A directory (not empty) where 4002's recorded name should be replaced: the rename fails.
-      const blocked = join(root, "4002", "recorded-name.wav");
-      await Deno.remove(blocked);
-      await Deno.mkdir(join(blocked, "in-the-way"), { recursive: true });
-      await Deno.remove(join(root, "4003", "recorded-name.wav"));
-      const { run, report } = await directorySync(dir);
-      assert.equal(run.code, 1, describe(run));
-      assert.equal(report.ok, false);
-      assert.deepEqual(report.recordedNames?.failed.map((f) => f.mailbox), ["4002"]);
-      assert.equal(report.recordedNames?.stored, 1, "4003's name is stored again");
-      const text = await directorySyncText(dir);
-      assert.equal(text.code, 1, describe(text));
-      assert.match(text.stdout, /FAILED recorded name of "4002" not stored: Cannot /);
-      const { names } = await productionNames();
-      assert.deepEqual(
-        await Deno.readFile(join(root, "4003", "recorded-name.wav")),
-        names.get("4003"),
-      );
-      // A root that is a file: one failure for the store, exit 1.
-      await Deno.remove(root, { recursive: true });
-      await Deno.writeTextFile(root, "not a directory");
-      const second = await directorySync(dir);
-      assert.equal(second.run.code, 1, describe(second.run));
-      assert.match(second.report.recordedNames?.storeError?.message ?? "", /not a directory/);
-      assert.equal(second.report.recordedNames?.failed.length, 0);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    await using tmp = await tempDir("recorded-names-fail");
+    const dir = tmp.path;
+    const root = join(dir, "store");
+    await filesConfig(dir, { root });
+    const first = await directorySync(dir);
+    assert.equal(first.run.code, 0, describe(first.run));
+    // A directory (not empty) where 4002's recorded name should be replaced: the rename fails.
+    const blocked = join(root, "4002", "recorded-name.wav");
+    await Deno.remove(blocked);
+    await Deno.mkdir(join(blocked, "in-the-way"), { recursive: true });
+    await Deno.remove(join(root, "4003", "recorded-name.wav"));
+    const { run, report } = await directorySync(dir);
+    assert.equal(run.code, 1, describe(run));
+    assert.equal(report.ok, false);
+    assert.deepEqual(report.recordedNames?.failed.map((f) => f.mailbox), ["4002"]);
+    assert.equal(report.recordedNames?.stored, 1, "4003's name is stored again");
+    const text = await directorySyncText(dir);
+    assert.equal(text.code, 1, describe(text));
+    assert.match(text.stdout, /FAILED recorded name of "4002" not stored: Cannot /);
+    const { names } = await productionNames();
+    assert.deepEqual(
+      await Deno.readFile(join(root, "4003", "recorded-name.wav")),
+      names.get("4003"),
+    );
+    // A root that is a file: one failure for the store, exit 1.
+    await Deno.remove(root, { recursive: true });
+    await Deno.writeTextFile(root, "not a directory");
+    const second = await directorySync(dir);
+    assert.equal(second.run.code, 1, describe(second.run));
+    assert.match(second.report.recordedNames?.storeError?.message ?? "", /not a directory/);
+    assert.equal(second.report.recordedNames?.failed.length, 0);
   },
 });
 
 Deno.test({
   name: "a box number held by two directory entries is reported and its recorded name " +
     "left as it was, pass after pass",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
-    const dir = await tempDir("recorded-names-dup");
+    await using tmp = await tempDir("recorded-names-dup");
+    const dir = tmp.path;
     const { names, entries } = await productionNames();
     const [mailbox, original] = [...names].sort()[0];
     const source = entries.find((e) => getAttr(e, MAILBOX_ATTR)[0] === mailbox)!;
@@ -324,7 +305,6 @@ Deno.test({
       } finally {
         await closeLdap(admin);
       }
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });

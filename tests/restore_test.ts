@@ -25,7 +25,7 @@ import {
   variant,
   wipeMailbox,
   withImap,
-} from "./lab_client.ts";
+} from "./test_utils/mod.ts";
 
 const FOLDERS = () => lab().folders;
 const TIMEOUT_MS = 120_000;
@@ -159,8 +159,6 @@ async function storeDirs(root: string): Promise<string[]> {
 Deno.test({
   name: "restore --from backup puts every message back once, byte for byte, flags and dates",
   // imapflow leaves socket timers behind after logout; the other lab tests do the same.
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: (t) =>
     withTimeout("the backup restore test", async () => {
       const mb = "7350";
@@ -277,8 +275,6 @@ Deno.test({
 
 Deno.test({
   name: "restore --from files puts every message back once and the store stays as it was",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: (t) =>
     withTimeout("the file-store restore test", async () => {
       const mb = "7351";
@@ -385,8 +381,6 @@ Deno.test({
 
 Deno.test({
   name: "restore --since and --uid put back only what was asked for",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: (t) =>
     withTimeout("the filter test", async () => {
       const mb = "7352";
@@ -463,8 +457,6 @@ Deno.test({
 
 Deno.test({
   name: "restore --from backup puts back the kept original where the backup holds a placeholder",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: (t) =>
     withTimeout("the placeholder test", async () => {
       const mb = "7353";
@@ -554,8 +546,6 @@ Deno.test({
 
 Deno.test({
   name: "restore refuses an unknown mailbox and a source the configuration does not have",
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: (t) =>
     withTimeout("the error test", async () => {
       const dir = await Deno.makeTempDir({ prefix: "vmirror-restore-errors-" });

@@ -10,17 +10,19 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../engine/config/mod.ts";
 import { HOLDER_FILE, readHolder } from "../engine/support/mod.ts";
-import { startFaultProxy } from "./fault_proxy.ts";
 import {
   appendRaw,
   lab,
+  type MirrorSide,
   scratchMailbox,
+  SIDES,
   type Snapshot,
   snapshot,
+  startFaultProxy,
+  tempDir,
   variant,
   wipeMailbox,
-} from "./lab_client.ts";
-import { type MirrorSide, SIDES, tempDir } from "./mirror_targets.ts";
+} from "./test_utils/mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MESSAGES = 24;
@@ -117,13 +119,12 @@ for (const [n, side] of SIDES.entries()) {
   Deno.test({
     name: `[${side.kind}] two syncs started together on one data directory: one mirrors, ` +
       `the other refuses naming it, and nothing is duplicated`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     async fn() {
       const mb = String(7611 + n);
       await seedMailbox(mb);
       const proxy = startFaultProxy({ targetPort: lab().imap.prod.port });
-      const dir = await tempDir("writers");
+      await using tmp = await tempDir("writers");
+      const dir = tmp.path;
       try {
         // Every production connection waits 4 s for its greeting: the holder's pass outlasts
         // the other process's start-up, whatever the machine's load.
@@ -167,12 +168,11 @@ for (const [n, side] of SIDES.entries()) {
   Deno.test({
     name: `[${side.kind}] a manual sync beside a running serve refuses with exit 1 naming ` +
       `serve, and serve's mirror has no duplicate`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     async fn() {
       const mb = String(7621 + n);
       await seedMailbox(mb);
-      const dir = await tempDir("writers-serve");
+      await using tmp = await tempDir("writers-serve");
+      const dir = tmp.path;
       let serve: Deno.ChildProcess | undefined;
       try {
         const config = await side.config(dir, (raw) => {
@@ -236,13 +236,12 @@ for (const [n, side] of SIDES.entries()) {
 Deno.test({
   name: "a writer killed with SIGKILL mid-pass leaves the data directory to the next one at once",
   ignore: Deno.build.os === "windows",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const mb = "7631";
     await seedMailbox(mb);
     const proxy = startFaultProxy({ targetPort: lab().imap.prod.port });
-    const dir = await tempDir("writers-kill");
+    await using tmp = await tempDir("writers-kill");
+    const dir = tmp.path;
     const side = SIDES[0];
     try {
       proxy.setFault({ kind: "stall", direction: "down", afterBytes: 0 }, { sticky: true });

@@ -7,7 +7,14 @@
 
 import assert from "node:assert/strict";
 import { pcmWavStream, toPcmWav } from "./decode.ts";
-import { dataBytes, firstDifference, run, soxDecode, speak, withTempDir } from "./test_util.ts";
+import {
+  dataBytes,
+  firstDifference,
+  run,
+  soxDecode,
+  speak,
+  tempDir,
+} from "../../tests/test_utils/mod.ts";
 
 const SECONDS = 60;
 const TEXT =
@@ -18,7 +25,9 @@ const TEXT =
 
 // Build the fixtures once: speech repeated past 60 s, trimmed, encoded by sox; sox's own decode
 // serves as the check that the benchmarked path is the correct one.
-const { gsm, ulaw } = await withTempDir(async (dir) => {
+const { gsm, ulaw } = await (async () => {
+  await using tmp = await tempDir("audio");
+  const dir = tmp.path;
   const speech = await speak(dir, "speech.wav", TEXT);
   const fixtures: Record<string, Uint8Array> = {};
   for (const [name, encoding] of [["gsm", "gsm-full-rate"], ["ulaw", "mu-law"]]) {
@@ -43,7 +52,7 @@ const { gsm, ulaw } = await withTempDir(async (dir) => {
     assert.equal(firstDifference(dataBytes(toPcmWav(fixtures[name])), dataBytes(ref)), -1);
   }
   return { gsm: fixtures.gsm, ulaw: fixtures.ulaw };
-});
+})();
 
 async function soxPipe(input: Uint8Array): Promise<Uint8Array> {
   const child = new Deno.Command("sox", {

@@ -9,7 +9,7 @@ import {
 } from "./decode.ts";
 import { ULAW_TO_LINEAR } from "./g711.ts";
 import { decodeGsmWav49 } from "./gsm610.ts";
-import { gsmWav, pseudoRandomBytes } from "./test_util.ts";
+import { gsmWav, pseudoRandomBytes } from "../../tests/test_utils/mod.ts";
 import { parseWav, pcmWavHeader, WAVE_FORMAT_MULAW, WAVE_FORMAT_PCM, WavError } from "./wav.ts";
 
 // A minimal WAV with a 16-byte fmt chunk (plus cbSize 0 for G.711, as sox writes it).

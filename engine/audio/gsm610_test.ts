@@ -8,24 +8,13 @@ import {
   WAV49_BLOCK_BYTES,
   WAV49_BLOCK_SAMPLES,
 } from "./gsm610.ts";
-import {
-  damagedCopies,
-  dataBytes,
-  firstDifference,
-  gsmWav,
-  pseudoRandomBytes,
-  run,
-  soxDecode,
-  soxEncode,
-  speak,
-  withTempDir,
-} from "./test_util.ts";
+import { damagedCopies, dataBytes, pseudoRandomBytes } from "../../tests/test_utils/mod.ts";
+import { assertSameSamples, assertSoxDecode, testdata } from "./test_util.ts";
 import { parseWav, WAVE_FORMAT_PCM } from "./wav.ts";
 
-const decoder = new TextDecoder();
-
-// Asserts our PCM WAV is sound by our parser and by sox's, and holds `samples` samples.
-async function assertValidPcmWav(path: string, wav: Uint8Array, samples: number): Promise<void> {
+// Asserts our PCM WAV is sound by our parser and holds `samples` samples (tests/audio_sox_test.ts
+// also has sox read it).
+function assertValidPcmWav(wav: Uint8Array, samples: number): void {
   const info = parseWav(wav);
   assert.equal(info.formatTag, WAVE_FORMAT_PCM);
   assert.equal(info.channels, 1);
@@ -36,135 +25,89 @@ async function assertValidPcmWav(path: string, wav: Uint8Array, samples: number)
   assert.equal(info.dataOffset, 44);
   assert.equal(info.declaredDataLength, samples * 2);
   assert.equal(wav.length, 44 + samples * 2);
-  await Deno.writeFile(path, wav);
-  const soxi = (flag: string) => run("soxi", [flag, path]).then((b) => decoder.decode(b).trim());
-  assert.equal(await soxi("-s"), String(samples));
-  assert.equal(await soxi("-r"), "8000");
-  assert.equal(await soxi("-c"), "1");
-  assert.equal(await soxi("-b"), "16");
-  assert.equal(await soxi("-e"), "Signed Integer PCM");
 }
 
-// Encodes `source` to GSM WAV49 with sox, decodes it with sox and with us, compares the samples.
-async function assertMatchesSox(dir: string, source: string, effects: string[] = []) {
-  const gsm = await soxEncode(source, `${dir}/gsm.wav`, "gsm-full-rate", effects);
-  const ref = await soxDecode(`${dir}/gsm.wav`, `${dir}/ref.wav`);
+// Decodes a committed GSM WAV49 and compares with sox's decode of it.
+async function assertMatchesSox(name: string): Promise<{ gsm: Uint8Array; samples: number }> {
+  const gsm = await testdata(name);
   const ours = toPcmWav(gsm);
-  const want = dataBytes(ref);
-  const got = dataBytes(ours);
-  assert.ok(want.length > 0);
-  assert.equal(firstDifference(got, want), -1, "first differing byte");
-  await assertValidPcmWav(`${dir}/ours.wav`, ours, want.length / 2);
-  return { gsm, samples: want.length / 2 };
+  const pcm = dataBytes(ours);
+  assert.ok(pcm.length > 0);
+  await assertSoxDecode(name, pcm);
+  assertValidPcmWav(ours, pcm.length / 2);
+  return { gsm, samples: pcm.length / 2 };
 }
 
-Deno.test("toPcmWav() decodes GSM WAV49 from sox sample for sample", async (t) => {
-  await withTempDir(async (dir) => {
-    const sentences = [
-      "Hello.",
-      "You have one new message. Please call me back when you get this.",
-      "This is Marta from accounting. The quarterly figures are ready; we need your approval " +
-      "before Friday at noon, otherwise the payment run slips to next week. Thanks, bye.",
-    ];
-    for (const [i, text] of sentences.entries()) {
-      await t.step(`speech of ${text.length} characters`, async () => {
-        await assertMatchesSox(dir, await speak(dir, `s${i}.wav`, text));
-      });
-    }
-
-    await t.step(
-      "a sample count that is not a multiple of 320 (odd block count, pad byte)",
-      async () => {
-        const source = await speak(dir, "trim.wav", "Please press one to listen to your messages.");
-        // 4,793 samples at 8 kHz (resample first: sox's trim counts at the rate where it sits)
-        // → 15 blocks, 975 bytes: odd, so sox adds a pad byte (and counts it in the data size).
-        const effects = ["rate", "8000", "trim", "0", "4793s"];
-        const { gsm, samples } = await assertMatchesSox(dir, source, effects);
-        const info = parseWav(gsm);
-        assert.equal(info.factSamples, 4793);
-        assert.equal(info.dataLength, 15 * 65 + 1);
-        assert.equal(samples, 15 * 320);
-      },
-    );
-
-    await t.step(
-      "trailing junk and a data size larger than the file, as sox reads them",
-      async () => {
-        const source = await speak(dir, "damaged.wav", "Press star to return to the main menu.");
-        const gsm = await soxEncode(source, `${dir}/gsm.wav`, "gsm-full-rate");
-        for (const [name, wav] of Object.entries(damagedCopies(gsm))) {
-          await Deno.writeFile(`${dir}/${name}.wav`, wav);
-          const ref = await soxDecode(`${dir}/${name}.wav`, `${dir}/${name}-ref.wav`);
-          assert.equal(firstDifference(dataBytes(toPcmWav(wav)), dataBytes(ref)), -1, name);
-        }
-      },
-    );
-
-    await t.step("silence", async () => {
-      await run("sox", ["-n", "-r", "8000", "-c", "1", `${dir}/silence.wav`, "trim", "0", "2"]);
-      await assertMatchesSox(dir, `${dir}/silence.wav`);
-    });
-
-    await t.step("white noise", async () => {
-      await run("sox", [
-        "-n",
-        "-r",
-        "8000",
-        "-c",
-        "1",
-        `${dir}/noise.wav`,
-        "synth",
-        "3",
-        "whitenoise",
-      ]);
-      await assertMatchesSox(dir, `${dir}/noise.wav`);
-    });
-
-    // Clipped noise and a loud low square wave drive the synthesis filters into saturation
-    // (hundreds to thousands of saturating additions, counted with an instrumented build).
-    for (const synth of [["whitenoise", "gain", "+12"], ["square", "60", "gain", "+3"]]) {
-      await t.step(`overdriven ${synth[0]}`, async () => {
-        const path = `${dir}/${synth[0]}.wav`;
-        await run("sox", ["-n", "-r", "8000", "-c", "1", path, "synth", "3", ...synth]);
-        await assertMatchesSox(dir, path);
-      });
-    }
+Deno.test("toPcmWav() decodes GSM WAV49 as sox does, sample for sample", async (t) => {
+  await t.step("speech, against sox's whole decode", async () => {
+    await assertMatchesSox("gsm_hello.wav");
+    await assertSameSamples(toPcmWav(await testdata("gsm_hello.wav")), "gsm_hello_sox.wav");
   });
+
+  await t.step("a sentence of speech", async () => {
+    await assertMatchesSox("gsm_speech.wav");
+  });
+
+  await t.step(
+    "a sample count that is not a multiple of 320 (odd block count, pad byte)",
+    async () => {
+      // 4,793 samples → 15 blocks, 975 bytes: odd, so sox adds a pad byte (and counts it in the
+      // data size).
+      const { gsm, samples } = await assertMatchesSox("gsm_odd.wav");
+      const info = parseWav(gsm);
+      assert.equal(info.factSamples, 4793);
+      assert.equal(info.dataLength, 15 * 65 + 1);
+      assert.equal(samples, 15 * 320);
+    },
+  );
+
+  await t.step(
+    "trailing junk and a data size larger than the file, as sox reads them",
+    async () => {
+      for (const [name, wav] of Object.entries(damagedCopies(await testdata("gsm_speech.wav")))) {
+        await assertSoxDecode(`gsm_speech_${name}.wav`, dataBytes(toPcmWav(wav)));
+      }
+    },
+  );
+
+  await t.step("silence", async () => {
+    await assertMatchesSox("gsm_silence.wav");
+  });
+
+  await t.step("white noise", async () => {
+    await assertMatchesSox("gsm_noise.wav");
+  });
+
+  // Clipped noise and a loud low square wave drive the synthesis filters into saturation
+  // (hundreds to thousands of saturating additions, counted with an instrumented build).
+  for (const name of ["noise_overdriven", "square_overdriven"]) {
+    await t.step(`overdriven ${name}`, async () => {
+      await assertMatchesSox(`gsm_${name}.wav`);
+    });
+  }
 });
 
 Deno.test("Gsm610Decoder matches libgsm on random WAV49 blocks", async () => {
   // Random bits reach every code: lags below 40 (which reuse the previous lag), all gains, grid
   // positions and amplitudes — things an encoder never emits.
-  await withTempDir(async (dir) => {
-    for (const seed of [1, 0x5eed, 0xc0ffee]) {
-      const blocks = pseudoRandomBytes(301 * WAV49_BLOCK_BYTES, seed);
-      await Deno.writeFile(`${dir}/random.wav`, gsmWav(blocks));
-      const ref = await soxDecode(`${dir}/random.wav`, `${dir}/ref.wav`);
-      const ours = decodeGsmWav49(blocks);
-      const got = new Uint8Array(ours.buffer);
-      assert.equal(firstDifference(got, dataBytes(ref)), -1, `seed ${seed}`);
-    }
-  });
+  for (const seed of [1, 0x5eed, 0xc0ffee]) {
+    const blocks = pseudoRandomBytes(301 * WAV49_BLOCK_BYTES, seed);
+    const ours = decodeGsmWav49(blocks);
+    await assertSoxDecode(`gsm_random_${seed}.wav`, new Uint8Array(ours.buffer));
+  }
 });
 
 Deno.test("decodeGsmFrames() matches libgsm on 33-byte frames", async (t) => {
-  await withTempDir(async (dir) => {
-    await t.step("speech encoded by sox as .gsm", async () => {
-      const source = await speak(dir, "s.wav", "Your mailbox is almost full.");
-      await run("sox", [source, "-r", "8000", "-c", "1", `${dir}/s.gsm`]);
-      const ref = await soxDecode(`${dir}/s.gsm`, `${dir}/ref.wav`);
-      const ours = decodeGsmFrames(await Deno.readFile(`${dir}/s.gsm`));
-      assert.equal(firstDifference(new Uint8Array(ours.buffer), dataBytes(ref)), -1);
-    });
+  await t.step("speech encoded by sox as .gsm", async () => {
+    const ours = decodeGsmFrames(await testdata("speech.gsm"));
+    await assertSoxDecode("speech.gsm", new Uint8Array(ours.buffer));
+  });
 
-    await t.step("random frames with the magic nibble", async () => {
-      const frames = pseudoRandomBytes(500 * 33, 77);
-      for (let i = 0; i < frames.length; i += 33) frames[i] = 0xd0 | (frames[i] & 0x0f);
-      await Deno.writeFile(`${dir}/r.gsm`, frames);
-      const ref = await soxDecode(`${dir}/r.gsm`, `${dir}/ref.wav`);
-      const ours = decodeGsmFrames(frames);
-      assert.equal(firstDifference(new Uint8Array(ours.buffer), dataBytes(ref)), -1);
-    });
+  await t.step("random frames with the magic nibble", async () => {
+    const frames = pseudoRandomBytes(500 * 33, 77);
+    for (let i = 0; i < frames.length; i += 33) frames[i] = 0xd0 | (frames[i] & 0x0f);
+    const ours = decodeGsmFrames(frames);
+    await assertSoxDecode("random_77.gsm", new Uint8Array(ours.buffer));
   });
 });
 

@@ -17,6 +17,8 @@ export const WAVE_FORMAT_ALAW = 0x0006;
 export const WAVE_FORMAT_MULAW = 0x0007;
 /** WAV format tag of GSM 6.10 in Microsoft's "WAV49" packing (65-byte blocks of 320 samples). */
 export const WAVE_FORMAT_GSM610 = 0x0031;
+/** WAV format tag "MSN Audio": GSM 6.10 too, written by some MSN/Windows tools under this tag. */
+export const WAVE_FORMAT_MSN_AUDIO = 0x0032;
 /** WAV format tag whose real format is the first two bytes of the sub-format GUID. */
 export const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 
@@ -85,17 +87,43 @@ export function tryParseWavHeader(
   return scanWav(prefix, false, options.totalSize);
 }
 
-/** Duration in seconds from the header: data bytes ÷ byte rate, or whole GSM blocks × 320. */
-export function wavDurationSeconds(info: WavInfo): number {
-  if (info.sampleRate <= 0) return 0;
-  if (info.formatTag === WAVE_FORMAT_GSM610) {
-    const blockAlign = info.blockAlign > 0 ? info.blockAlign : 65;
-    const perBlock = info.samplesPerBlock && info.samplesPerBlock > 0 ? info.samplesPerBlock : 320;
-    return Math.floor(info.dataLength / blockAlign) * perBlock / info.sampleRate;
+/** Options of {@link wavDurationSeconds}. */
+export interface WavDurationOptions {
+  /** Data bytes to measure instead of `info.dataLength` (e.g. a body measured elsewhere). */
+  dataBytes?: number;
+}
+
+/**
+ * Exact seconds the header describes (no rounding: callers round for display), or null when the
+ * header does not say: data bytes ÷ byte rate, whole GSM blocks × 320, or the `fact` count.
+ */
+export function wavDurationSeconds(
+  info: WavInfo,
+  options: WavDurationOptions = {},
+): number | null {
+  const dataBytes = options.dataBytes ?? info.dataLength;
+  if (isGsm610(info.formatTag)) {
+    // WAV49: 65-byte blocks of 320 samples; a partial block holds no whole frame. GSM 6.10 is
+    // defined at 8 kHz, so a zero in any of these fields is a writer's omission, not a claim.
+    const blockAlign = info.blockAlign || 65;
+    const perBlock = info.samplesPerBlock || 320;
+    const rate = info.sampleRate || 8000;
+    return Math.floor(dataBytes / blockAlign) * perBlock / rate;
   }
-  // A zero or absurd byte rate is common in hand-made headers; the block size is the truth then.
-  const rate = info.byteRate > 0 ? info.byteRate : info.blockAlign * info.sampleRate;
-  return rate > 0 ? info.dataLength / rate : 0;
+  // A zero byte rate is common in hand-made headers; the block size is the truth then.
+  if (info.byteRate > 0) return dataBytes / info.byteRate;
+  if (info.blockAlign > 0 && info.sampleRate > 0) {
+    return dataBytes / info.blockAlign / info.sampleRate;
+  }
+  if (info.factSamples !== undefined && info.sampleRate > 0) {
+    return info.factSamples / info.sampleRate;
+  }
+  return null;
+}
+
+/** Whether a format tag is GSM 6.10 (0x0031 "WAV49", or 0x0032 "MSN Audio"). */
+export function isGsm610(formatTag: number): boolean {
+  return formatTag === WAVE_FORMAT_GSM610 || formatTag === WAVE_FORMAT_MSN_AUDIO;
 }
 
 /** The 44-byte header of a mono 16-bit PCM WAV holding `sampleCount` samples. */

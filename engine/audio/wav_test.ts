@@ -7,6 +7,7 @@ import {
   WAVE_FORMAT_ALAW,
   WAVE_FORMAT_EXTENSIBLE,
   WAVE_FORMAT_GSM610,
+  WAVE_FORMAT_MSN_AUDIO,
   WAVE_FORMAT_MULAW,
   WAVE_FORMAT_PCM,
   WavError,
@@ -234,7 +235,28 @@ Deno.test("wavDurationSeconds() uses the block size when the byte rate is zero",
   const info = parseWav(wav);
   assert.equal(info.byteRate, 0);
   assert.equal(wavDurationSeconds(info), 0.5);
-  assert.equal(wavDurationSeconds({ ...info, sampleRate: 0 }), 0);
+  // Neither a byte rate nor a sample rate: the header does not say, which is not "0 seconds".
+  assert.equal(wavDurationSeconds({ ...info, sampleRate: 0 }), null);
+});
+
+Deno.test("wavDurationSeconds() settles GSM tags, zero fields, the fact fallback and rounding", () => {
+  const gsm = parseWav(riff([["fmt ", GSM_FMT], ["data", new Uint8Array(65 * 25)]]));
+  assert.equal(wavDurationSeconds(gsm), 1);
+  // 0x0032 (MSN Audio) is GSM 6.10 too; GSM's rate, block size and samples per block default
+  // to the codec's (8 kHz, 65, 320) when a writer leaves them zero.
+  assert.equal(wavDurationSeconds({ ...gsm, formatTag: WAVE_FORMAT_MSN_AUDIO }), 1);
+  assert.equal(
+    wavDurationSeconds({ ...gsm, sampleRate: 0, blockAlign: 0, samplesPerBlock: undefined }),
+    1,
+  );
+  // With neither byte rate nor block size, the fact chunk's sample count is the last resort.
+  const bare = parseWav(riff([["fmt ", MULAW_FMT], ["fact", new Uint8Array(u32(12000))], [
+    "data",
+    new Uint8Array(10),
+  ]]));
+  assert.equal(wavDurationSeconds({ ...bare, byteRate: 0, blockAlign: 0 }), 1.5);
+  // Exact, not rounded: rounding is the caller's (classifyMessage rounds to milliseconds).
+  assert.equal(wavDurationSeconds(bare, { dataBytes: 1 }), 1 / 8000);
 });
 
 Deno.test("tryParseWavHeader() asks for more bytes until the data chunk header arrives", () => {

@@ -51,13 +51,13 @@ export async function seal(key: CryptoKey, value: string): Promise<Sealed> {
   const all = new Uint8Array(iv.length + ct.length);
   all.set(iv);
   all.set(ct, iv.length);
-  return { $sealed: btoa(String.fromCharCode(...all)) };
+  return { $sealed: all.toBase64() };
 }
 
 /** Opens one sealed secret. */
 export async function unseal(key: CryptoKey, sealed: Sealed): Promise<string> {
   try {
-    const all = Uint8Array.from(atob(sealed.$sealed), (c) => c.charCodeAt(0));
+    const all = Uint8Array.fromBase64(sealed.$sealed);
     const pt = await crypto.subtle.decrypt(
       { name: "AES-GCM", iv: all.subarray(0, 12) },
       key,

@@ -31,14 +31,14 @@ import { log, redact } from "../support/mod.ts";
 import {
   addSubscriptions,
   getSubscription,
-  listRecords,
+  listDirectoryRunRecords,
   listSubscriptions,
-  putRecord,
+  putDirectoryRunRecord,
   putSubscription,
   removeSubscriptions,
   type State,
 } from "../state/mod.ts";
-import { sleep } from "../support/mod.ts";
+import { pool, sleep } from "../support/mod.ts";
 
 /** Options for {@link runDirectorySync}. */
 export interface DirectorySyncOptions {
@@ -237,7 +237,7 @@ export async function runDirectorySync(
 
 /** The stored directory runs, newest first. */
 export async function listDirectoryRuns(state: State, limit = 10): Promise<DirectoryReport[]> {
-  return await listRecords<DirectoryReport>(state, ["dirrun"], { reverse: true, limit });
+  return await listDirectoryRunRecords<DirectoryReport>(state, limit);
 }
 
 /** The report as text: counts, then one line per change; PIN values never appear. */
@@ -591,7 +591,7 @@ async function finish(state: State, report: DirectoryReport, t0: number): Promis
   report.ok = !report.error && !report.backup.error && report.counts.failed === 0 &&
     !(report.recordedNames && recordedNamesFailed(report.recordedNames));
   if (!report.dryRun) {
-    await putRecord(state, ["dirrun", report.startedAt, report.id], compactReport(report));
+    await putDirectoryRunRecord(state, compactReport(report));
   }
   return report;
 }
@@ -680,12 +680,4 @@ function plainTextWarning(server: string): string[] {
   return [
     `"${server}" is reached without TLS: the bind password and PINs cross the network in clear (use ldaps:// or startTls)`,
   ];
-}
-
-async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
 }

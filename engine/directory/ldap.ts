@@ -90,7 +90,7 @@ export async function openLdap(
   const server = endpoint.url.replace(/\/$/, "");
   const url = new URL(server);
   const ldaps = url.protocol === "ldaps:";
-  const tls = await tlsOptions(endpoint, server, url.hostname.replace(/^\[|\]$/g, ""));
+  const tls = tlsOptions(endpoint, url.hostname.replace(/^\[|\]$/g, ""));
   const timeout = Math.round(endpoint.timeoutSeconds * 1000);
   const client = new Client({
     url: server,
@@ -301,26 +301,11 @@ function handshakeWithin(ms: number): typeof tlsConnect {
   }) as typeof tlsConnect;
 }
 
-async function tlsOptions(
-  endpoint: LdapEndpoint,
-  server: string,
-  host: string,
-): Promise<ConnectionOptions> {
+function tlsOptions(endpoint: LdapEndpoint, host: string): ConnectionOptions {
   const tls: ConnectionOptions = { rejectUnauthorized: true, host };
   // SNI takes names only; an address is still checked against the certificate's IP SANs.
   if (!isIP(host)) tls.servername = host;
-  if (endpoint.caFile) {
-    try {
-      tls.ca = [await Deno.readTextFile(endpoint.caFile)];
-    } catch (e) {
-      throw new LdapError(
-        `Cannot read the CA file "${endpoint.caFile}" for "${server}": ${(e as Error).message}`,
-        server,
-        "connect",
-        { cause: e },
-      );
-    }
-  }
+  if (endpoint.ca) tls.ca = [endpoint.ca];
   return tls;
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Subscription } from "../state/mod.ts";
+import { isMailboxId } from "../support/mod.ts";
 
 /** One attribute value: text, or bytes for binary attributes (recorded name, PIN). */
 export type AttrValue = string | Uint8Array;
@@ -29,9 +30,6 @@ export interface AttributeMap {
  * often `sn`/`givenName`) too, and a backup that kept the old `cn` would show the old name.
  */
 export const COMPANION_ATTRIBUTES: readonly string[] = ["cn", "sn", "givenName"];
-
-/** The same rule as the CLI's: what a mailbox number may look like. */
-export const MAILBOX_PATTERN = /^[A-Za-z0-9._+-]{1,64}$/;
 
 /** What the planner needs to know. */
 export interface DirectoryPlanInput {
@@ -356,7 +354,8 @@ export function getAttr(entry: DirEntry, name: string): AttrValue[] {
 export function sameValues(x: AttrValue[], y: AttrValue[], binary = false): boolean {
   if (x.length !== y.length) return false;
   if (x.length === 1) return sameValue(x[0], y[0], binary);
-  const key = (v: AttrValue) => typeof v === "string" && !binary ? `s${v}` : `b${hex(bytesOf(v))}`;
+  const key = (v: AttrValue) =>
+    typeof v === "string" && !binary ? `s${v}` : `b${bytesOf(v).toHex()}`;
   const xs = x.map(key).sort();
   const ys = y.map(key).sort();
   return xs.every((v, i) => v === ys[i]);
@@ -408,7 +407,7 @@ function indexEntries(
       );
       continue;
     }
-    if (!MAILBOX_PATTERN.test(mailbox)) {
+    if (!isMailboxId(mailbox)) {
       opts.warnings.push(
         `The ${opts.side} entry "${e.dn}" has an invalid mailbox number ${
           JSON.stringify(clip(mailbox))
@@ -458,12 +457,6 @@ function sameValue(x: AttrValue, y: AttrValue, binary: boolean): boolean {
 
 function bytesOf(v: AttrValue): Uint8Array {
   return typeof v === "string" ? new TextEncoder().encode(v) : v;
-}
-
-function hex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
 }
 
 // Splits on commas not escaped with a backslash (RFC 4514).

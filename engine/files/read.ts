@@ -1,7 +1,7 @@
 /**
  * Reading a file store without writing to it: finding `<root>/<mailbox>/` and
- * `<root>/<mailbox>/<folder>/` by their markers, listing message directories and reading their
- * meta.json. The store itself (store.ts), the portal's reader and the restore read the
+ * `<root>/<mailbox>/<folder>/` by their markers and listing message directories (meta.ts reads
+ * their meta.json). The store itself (store.ts), the portal's reader and the restore read the
  * store the same way; only the store writes it.
  * @module
  */
@@ -11,9 +11,7 @@ import {
   FOLDER_STATE_FILE,
   isHiddenEntry,
   MAILBOX_MARKER_FILE,
-  META_FILE,
 } from "./layout.ts";
-import type { StoredMessageMeta } from "./meta.ts";
 
 /** How the directory of one mailbox or folder is named, and how its marker says it is ours. */
 export interface MarkedDirSpec {
@@ -80,20 +78,6 @@ export async function visibleDirs(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-/** A message directory's meta.json when it is valid, else null. */
-export async function readMeta(msgDir: string): Promise<StoredMessageMeta | null> {
-  // Missing or not JSON: not (yet) a message this store wrote.
-  const raw = await readJsonOrNull(join(msgDir, META_FILE));
-  if (
-    !isRecord(raw) || !isUid(raw.uid) || typeof raw.size !== "number" ||
-    typeof raw.internalDate !== "string" || Number.isNaN(Date.parse(raw.internalDate)) ||
-    !Array.isArray(raw.flags) || !(raw.messageId === null || typeof raw.messageId === "string")
-  ) {
-    return null;
-  }
-  return raw as unknown as StoredMessageMeta;
-}
-
 /** The size of a regular file, or null when there is none at `path`. */
 export async function fileSize(path: string): Promise<number | null> {
   try {
@@ -105,8 +89,8 @@ export async function fileSize(path: string): Promise<number | null> {
   }
 }
 
-/** A file's parsed JSON, or null when it is missing, unreadable or not JSON. */
-export async function readJsonOrNull(path: string): Promise<unknown> {
+// A file's parsed JSON, or null when it is missing, unreadable or not JSON.
+async function readJsonOrNull(path: string): Promise<unknown> {
   try {
     return JSON.parse(await Deno.readTextFile(path));
   } catch {

@@ -11,8 +11,8 @@
  * UID is never given to two messages.
  * @module
  */
-import { basename, dirname, join } from "node:path";
-import type { Config, FilesTargetConfig } from "../config/mod.ts";
+import { basename, join } from "node:path";
+import type { FilesTargetConfig } from "../config/mod.ts";
 import {
   audioExtension,
   DELETED_DIR,
@@ -28,17 +28,10 @@ import {
   voiceFileNames,
   withSuffix,
 } from "./layout.ts";
-import {
-  fileSize,
-  folderDirSpec,
-  isRecord,
-  isUid,
-  mailboxDirSpec,
-  type MarkedDirSpec,
-  readMeta,
-  visibleDirs,
-} from "./read.ts";
-import { log } from "../support/mod.ts";
+import { folderDirSpec, mailboxDirSpec, type MarkedDirSpec, visibleDirs } from "./read.ts";
+import { readCompleteMessage, readMeta } from "./meta.ts";
+import { z } from "zod";
+import { isUnsupported, log, syncDir, writeFileAtomic, writeNewFile } from "../support/mod.ts";
 import type { StoredChainNode, StoredMessageMeta, StoredVoicePart } from "./meta.ts";
 import { decodeBody, topMessageId } from "../mime/mod.ts";
 import {
@@ -51,6 +44,7 @@ import {
   type TargetMessage,
 } from "../target/mod.ts";
 import {
+  type BroadcastRule,
   type ChainNode,
   chainRoot,
   type Classified,
@@ -100,7 +94,7 @@ const UID_BLOCK = 64;
 /** Options for {@link openFileTarget}. */
 export interface FileTargetOptions {
   /** Broadcast rules, recorded in meta.json (the engine skips broadcasts before storing). */
-  rules?: Config["rules"];
+  rules?: { broadcast: readonly BroadcastRule[] | readonly CompiledBroadcastRule[] };
   /** The clock for stored/deleted times, retention and stale work directories. */
   now?: () => Date;
   /** Age after which a leftover work directory is a crash's and is removed (default 15 min). */
@@ -117,14 +111,17 @@ export interface FileTargetOptions {
 }
 
 /** A folder's state file. */
-interface FolderState {
-  vmirror: 1;
-  mailbox: string;
-  folder: string;
-  uidValidity: number;
-  nextUid: number;
-  createdAt: string;
-}
+// A folder's state file; unknown keys are kept, so a newer version's additions survive a write.
+const folderStateSchema = z.looseObject({
+  vmirror: z.literal(1).catch(1),
+  mailbox: z.string().catch(""),
+  folder: z.string(),
+  uidValidity: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  nextUid: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  createdAt: z.string().catch(""),
+});
+
+type FolderState = z.infer<typeof folderStateSchema>;
 
 interface Entry {
   name: string;
@@ -357,13 +354,9 @@ async function openStoreFolder(ctx: Ctx, folder: string): Promise<TargetFolder> 
 }
 
 function parseFolderState(raw: unknown, path: string): FolderState {
-  if (
-    !isRecord(raw) || !isUid(raw.uidValidity) || !isUid(raw.nextUid) ||
-    typeof raw.folder !== "string"
-  ) {
-    throw new Error(`the folder state "${path}" is not valid`);
-  }
-  return raw as unknown as FolderState;
+  const parsed = folderStateSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`the folder state "${path}" is not valid`);
+  return parsed.data;
 }
 
 function randomUidValidity(): number {
@@ -560,16 +553,13 @@ function identityOf(meta: StoredMessageMeta): MessageIdentity {
   return { messageId: meta.messageId, internalDate: new Date(meta.internalDate), size: meta.size };
 }
 
-// Only complete message directories count: a valid meta.json and a message.eml of the size it
-// records. Work directories are hidden and skipped.
+// Only complete message directories count (meta.ts's rule); hidden work directories are skipped.
 async function scanDir(dir: string): Promise<Map<number, Entry>> {
   const out = new Map<number, Entry>();
   // In name order, so that if a person copied a message directory the same one always wins.
   for (const name of await visibleDirs(dir)) {
-    const meta = await readMeta(join(dir, name));
-    if (!meta || out.has(meta.uid)) continue;
-    if (await fileSize(join(dir, name, MESSAGE_FILE)) !== meta.size) continue;
-    out.set(meta.uid, { name, meta });
+    const meta = await readCompleteMessage(join(dir, name));
+    if (meta && !out.has(meta.uid)) out.set(meta.uid, { name, meta });
   }
   return out;
 }
@@ -833,43 +823,9 @@ async function freeName(parent: string, name: string): Promise<string> {
   throw new Error(`no free name for "${name}" in "${parent}"`);
 }
 
-/** Replaces `path` atomically: a temp file in `workDir` (same file system), fsync, rename. */
-async function replaceFile(workDir: string, path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = join(workDir, `${TEMP_PREFIX}${randomId()}`);
-  try {
-    await writeNewFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-  await syncDir(dirname(path));
-}
-
-async function writeNewFile(path: string, bytes: Uint8Array): Promise<void> {
-  const f = await Deno.open(path, { write: true, createNew: true });
-  try {
-    let off = 0;
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
-  }
-}
-
-// A rename is durable only once its directory is synced. Windows cannot open a directory as a
-// file, and NTFS journals renames itself; some network and FUSE file systems refuse to sync a
-// directory, and then there is nothing more to be done than what they do on their own.
-async function syncDir(dir: string): Promise<void> {
-  if (Deno.build.os === "windows") return;
-  const d = await Deno.open(dir, { read: true });
-  try {
-    await d.sync();
-  } catch (e) {
-    if (!unsupported(e)) throw e;
-  } finally {
-    d.close();
-  }
+// Replaces `path` atomically, the temp file in `workDir` (same file system, swept at start-up).
+function replaceFile(workDir: string, path: string, bytes: Uint8Array): Promise<void> {
+  return writeFileAtomic(path, bytes, { temp: join(workDir, `${TEMP_PREFIX}${randomId()}`) });
 }
 
 // An advisory lock; null where the file system has none (some shares), which only matters when
@@ -881,7 +837,7 @@ async function lockFile(path: string): Promise<Deno.FsFile | null> {
     return f;
   } catch (e) {
     f.close();
-    if (unsupported(e)) return null;
+    if (isUnsupported(e)) return null;
     throw e;
   }
 }
@@ -893,12 +849,6 @@ async function unlockFile(f: Deno.FsFile | null): Promise<void> {
   } finally {
     f.close();
   }
-}
-
-function unsupported(e: unknown): boolean {
-  const code = errorCode(e);
-  return e instanceof Deno.errors.NotSupported ||
-    (code !== null && ["EINVAL", "ENOTSUP", "EOPNOTSUPP", "ENOLCK", "ENOSYS"].includes(code));
 }
 
 async function removeTree(path: string): Promise<void> {

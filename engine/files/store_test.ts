@@ -9,44 +9,10 @@ import {
 } from "./store.ts";
 import type { StoredMessageMeta } from "./meta.ts";
 import type { MessageOrigin, MirrorTarget, TargetFolder } from "../target/mod.ts";
+import { base64Lines, muLawWav } from "../../tests/test_utils/mod.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Messages built here: VPIM multipart with base64 µ-law WAV parts, a forwarded message inside.
-
-function muLawWav(seconds: number, tone = 440): Uint8Array {
-  const n = Math.round(seconds * 8000);
-  const out = new Uint8Array(58 + n);
-  const v = new DataView(out.buffer);
-  const ascii = (off: number, s: string) =>
-    [...s].forEach((c, i) => (out[off + i] = c.charCodeAt(0)));
-  ascii(0, "RIFF");
-  v.setUint32(4, 50 + n, true);
-  ascii(8, "WAVE");
-  ascii(12, "fmt ");
-  v.setUint32(16, 18, true);
-  v.setUint16(20, 7, true); // WAVE_FORMAT_MULAW
-  v.setUint16(22, 1, true);
-  v.setUint32(24, 8000, true);
-  v.setUint32(28, 8000, true);
-  v.setUint16(32, 1, true);
-  v.setUint16(34, 8, true);
-  v.setUint16(36, 0, true);
-  ascii(38, "fact");
-  v.setUint32(42, 4, true);
-  v.setUint32(46, n, true);
-  ascii(50, "data");
-  v.setUint32(54, n, true);
-  for (let i = 0; i < n; i++) {
-    out[58 + i] = (Math.sin((2 * Math.PI * tone * i) / 8000) * 100 + 128) & 0xff;
-  }
-  return out;
-}
-
-function base64Lines(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/.{76}/g, "$&\r\n");
-}
 
 interface TestMessage {
   from?: string;
@@ -118,8 +84,8 @@ function buildMessage(m: TestMessage = {}): Uint8Array {
 }
 
 const VOICE = muLawWav(2);
-const NAME = muLawWav(1, 880);
-const FWD_VOICE = muLawWav(1.5, 330);
+const NAME = muLawWav(1, { tone: 880 });
+const FWD_VOICE = muLawWav(1.5, { tone: 330 });
 const DATE = new Date("2024-05-01T14:03:22.000Z");
 
 function origin(uid: number, folder = "INBOX"): MessageOrigin {
@@ -779,7 +745,10 @@ Deno.test({
       const stored = new Map<number, Uint8Array>();
       let error: unknown = null;
       for (let i = 1; i <= 40 && !error; i++) {
-        const bytes = buildMessage({ messageId: `<m${i}@x>`, voice: muLawWav(5, 200 + i) });
+        const bytes = buildMessage({
+          messageId: `<m${i}@x>`,
+          voice: muLawWav(5, { tone: 200 + i }),
+        });
         try {
           stored.set((await f.append(bytes, [], DATE, origin(i)))!, bytes);
         } catch (e) {

@@ -142,22 +142,18 @@ export type ImapClientOptions =
   & Pick<ImapFlowOptions, "qresync" | "maxIdleTime">;
 
 /**
- * A client for `endpoint`, not connected yet: TLS as configured (the CA file read now), the
+ * A client for `endpoint`, not connected yet: TLS as configured (the CA read at load), the
  * endpoint's connect timeouts (TCP and TLS within connectionTimeout, then the greeting within
  * greetingTimeout), no COMPRESS and no automatic IDLE, its 'error' events absorbed.
  */
-export async function imapClient(
-  endpoint: ImapEndpoint,
-  opts: ImapClientOptions,
-): Promise<ImapFlow> {
-  const ca = endpoint.caFile ? await Deno.readTextFile(endpoint.caFile) : undefined;
+export function imapClient(endpoint: ImapEndpoint, opts: ImapClientOptions): ImapFlow {
   const client = new ImapFlow({
     host: endpoint.host,
     port: endpoint.port,
     secure: endpoint.tls === "tls",
     doSTARTTLS: endpoint.tls === "starttls" ? true : endpoint.tls === "none" ? false : undefined,
     servername: /^[\d.]+$|:/.test(endpoint.host) ? undefined : endpoint.host,
-    tls: { rejectUnauthorized: true, ...(ca ? { ca } : {}) },
+    tls: { rejectUnauthorized: true, ...(endpoint.ca ? { ca: endpoint.ca } : {}) },
     logger: false,
     // COMPRESS has failed under Deno's zlib; voicemail audio does not compress anyway.
     disableCompression: true,

@@ -1,4 +1,7 @@
 /**
+ * Kept on imapflow: restore and the portal open one connection per request (the lean login saves
+ * nothing measurable there) and fetch extra header fields the lean session does not carry.
+ *
  * Reading a mailbox read-only through imapflow (STATUS, EXAMINE, UID lists, Message-IDs,
  * BODY.PEEK fetches), for restore and the portal; the mirror pass reads production through its
  * own session (session.ts). Also the shapes both share. Nothing here sends STORE, EXPUNGE,

@@ -60,7 +60,6 @@ export function headerText(text: string, max = 200): string {
 export async function sendMail(smtp: SmtpConfig, mail: OutgoingMail): Promise<string> {
   const server = `${smtp.host}:${smtp.port}`;
   if (!isValidAddress(mail.to)) throw new MailError(server, `invalid recipient "${mail.to}"`);
-  const ca = smtp.caFile ? await Deno.readTextFile(smtp.caFile) : undefined;
   const transport = nodemailer.createTransport({
     host: smtp.host,
     port: smtp.port,
@@ -68,7 +67,7 @@ export async function sendMail(smtp: SmtpConfig, mail: OutgoingMail): Promise<st
     requireTLS: smtp.requireTls,
     tls: {
       rejectUnauthorized: true,
-      ...(ca ? { ca } : {}),
+      ...(smtp.ca ? { ca: smtp.ca } : {}),
       ...(/^[\d.]+$|:/.test(smtp.host) ? {} : { servername: smtp.host }),
     },
     ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.password ?? "" } } : {}),

@@ -2,6 +2,9 @@
  * RFC 5322 / RFC 2045–2047 / RFC 2231 parsing on raw bytes: header fields, the MIME part tree
  * (as byte ranges into the original message), body decoding, encoded words, addresses and
  * dates — plus the few encoders needed to write safe headers. Pure logic, no I/O.
+ *
+ * Hand-written, not a library: the part tree is byte ranges into the original (no copies of
+ * multi-megabyte voice parts, exact IMAP section bytes), which no maintained parser offers.
  * @module
  */
 
@@ -679,9 +682,37 @@ export function decodedLength(bytes: Uint8Array, part: BodyRange): number {
   return n;
 }
 
+// Whole bodies of clean base64 (the alphabet, line breaks, final padding) go to the runtime's
+// decoder; anything it refuses, and prefixes, to the tolerant one below. Both give the same
+// bytes wherever the runtime's decoder accepts the text.
+function decodeBase64(bytes: Uint8Array, start: number, end: number, max: number): Uint8Array {
+  if (max >= Math.floor(((end - start) * 3) / 4)) {
+    const clean = decodeCleanBase64(bytes.subarray(start, end));
+    if (clean) return clean;
+  }
+  return decodeBase64Tolerant(bytes, start, end, max);
+}
+
+const utf8 = new TextDecoder();
+
+function decodeCleanBase64(encoded: Uint8Array): Uint8Array | null {
+  try {
+    // Non-ASCII bytes become U+FFFD, which the decoder refuses: such a body is not clean.
+    return Uint8Array.fromBase64(utf8.decode(encoded));
+  } catch (e) {
+    if (e instanceof SyntaxError) return null;
+    throw e;
+  }
+}
+
 // Tolerant: skips anything outside the alphabet (line breaks, blanks, junk), decodes without
 // padding, and treats `=` as the end of a quantum so concatenated base64 still decodes.
-function decodeBase64(bytes: Uint8Array, start: number, end: number, max: number): Uint8Array {
+function decodeBase64Tolerant(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  max: number,
+): Uint8Array {
   const out = new Uint8Array(Math.min(max, Math.floor(((end - start) * 3) / 4) + 3));
   let o = 0;
   let acc = 0;
@@ -1019,12 +1050,12 @@ export function encodeHeaderWords(text: string): string {
     // 36 bytes make a 60-character word: within RFC 2047's 75, and short enough that a
     // folded line with the field name stays within 78.
     if (chunk.length + bytes.length > 36 && chunk.length > 0) {
-      words.push(`=?UTF-8?B?${btoa(String.fromCharCode(...chunk))}?=`);
+      words.push(`=?UTF-8?B?${Uint8Array.from(chunk).toBase64()}?=`);
       chunk = [];
     }
     chunk.push(...bytes);
   }
-  if (chunk.length > 0) words.push(`=?UTF-8?B?${btoa(String.fromCharCode(...chunk))}?=`);
+  if (chunk.length > 0) words.push(`=?UTF-8?B?${Uint8Array.from(chunk).toBase64()}?=`);
   return words.join(" ");
 }
 

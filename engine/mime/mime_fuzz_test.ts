@@ -28,7 +28,7 @@ import {
   makeWav,
   malformedCorpus,
   vpim,
-} from "../../tests/malformed_corpus.ts";
+} from "../../tests/test_utils/mod.ts";
 
 // Seeded: a failure prints its seed and path, and the same run happens in CI and locally.
 const RUNS = { numRuns: 1000, seed: 0x5eed };

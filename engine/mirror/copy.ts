@@ -30,11 +30,10 @@ import {
   type State,
 } from "../state/mod.ts";
 import { type MirrorTarget, sha256Hex, sha256Stream, type TargetFolder } from "../target/mod.ts";
-import {
-  classifyMessage,
-  compileBroadcastRules,
-  type CompiledBroadcastRule,
-} from "../voicemail/mod.ts";
+import { classifyMessage } from "../voicemail/mod.ts";
+
+/** What a copy reads from the source: bodies in batches, a large one in ranges. */
+export type MessageSource = Pick<ImapSession, "fetchBodies" | "fetchRange">;
 
 /** Everything a copy needs: where from, where to, where to record it. */
 export interface CopyContext {
@@ -42,14 +41,12 @@ export interface CopyContext {
   state: State;
   mailbox: string;
   folder: string;
-  source: ImapSession;
+  source: MessageSource;
   target: MirrorTarget;
   tf: TargetFolder;
   /** The source folder's UIDVALIDITY (the map's key). */
   uidValidity: number;
   result: MailboxResult;
-  /** Compiled once per pass, shared between folders. */
-  rules: { compiled?: CompiledBroadcastRule[] };
 }
 
 // Above this, a message is streamed through a spool file instead of held in memory.
@@ -139,7 +136,7 @@ async function writeBatch(c: CopyContext, items: { meta: MessageMeta; body: Body
     else prepared.push(p);
   }
   // The intents are durable before the first byte goes to the target.
-  await putIntents(state, mailbox, folder, uidValidity, prepared.map((p) => p.intent));
+  await putIntents(state, { mailbox, folder, uidValidity }, prepared.map((p) => p.intent));
   const written: { p: Prepared; uid: number | null }[] = [];
   const inMemory = prepared.every((p) => p.payload || p.body.bytes);
   if (tf.appendMany && prepared.length > 1 && inMemory) {
@@ -174,7 +171,7 @@ async function writeBatch(c: CopyContext, items: { meta: MessageMeta; body: Body
       size: p.intent.size,
     };
     if (appended === null && !taken) {
-      const map = await listMap(state, mailbox, folder, uidValidity);
+      const map = await listMap(state, { mailbox, folder, uidValidity });
       taken = new Set(map.filter((e) => e.kind !== "skipped").map((e) => e.targetUid));
       for (const r of records) if (r.kind !== "skipped") taken.add(r.targetUid);
     }
@@ -201,7 +198,7 @@ async function writeBatch(c: CopyContext, items: { meta: MessageMeta; body: Body
       keptAs: p.keptAs,
     });
   }
-  await recordCopies(state, mailbox, folder, uidValidity, records);
+  await recordCopies(state, { mailbox, folder, uidValidity }, records);
   for (const r of records) {
     if (r.kind === "skipped") result.skipped[r.reason!] = (result.skipped[r.reason!] ?? 0) + 1;
     else if (r.kind === "placeholder") result.placeholders++;
@@ -220,9 +217,8 @@ async function prepare(
   const meta = scanned.messageId === null
     ? { ...scanned, messageId: topMessageId(body.head) }
     : scanned;
-  c.rules.compiled ??= compileBroadcastRules(config.rules.broadcast);
   const info = classifyMessage(body.head, {
-    broadcastRules: c.rules.compiled,
+    broadcastRules: config.rules.compiled,
     elided: body.elided,
   });
   const decision = decideCopy(
@@ -322,7 +318,7 @@ function sourceContext(c: CopyContext, operation: string): ImapContext {
  * the bytes written.
  */
 async function spoolSource(
-  session: ImapSession,
+  session: MessageSource,
   uid: number,
   path: string,
   seen: (chunk: Uint8Array) => void,

@@ -143,9 +143,13 @@ export async function applyDeletions(
       deferredAny = true;
       continue;
     }
-    await deleteMapEntries(state, mailbox, d.folder, d.uidValidity, d.entries.map((e) => e.srcUid));
+    await deleteMapEntries(
+      state,
+      { mailbox, folder: d.folder, uidValidity: d.uidValidity },
+      d.entries.map((e) => e.srcUid),
+    );
     result.deleted += d.entries.length;
-    await putCursor(state, mailbox, d.folder, d.cursor);
+    await putCursor(state, { mailbox, folder: d.folder }, d.cursor);
   }
   if (opts.released && !deferredAny) {
     log(

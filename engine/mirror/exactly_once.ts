@@ -59,9 +59,9 @@ const LATE_LANDING_WINDOW_MS = 60 * 60_000;
  */
 export async function resolveOpenIntents(job: ResolveJob): Promise<void> {
   const { state, mailbox, folder, uidValidity, tf } = job;
-  const intents = await listIntents(state, mailbox, folder, uidValidity);
+  const intents = await listIntents(state, { mailbox, folder, uidValidity });
   if (intents.length) {
-    const map = await listMap(state, mailbox, folder, uidValidity);
+    const map = await listMap(state, { mailbox, folder, uidValidity });
     const taken = new Set(mappedTargetUids(map));
     const all = intents.length > LIST_ABOVE_INTENTS ? await tf.listAll() : null;
     // One FETCH for every candidate's bytes instead of one per intent.
@@ -79,13 +79,13 @@ export async function resolveOpenIntents(job: ResolveJob): Promise<void> {
         ? await pickCandidate(all.filter((m) => sameIdentity(m, wanted[k])), { ...opts, digests })
         : await tf.find(wanted[k], opts);
       if (uid === null) {
-        await markIntentUncertain(state, mailbox, folder, uidValidity, intent);
+        await markIntentUncertain(state, { mailbox, folder, uidValidity }, intent);
         continue;
       }
       taken.add(uid);
       // The APPEND landed: record it instead of copying again. Flags are re-checked by the
       // planner on this pass, since the entry claims none.
-      await recordCopy(state, mailbox, folder, uidValidity, entryFor(intent, uid, tf));
+      await recordCopy(state, { mailbox, folder, uidValidity }, entryFor(intent, uid, tf));
     }
   }
   await settleLateLandings(job);
@@ -98,10 +98,10 @@ export async function resolveOpenIntents(job: ResolveJob): Promise<void> {
  */
 async function settleLateLandings(job: ResolveJob): Promise<void> {
   const { state, mailbox, folder, uidValidity, tf, result } = job;
-  const uncertain = (await listUncertainCopies(state, mailbox, folder, uidValidity))
+  const uncertain = (await listUncertainCopies(state, { mailbox, folder, uidValidity }))
     .filter((u) => u.digest !== undefined);
   if (!uncertain.length) return;
-  const map = await listMap(state, mailbox, folder, uidValidity);
+  const map = await listMap(state, { mailbox, folder, uidValidity });
   const mapped = new Set(mappedTargetUids(map));
   const unknown = [...await tf.listUids()].filter((uid) => !mapped.has(uid));
   if (!unknown.length) return;
@@ -123,7 +123,7 @@ async function settleLateLandings(job: ResolveJob): Promise<void> {
     const entry = bySrc.get(u.srcUid);
     if (!entry) {
       // The message has no copy on record: this landing is it.
-      await recordCopy(state, mailbox, folder, uidValidity, entryFor(u, m.uid, tf));
+      await recordCopy(state, { mailbox, folder, uidValidity }, entryFor(u, m.uid, tf));
       bySrc.set(u.srcUid, entryFor(u, m.uid, tf));
     } else {
       late.push(m.uid);
@@ -140,7 +140,7 @@ async function settleLateLandings(job: ResolveJob): Promise<void> {
         `copies (an APPEND answered after the copy was written again)`,
     );
   }
-  for (const u of used) await clearUncertainCopy(state, mailbox, folder, uidValidity, u);
+  for (const u of used) await clearUncertainCopy(state, { mailbox, folder, uidValidity }, u);
 }
 
 /**
@@ -155,7 +155,7 @@ export async function awaitingLateLandings(
 ): Promise<boolean> {
   const since = new Date(Date.now() - LATE_LANDING_WINDOW_MS);
   for (const folder of folders) {
-    if (await hasUncertainCopiesSince(state, mailbox, folder, since)) return true;
+    if (await hasUncertainCopiesSince(state, { mailbox, folder }, since)) return true;
   }
   return false;
 }

@@ -6,11 +6,18 @@
 import type { ImapFlow } from "imapflow";
 import type { SourceConfig } from "../config/mod.ts";
 import { connectAs, disconnect } from "../imap/mod.ts";
-import { log } from "../support/mod.ts";
+import { log, sleep } from "../support/mod.ts";
+
+// One watched mailbox; `stop` ends its connection and any back-off wait at once.
+interface Watch {
+  client: ImapFlow | null;
+  stop: AbortController;
+  lastActive: number;
+}
 
 /** A set of IDLE connections, at most `max`, least recently active evicted first. */
 export class IdleWatchers {
-  #watching = new Map<string, { client: ImapFlow | null; stopped: boolean; lastActive: number }>();
+  #watching = new Map<string, Watch>();
 
   /** Watches with `source`; `onChange(mailbox)` is called for every change seen. */
   constructor(
@@ -36,7 +43,7 @@ export class IdleWatchers {
       const oldest = [...this.#watching].sort((a, b) => a[1].lastActive - b[1].lastActive)[0];
       this.stop(oldest[0]);
     }
-    const entry = { client: null as ImapFlow | null, stopped: false, lastActive: Date.now() };
+    const entry: Watch = { client: null, stop: new AbortController(), lastActive: Date.now() };
     this.#watching.set(mailbox, entry);
     this.#run(mailbox, entry);
   }
@@ -45,7 +52,7 @@ export class IdleWatchers {
   stop(mailbox: string): void {
     const e = this.#watching.get(mailbox);
     if (!e) return;
-    e.stopped = true;
+    e.stop.abort();
     this.#watching.delete(mailbox);
     e.client?.close();
   }
@@ -55,16 +62,14 @@ export class IdleWatchers {
     for (const m of this.mailboxes) this.stop(m);
   }
 
-  async #run(
-    mailbox: string,
-    entry: { client: ImapFlow | null; stopped: boolean },
-  ): Promise<void> {
+  async #run(mailbox: string, entry: Watch): Promise<void> {
+    const stopped = entry.stop.signal;
     let failures = 0;
-    while (!entry.stopped) {
+    while (!stopped.aborted) {
       try {
         const client = await connectAs(this.source, mailbox, { idle: true });
         entry.client = client;
-        if (entry.stopped) break;
+        if (stopped.aborted) break;
         const changed = () => this.onChange(mailbox);
         client.on("exists", changed);
         client.on("expunge", changed);
@@ -72,9 +77,9 @@ export class IdleWatchers {
         // EXAMINE: watching must not change \Recent (or anything) on production.
         await client.mailboxOpen("INBOX", { readOnly: true });
         failures = 0;
-        while (!entry.stopped && client.usable) await client.idle();
+        while (!stopped.aborted && client.usable) await client.idle();
       } catch (e) {
-        if (entry.stopped) break;
+        if (stopped.aborted) break;
         failures++;
         log("warn", `IDLE on mailbox "${mailbox}" stopped: ${(e as Error).message}`);
       } finally {
@@ -86,7 +91,7 @@ export class IdleWatchers {
         this.#watching.delete(mailbox);
         break;
       }
-      await new Promise((r) => setTimeout(r, 1000 * 2 ** failures));
+      await sleep(1000 * 2 ** failures, stopped);
     }
   }
 }

@@ -34,12 +34,12 @@ import {
   type State,
 } from "../state/mod.ts";
 import {
+  IdentityIndex,
   type MirrorTarget,
   sameIdentity,
   type TargetFolder,
   type TargetMessage,
 } from "../target/mod.ts";
-import type { CompiledBroadcastRule } from "../voicemail/mod.ts";
 
 /** Opens the target side for one mailbox (IMAP backup or file store). */
 export type TargetOpener = (mailbox: string) => Promise<MirrorTarget>;
@@ -49,8 +49,6 @@ export interface MirrorContext {
   config: Config & { source: SourceConfig };
   state: State;
   openTarget: TargetOpener;
-  /** The broadcast rules, compiled once per pass. */
-  rules: { compiled?: CompiledBroadcastRule[] };
   /**
    * Set by a pass over several mailboxes: deletions under the mailbox's own threshold are handed
    * here, to be judged against the whole mirror once every mailbox is planned.
@@ -85,7 +83,7 @@ export async function mirrorMailbox(
   const folders = config.source.folders;
   // One lean session per mailbox (SASL-IR login, then plain commands): an unchanged mailbox
   // costs a login and a STATUS per folder; a changed one goes on in the same session.
-  const cursors = await Promise.all(folders.map((f) => getCursor(state, mailbox, f)));
+  const cursors = await Promise.all(folders.map((f) => getCursor(state, { mailbox, folder: f })));
   const source = await ImapSession.open(config.source, mailbox);
   let target: MirrorTarget | null = null;
   const lazyTarget = async () => (target ??= await ctx.openTarget(mailbox));
@@ -201,7 +199,7 @@ async function mirrorFolder(
     result.warnings.push(`folder "${folder}" does not exist on production`);
     return;
   }
-  const cursor = await getCursor(state, mailbox, folder);
+  const cursor = await getCursor(state, { mailbox, folder });
   if (
     cursor && unchanged(cursor, status) && !await awaitingLateLandings(state, mailbox, [folder])
   ) return;
@@ -230,17 +228,17 @@ async function mirrorFolder(
   const tf = await target.openFolder(folder);
 
   // A source UIDVALIDITY change renumbers every message: re-pair old entries by identity.
-  for (const oldValidity of await mapUidValidities(state, mailbox, folder)) {
+  for (const oldValidity of await mapUidValidities(state, { mailbox, folder })) {
     if (oldValidity === status.uidValidity) continue;
     await repairSource(ctx, job, tf, oldValidity, status.uidValidity, uids);
   }
-  let map = await listMap(state, mailbox, folder, status.uidValidity);
+  let map = await listMap(state, { mailbox, folder, uidValidity: status.uidValidity });
   // A target UIDVALIDITY change makes every stored target UID stale: find them again.
   if (map.some((e) => e.kind !== "skipped" && e.targetUidValidity !== tf.uidValidity)) {
     map = await repairTarget(ctx, job, tf, status.uidValidity, map);
   }
   await resolveIntents(ctx, job, tf, status.uidValidity);
-  map = await listMap(state, mailbox, folder, status.uidValidity);
+  map = await listMap(state, { mailbox, folder, uidValidity: status.uidValidity });
 
   const targetUids = await tf.listUids();
   const p = plan({
@@ -257,7 +255,7 @@ async function mirrorFolder(
   // them together, and until they are applied the folder's cursor stays where it was.
   const removals = p.actions.filter((a) => a.type === "delete");
   const forgets = p.actions.filter((a) => a.type === "forget").map((a) => a.srcUid);
-  await deleteMapEntries(state, mailbox, folder, status.uidValidity, forgets);
+  await deleteMapEntries(state, { mailbox, folder, uidValidity: status.uidValidity }, forgets);
 
   const copies = p.actions.filter((a) => a.type === "copy").map((a) => a.uid);
   let strangers = p.unknownOnTarget.length;
@@ -275,7 +273,6 @@ async function mirrorFolder(
       tf,
       uidValidity: status.uidValidity,
       result,
-      rules: ctx.rules,
     };
     // In slices, so a folder of tens of thousands of new messages holds one slice's metadata.
     for (let i = 0; i < copies.length; i += COPY_SLICE) {
@@ -309,7 +306,7 @@ async function mirrorFolder(
     await tf.setFlags(a.entry.targetUid, a.flags);
     flagUpdates.push({ ...a.entry, flags: a.flags });
   }
-  await putMapEntries(state, mailbox, folder, status.uidValidity, flagUpdates);
+  await putMapEntries(state, { mailbox, folder, uidValidity: status.uidValidity }, flagUpdates);
   result.flagsUpdated += flagUpdates.length;
 
   // The cursor holds the values read before the scan, so changes made during it are seen next time.
@@ -328,7 +325,7 @@ async function mirrorFolder(
       cursor: cursorNow,
     });
   } else {
-    await putCursor(state, mailbox, folder, cursorNow);
+    await putCursor(state, { mailbox, folder }, cursorNow);
   }
 }
 
@@ -403,7 +400,7 @@ async function adopt(
   const [hit] = candidates.splice(i, 1);
   const { flags } = mirrorFlags(meta.flags, tf.allowFlag);
   await tf.setFlags(hit.uid, flags);
-  await recordCopy(ctx.state, job.mailbox, job.folder, uidValidity, {
+  await recordCopy(ctx.state, { mailbox: job.mailbox, folder: job.folder, uidValidity }, {
     srcUid: meta.uid,
     targetUid: hit.uid,
     targetUidValidity: tf.uidValidity,
@@ -438,30 +435,25 @@ async function repairSource(
 ): Promise<void> {
   const { state, config } = ctx;
   const { mailbox, folder, source, result } = job;
-  const old = await listMap(state, mailbox, folder, oldValidity);
+  const old = await listMap(state, { mailbox, folder, uidValidity: oldValidity });
   const metas = await withImapContext(
     { server: config.source.name, mailbox, operation: `re-read "${folder}"` },
     () => source.fetchIdentities(uids),
   );
   const fresh: MapEntry[] = [];
-  const used = new Set<number>();
+  const index = new IdentityIndex(metas);
   for (const e of old) {
-    const hit = metas.find((m) =>
-      !used.has(m.uid) &&
-      sameIdentity(
-        { messageId: m.messageId, internalDate: m.internalDate, size: m.size },
-        { messageId: e.messageId, internalDate: new Date(e.internalDate), size: e.size },
-      )
-    );
-    if (hit) {
-      used.add(hit.uid);
-      fresh.push({ ...e, srcUid: hit.uid });
-    }
+    const hit = index.take({
+      messageId: e.messageId,
+      internalDate: new Date(e.internalDate),
+      size: e.size,
+    });
+    if (hit) fresh.push({ ...e, srcUid: hit.uid });
   }
-  await putMapEntries(state, mailbox, folder, newValidity, fresh);
+  await putMapEntries(state, { mailbox, folder, uidValidity: newValidity }, fresh);
   // Entries not re-paired point at copies whose source is gone or renumbered beyond
   // recognition; the new map does not know their target UIDs, so they stay as "unknown".
-  await dropUidValidity(state, mailbox, folder, oldValidity);
+  await dropUidValidity(state, { mailbox, folder, uidValidity: oldValidity });
   result.warnings.push(
     `"${folder}": production UIDVALIDITY changed ${oldValidity} → ${newValidity}; re-paired ${fresh.length} of ${old.length}`,
   );
@@ -476,23 +468,16 @@ async function repairTarget(
 ): Promise<MapEntry[]> {
   const { state } = ctx;
   const { mailbox, folder, result } = job;
-  const all = await tf.listAll();
-  const used = new Set<number>();
+  const index = new IdentityIndex(await tf.listAll());
   let repaired = 0;
   const out = map.map((e) => {
     if (e.kind === "skipped" || e.targetUidValidity === tf.uidValidity) return e;
-    const hit = all.find((m) =>
-      !used.has(m.uid) &&
-      sameIdentity(m, {
-        messageId: e.targetMessageId ?? e.messageId,
-        internalDate: new Date(e.internalDate),
-        size: e.targetSize ?? e.size,
-      })
-    );
-    if (hit) {
-      used.add(hit.uid);
-      repaired++;
-    }
+    const hit = index.take({
+      messageId: e.targetMessageId ?? e.messageId,
+      internalDate: new Date(e.internalDate),
+      size: e.targetSize ?? e.size,
+    });
+    if (hit) repaired++;
     // An entry with no match gets target UID 0, which is never present: the planner re-copies it.
     return {
       ...e,
@@ -501,7 +486,7 @@ async function repairTarget(
       flags: hit ? e.flags : [],
     };
   });
-  await putMapEntries(state, mailbox, folder, uidValidity, out);
+  await putMapEntries(state, { mailbox, folder, uidValidity }, out);
   result.warnings.push(`"${folder}": backup UIDVALIDITY changed; re-paired ${repaired} message(s)`);
   return out;
 }

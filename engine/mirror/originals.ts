@@ -3,7 +3,8 @@
  * backup holds a placeholder. Findable by mailbox, folder and UID.
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { syncDir, writeFileAtomic } from "../support/mod.ts";
 
 /** A safe single path segment for any folder or mailbox name (no traversal, no separators). */
 export function safeSegment(name: string): string {
@@ -26,33 +27,15 @@ export function originalPath(
   );
 }
 
-/** Writes the original atomically (temp file, fsync, rename) and returns its path. */
+/** Writes the original atomically and durably (engine/support's recipe) and returns its path. */
 export async function keepOriginal(
   root: string,
   key: { mailbox: string; folder: string; uidValidity: number; uid: number; bytes: Uint8Array },
 ): Promise<string> {
   const path = originalPath(root, key);
+  await Deno.mkdir(dirname(path), { recursive: true });
   await writeFileAtomic(path, key.bytes);
   return path;
-}
-
-/** Writes a file so that a crash leaves either the old file or the whole new one. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const dir = path.replace(/[\\/][^\\/]*$/, "");
-  await Deno.mkdir(dir, { recursive: true });
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  try {
-    let off = 0;
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
-    await f.sync();
-  } catch (e) {
-    f.close();
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-  f.close();
-  await Deno.rename(tmp, path);
 }
 
 /** Moves a spooled original into place (fsynced, then renamed) and returns its path. */
@@ -62,7 +45,7 @@ export async function keepOriginalFile(
   spooled: string,
 ): Promise<string> {
   const path = originalPath(root, key);
-  await Deno.mkdir(path.replace(/[\\/][^\\/]*$/, ""), { recursive: true });
+  await Deno.mkdir(dirname(path), { recursive: true });
   try {
     await Deno.rename(spooled, path);
   } catch {
@@ -75,5 +58,6 @@ export async function keepOriginalFile(
     await Deno.rename(tmp, path);
     await Deno.remove(spooled);
   }
+  await syncDir(dirname(path));
   return path;
 }

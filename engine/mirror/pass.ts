@@ -5,7 +5,7 @@
  */
 import type { Config, SourceConfig } from "../config/mod.ts";
 import { ImapError } from "../imap/mod.ts";
-import { log } from "../support/mod.ts";
+import { type KeyedLock, log, pool } from "../support/mod.ts";
 import { emptyResult, type MirrorContext, mirrorMailbox, type TargetOpener } from "./mailbox.ts";
 import { type PendingMailbox, settlePass } from "./deletions.ts";
 import { type MailboxResult, putMailboxResult, putRun, type State } from "../state/mod.ts";
@@ -41,30 +41,9 @@ export interface SyncOptions {
   /** Base delay before the first retry; doubles each time. */
   retryDelayMs?: number;
   /** Shared with concurrent passes so one mailbox is never mirrored twice at once. */
-  locks?: MailboxLocks;
+  locks?: KeyedLock;
   /** Record the pass in the run history (default true; event-driven passes say false). */
   recordRun?: boolean;
-}
-
-/** Per-mailbox mutual exclusion between passes that may overlap (poll and IDLE-triggered). */
-export class MailboxLocks {
-  #held = new Map<string, Promise<void>>();
-
-  /** Waits for the mailbox to be free, takes it, and returns the release function. */
-  async acquire(mailbox: string): Promise<() => void> {
-    while (this.#held.has(mailbox)) await this.#held.get(mailbox);
-    let release!: () => void;
-    this.#held.set(mailbox, new Promise<void>((r) => (release = r)));
-    return () => {
-      this.#held.delete(mailbox);
-      release();
-    };
-  }
-
-  /** Whether a pass holds the mailbox now. */
-  isHeld(mailbox: string): boolean {
-    return this.#held.has(mailbox);
-  }
 }
 
 /** Picks the target implementation the config names. */
@@ -73,7 +52,8 @@ export async function targetOpener(config: Config): Promise<TargetOpener> {
   if (!t) throw new Error("No target configured");
   if (t.type === "imap") return (mailbox) => openImapTarget(t, mailbox);
   const { openFileTarget } = await import("../files/mod.ts");
-  return (mailbox) => openFileTarget(t, mailbox, { rules: config.rules, batch: true });
+  return (mailbox) =>
+    openFileTarget(t, mailbox, { rules: { broadcast: config.rules.compiled }, batch: true });
 }
 
 /** Mirrors the given mailboxes once; never throws for a mailbox's failure. */
@@ -92,7 +72,6 @@ export async function runSync(
     config,
     state,
     openTarget,
-    rules: {},
     deferDeletions: mailboxes.length > 1
       ? (mailbox, deletions, result) => pending.push({ mailbox, deletions, result })
       : undefined,
@@ -174,13 +153,7 @@ export async function runSync(
     await finish(r);
     if (!r.ok && !r.error?.server) break; // not an IMAP failure: no reason to hold the pool back
   }
-  const workers = Array.from(
-    { length: Math.min(config.limits.concurrency, queue.length) },
-    async () => {
-      while (queue.length) await finish(await one(queue.shift()!));
-    },
-  );
-  await Promise.all(workers);
+  await pool(queue, config.limits.concurrency, async (m) => await finish(await one(m)));
   // Only mailboxes whose pass succeeded hand deletions over (a failed one threw before).
   const settled = pending.filter((p) => p.result.ok);
   if (settled.length) {

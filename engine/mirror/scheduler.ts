@@ -7,8 +7,8 @@ import type { Config, SourceConfig } from "../config/mod.ts";
 import { log } from "../support/mod.ts";
 import type { TargetOpener } from "./mailbox.ts";
 import { listSubscriptions, type MailboxResult, type State } from "../state/mod.ts";
-import { MailboxLocks, runSync, type SyncSummary } from "./pass.ts";
-import { sleep } from "../support/mod.ts";
+import { runSync, type SyncSummary } from "./pass.ts";
+import { KeyedLock, sleep, Wakeup } from "../support/mod.ts";
 import { IdleWatchers } from "./idle.ts";
 
 /** Options for {@link runScheduler}. */
@@ -28,15 +28,16 @@ export async function runScheduler(
   state: State,
   opts: SchedulerOptions,
 ): Promise<void> {
-  const locks = new MailboxLocks();
+  // Per-mailbox exclusion between passes that may overlap (poll and IDLE-triggered).
+  const locks = new KeyedLock();
   const dirty = new Set<string>();
-  let wake: (() => void) | null = null;
+  const bell = new Wakeup();
   const watchers = new IdleWatchers(
     config.source,
     config.schedule.idle ? config.schedule.idleMailboxes : 0,
     (mailbox) => {
       dirty.add(mailbox);
-      wake?.();
+      bell.ring();
     },
   );
   const afterPass = (s: SyncSummary, cause: "poll" | "idle") => {
@@ -69,11 +70,7 @@ export async function runScheduler(
   const triggered = async () => {
     while (!opts.signal.aborted) {
       if (!dirty.size) {
-        await new Promise<void>((r) => {
-          wake = r;
-          opts.signal.addEventListener("abort", () => r(), { once: true });
-        });
-        wake = null;
+        await bell.wait(opts.signal);
         continue;
       }
       // Short: Dovecot already holds IDLE notifications back ~0.5 s to batch them.

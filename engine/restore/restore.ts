@@ -29,7 +29,7 @@ import {
   folderDirSpec,
   mailboxDirSpec,
   type MarkedDir,
-  readMeta,
+  readCompleteMessage,
   visibleDirs,
 } from "../files/mod.ts";
 import { connectAs, disconnect, ImapError, withImapContext } from "../imap/mod.ts";
@@ -66,6 +66,7 @@ import {
   type State,
 } from "../state/mod.ts";
 import type { StoredMessageMeta } from "../files/mod.ts";
+import { isMailboxId, MAILBOX_ID_RULE } from "../support/mod.ts";
 
 export type { RestoreFrom } from "./plan.ts";
 
@@ -208,7 +209,9 @@ export async function runRestore(
   const startedAt = new Date().toISOString();
   const mailbox = opts.mailbox;
   const usage = (message: string) => new RestoreError("usage", message, { mailbox });
-  if (!mailbox || /[\r\n\0]/.test(mailbox)) throw usage(`Invalid mailbox "${mailbox}"`);
+  if (!isMailboxId(mailbox)) {
+    throw usage(`Invalid mailbox "${mailbox}": expected ${MAILBOX_ID_RULE}`);
+  }
   if (opts.since && Number.isNaN(opts.since.getTime())) throw usage("Invalid --since date");
   if (opts.uids?.some((u) => !Number.isSafeInteger(u) || u < 1)) {
     throw usage(`Invalid UID in ${JSON.stringify(opts.uids)}: UIDs are positive whole numbers`);
@@ -543,8 +546,10 @@ async function apply(
     // copies the message again, whereas a stale entry would have it delete the mirror's copy.
     try {
       for (const r of repointed) {
-        await deleteMapEntries(ctx.state, mailbox, folder, r.old.uidValidity, [r.old.entry.srcUid]);
-        await putMapEntries(ctx.state, mailbox, folder, uidValidity, [r.entry]);
+        await deleteMapEntries(ctx.state, { mailbox, folder, uidValidity: r.old.uidValidity }, [
+          r.old.entry.srcUid,
+        ]);
+        await putMapEntries(ctx.state, { mailbox, folder, uidValidity }, [r.entry]);
         report.mapUpdated++;
       }
     } catch (e) {
@@ -605,8 +610,8 @@ async function readFolder<M>(
 async function readMapIndex(state: State, mailbox: string, folders: string[]): Promise<MapIndex> {
   const index: MapIndex = { byTarget: new Map(), notMirrored: [], known: false };
   for (const folder of folders) {
-    for (const uidValidity of await mapUidValidities(state, mailbox, folder)) {
-      for (const entry of await listMap(state, mailbox, folder, uidValidity)) {
+    for (const uidValidity of await mapUidValidities(state, { mailbox, folder })) {
+      for (const entry of await listMap(state, { mailbox, folder, uidValidity })) {
         index.known = true;
         if (entry.kind === "skipped") {
           index.notMirrored.push({
@@ -730,8 +735,8 @@ async function readFileStore(
   return { messages, folders: found, warnings, close: () => Promise.resolve() };
 }
 
-// Complete message directories only (a valid meta.json and a message.eml of the size it
-// records), in name order, the way the store itself counts them.
+// Complete message directories only (engine/files' one rule), in name order, the way the
+// store itself counts them.
 async function scanMessageDirs(
   dir: string,
 ): Promise<{ messages: { dir: string; meta: StoredMessageMeta }[]; incomplete: string[] }> {
@@ -746,12 +751,9 @@ async function scanMessageDirs(
   const incomplete: string[] = [];
   for (const name of names) {
     const msgDir = join(dir, name);
-    // The flags go back to production in the APPEND: only strings will do.
-    const meta = await readMeta(msgDir).then((m) =>
-      m?.flags.every((f) => typeof f === "string") ? m : null
-    );
-    const size = await fileSize(join(msgDir, MESSAGE_FILE)) ?? -1;
-    if (!meta || size !== meta.size) incomplete.push(name);
+    // meta.json's schema keeps flags strings only: they go back to production in the APPEND.
+    const meta = await readCompleteMessage(msgDir);
+    if (!meta) incomplete.push(name);
     else messages.push({ dir: msgDir, meta });
   }
   return { messages, incomplete };

@@ -1,6 +1,22 @@
 /**
- * The state store: the only owner of Deno KV (keys, records, migrations).
+ * The state store: the only owner of Deno KV. Every key is built in keys.ts; each table has
+ * its own module of typed functions, and no generic get/put leaves this folder.
  * @module
  */
-export * from "./portal_kv.ts";
-export * from "./state.ts";
+export type { FolderKey, FolderRef } from "./keys.ts";
+export {
+  closeState,
+  migrate,
+  type Migration,
+  openState,
+  SCHEMA_VERSION,
+  schemaVersion,
+  type State,
+  StateError,
+} from "./kv.ts";
+export * from "./subscriptions.ts";
+export * from "./mirror_map.ts";
+export * from "./guard.ts";
+export * from "./results.ts";
+export * from "./settings.ts";
+export * from "./portal.ts";

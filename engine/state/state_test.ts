@@ -3,9 +3,7 @@ import { join } from "node:path";
 import {
   addSubscriptions,
   audit,
-  clearIntent,
   closeState,
-  deleteCursor,
   deleteMapEntries,
   dropUidValidity,
   getCursor,
@@ -13,10 +11,10 @@ import {
   getSubscription,
   type Intent,
   listAudit,
+  listDirectoryRunRecords,
   listIntents,
   listMailboxResults,
   listMap,
-  listRecords,
   listRuns,
   listSubscriptions,
   type MailboxResult,
@@ -25,10 +23,10 @@ import {
   migrate,
   openState,
   putCursor,
+  putDirectoryRunRecord,
   putIntent,
   putMailboxResult,
   putMapEntries,
-  putRecord,
   putRun,
   putSettings,
   putSubscription,
@@ -39,7 +37,7 @@ import {
   schemaVersion,
   type State,
   StateError,
-} from "./state.ts";
+} from "./mod.ts";
 
 // Opens an in-memory store for `fn` and always closes it.
 async function withState(fn: (state: State) => Promise<void>): Promise<void> {
@@ -274,11 +272,18 @@ Deno.test("removeSubscriptions() removes and is idempotent", async () => {
 Deno.test("removeSubscriptions() keeps the mailbox's mirrored data", async () => {
   await withState(async (state) => {
     await addSubscriptions(state, ["4021"]);
-    await putCursor(state, "4021", "INBOX", { uidValidity: 1, uidNext: 5, syncedAt: "t" });
-    await recordCopy(state, "4021", "INBOX", 1, entry(1));
+    await putCursor(state, { mailbox: "4021", folder: "INBOX" }, {
+      uidValidity: 1,
+      uidNext: 5,
+      syncedAt: "t",
+    });
+    await recordCopy(state, { mailbox: "4021", folder: "INBOX", uidValidity: 1 }, entry(1));
     await removeSubscriptions(state, ["4021"]);
-    assert.notEqual(await getCursor(state, "4021", "INBOX"), null);
-    assert.equal((await listMap(state, "4021", "INBOX", 1)).length, 1);
+    assert.notEqual(await getCursor(state, { mailbox: "4021", folder: "INBOX" }), null);
+    assert.equal(
+      (await listMap(state, { mailbox: "4021", folder: "INBOX", uidValidity: 1 })).length,
+      1,
+    );
   });
 });
 
@@ -295,7 +300,7 @@ Deno.test("putSubscription() replaces a record, e.g. to mark it orphaned", async
 
 Deno.test("cursors are kept per mailbox and folder, and can be forgotten", async () => {
   await withState(async (state) => {
-    assert.equal(await getCursor(state, "4021", "INBOX"), null);
+    assert.equal(await getCursor(state, { mailbox: "4021", folder: "INBOX" }), null);
     const cursor = {
       uidValidity: 7,
       uidNext: 42,
@@ -303,57 +308,89 @@ Deno.test("cursors are kept per mailbox and folder, and can be forgotten", async
       targetUidValidity: 9,
       syncedAt: "2024-05-01T10:00:00.000Z",
     };
-    await putCursor(state, "4021", "INBOX", cursor);
-    await putCursor(state, "4021", "Greetings", { ...cursor, uidNext: 2 });
-    assert.deepEqual(await getCursor(state, "4021", "INBOX"), cursor);
-    assert.equal((await getCursor(state, "4021", "Greetings"))?.uidNext, 2);
-    assert.equal(await getCursor(state, "4022", "INBOX"), null);
-    await putCursor(state, "4021", "INBOX", { ...cursor, uidNext: 50 });
-    assert.equal((await getCursor(state, "4021", "INBOX"))?.uidNext, 50);
-    await deleteCursor(state, "4021", "INBOX");
-    assert.equal(await getCursor(state, "4021", "INBOX"), null);
-    assert.notEqual(await getCursor(state, "4021", "Greetings"), null);
+    await putCursor(state, { mailbox: "4021", folder: "INBOX" }, cursor);
+    await putCursor(state, { mailbox: "4021", folder: "Greetings" }, { ...cursor, uidNext: 2 });
+    assert.deepEqual(await getCursor(state, { mailbox: "4021", folder: "INBOX" }), cursor);
+    assert.equal((await getCursor(state, { mailbox: "4021", folder: "Greetings" }))?.uidNext, 2);
+    assert.equal(await getCursor(state, { mailbox: "4022", folder: "INBOX" }), null);
+    await putCursor(state, { mailbox: "4021", folder: "INBOX" }, { ...cursor, uidNext: 50 });
+    assert.equal((await getCursor(state, { mailbox: "4021", folder: "INBOX" }))?.uidNext, 50);
   });
 });
 
 Deno.test("listMap() lists one UIDVALIDITY's entries in source UID order", async () => {
   await withState(async (state) => {
-    for (const uid of [10, 2, 9, 100]) await recordCopy(state, "4021", "INBOX", 5, entry(uid));
-    await recordCopy(state, "4021", "INBOX", 6, entry(1));
-    await recordCopy(state, "4021", "Greetings", 5, entry(3));
-    await recordCopy(state, "4022", "INBOX", 5, entry(4));
-    assert.deepEqual((await listMap(state, "4021", "INBOX", 5)).map((e) => e.srcUid), [
-      2,
-      9,
-      10,
-      100,
+    for (const uid of [10, 2, 9, 100]) {
+      await recordCopy(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }, entry(uid));
+    }
+    await recordCopy(state, { mailbox: "4021", folder: "INBOX", uidValidity: 6 }, entry(1));
+    await recordCopy(state, { mailbox: "4021", folder: "Greetings", uidValidity: 5 }, entry(3));
+    await recordCopy(state, { mailbox: "4022", folder: "INBOX", uidValidity: 5 }, entry(4));
+    assert.deepEqual(
+      (await listMap(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 })).map((e) =>
+        e.srcUid
+      ),
+      [
+        2,
+        9,
+        10,
+        100,
+      ],
+    );
+    assert.deepEqual(
+      (await listMap(state, { mailbox: "4021", folder: "INBOX", uidValidity: 6 })).map((e) =>
+        e.srcUid
+      ),
+      [1],
+    );
+    assert.deepEqual(
+      await listMap(state, { mailbox: "4021", folder: "INBOX", uidValidity: 7 }),
+      [],
+    );
+    assert.deepEqual((await mapUidValidities(state, { mailbox: "4021", folder: "INBOX" })).sort(), [
+      5,
+      6,
     ]);
-    assert.deepEqual((await listMap(state, "4021", "INBOX", 6)).map((e) => e.srcUid), [1]);
-    assert.deepEqual(await listMap(state, "4021", "INBOX", 7), []);
-    assert.deepEqual((await mapUidValidities(state, "4021", "INBOX")).sort(), [5, 6]);
-    assert.deepEqual(await mapUidValidities(state, "4021", "Trash"), []);
+    assert.deepEqual(await mapUidValidities(state, { mailbox: "4021", folder: "Trash" }), []);
   });
 });
 
 Deno.test("listMap() keeps a folder's entries apart from a folder with a longer name", async () => {
   await withState(async (state) => {
-    await recordCopy(state, "4021", "INBOX", 5, entry(1));
-    await recordCopy(state, "4021", "INBOX.Old", 5, entry(2));
-    await recordCopy(state, "40210", "INBOX", 5, entry(3));
-    assert.deepEqual((await listMap(state, "4021", "INBOX", 5)).map((e) => e.srcUid), [1]);
-    assert.deepEqual(await mapUidValidities(state, "4021", "INBOX"), [5]);
+    await recordCopy(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }, entry(1));
+    await recordCopy(state, { mailbox: "4021", folder: "INBOX.Old", uidValidity: 5 }, entry(2));
+    await recordCopy(state, { mailbox: "40210", folder: "INBOX", uidValidity: 5 }, entry(3));
+    assert.deepEqual(
+      (await listMap(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 })).map((e) =>
+        e.srcUid
+      ),
+      [1],
+    );
+    assert.deepEqual(await mapUidValidities(state, { mailbox: "4021", folder: "INBOX" }), [5]);
   });
 });
 
 Deno.test("recordCopy() writes the map entry and clears the intent together", async () => {
   await withState(async (state) => {
-    await putIntent(state, "4021", "INBOX", 5, intent(1));
-    await putIntent(state, "4021", "INBOX", 5, intent(2));
-    assert.deepEqual((await listIntents(state, "4021", "INBOX", 5)).map((i) => i.srcUid), [1, 2]);
+    await putIntent(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }, intent(1));
+    await putIntent(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }, intent(2));
+    assert.deepEqual(
+      (await listIntents(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 })).map((i) =>
+        i.srcUid
+      ),
+      [1, 2],
+    );
     const e = entry(1, { kind: "placeholder", targetMessageId: "<p1@vmirror>", targetSize: 900 });
-    await recordCopy(state, "4021", "INBOX", 5, e);
-    assert.deepEqual(await listMap(state, "4021", "INBOX", 5), [e]);
-    assert.deepEqual((await listIntents(state, "4021", "INBOX", 5)).map((i) => i.srcUid), [2]);
+    await recordCopy(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }, e);
+    assert.deepEqual(await listMap(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }), [
+      e,
+    ]);
+    assert.deepEqual(
+      (await listIntents(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 })).map((i) =>
+        i.srcUid
+      ),
+      [2],
+    );
     // Read both keys in one snapshot: the entry is there and the intent is not.
     const [m, i] = await state.kv.getMany([
       ["map", "4021", "INBOX", 5, 1],
@@ -366,40 +403,62 @@ Deno.test("recordCopy() writes the map entry and clears the intent together", as
 
 Deno.test("recordCopy() without an intent still records the entry", async () => {
   await withState(async (state) => {
-    await recordCopy(state, "4021", "INBOX", 5, entry(3));
-    assert.equal((await listMap(state, "4021", "INBOX", 5)).length, 1);
+    await recordCopy(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }, entry(3));
+    assert.equal(
+      (await listMap(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 })).length,
+      1,
+    );
     // Re-recording replaces the entry.
-    await recordCopy(state, "4021", "INBOX", 5, entry(3, { flags: [] }));
-    assert.deepEqual((await listMap(state, "4021", "INBOX", 5))[0].flags, []);
+    await recordCopy(
+      state,
+      { mailbox: "4021", folder: "INBOX", uidValidity: 5 },
+      entry(3, { flags: [] }),
+    );
+    assert.deepEqual(
+      (await listMap(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }))[0].flags,
+      [],
+    );
   });
 });
 
-Deno.test("intents are listed per UIDVALIDITY and can be cleared", async () => {
+Deno.test("intents are listed per UIDVALIDITY and cleared by recording the copy", async () => {
   await withState(async (state) => {
-    await putIntent(state, "4021", "INBOX", 5, intent(4));
-    await putIntent(state, "4021", "INBOX", 6, intent(5));
-    assert.deepEqual(await listIntents(state, "4021", "INBOX", 5), [intent(4)]);
-    await clearIntent(state, "4021", "INBOX", 5, 4);
-    assert.deepEqual(await listIntents(state, "4021", "INBOX", 5), []);
-    assert.equal((await listIntents(state, "4021", "INBOX", 6)).length, 1);
+    await putIntent(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }, intent(4));
+    await putIntent(state, { mailbox: "4021", folder: "INBOX", uidValidity: 6 }, intent(5));
+    assert.deepEqual(
+      await listIntents(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }),
+      [intent(4)],
+    );
+    await recordCopy(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }, entry(4));
+    assert.deepEqual(
+      await listIntents(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }),
+      [],
+    );
+    assert.equal(
+      (await listIntents(state, { mailbox: "4021", folder: "INBOX", uidValidity: 6 })).length,
+      1,
+    );
   });
 });
 
 Deno.test("putMapEntries() writes more than 1,000 entries in batches", async () => {
   await withState(async (state) => {
     const entries = Array.from({ length: 2345 }, (_, i) => entry(i + 1));
-    await putMapEntries(state, "4021", "INBOX", 5, entries);
-    const listed = await listMap(state, "4021", "INBOX", 5);
+    await putMapEntries(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }, entries);
+    const listed = await listMap(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 });
     assert.equal(listed.length, 2345);
     assert.deepEqual(listed.map((e) => e.srcUid), entries.map((e) => e.srcUid));
     // An update replaces entries in place.
     const updated = entries.map((e) => ({ ...e, flags: ["\\Answered", "\\Seen"] }));
-    await putMapEntries(state, "4021", "INBOX", 5, updated);
-    const again = await listMap(state, "4021", "INBOX", 5);
+    await putMapEntries(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }, updated);
+    const again = await listMap(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 });
     assert.equal(again.length, 2345);
     assert.ok(again.every((e) => e.flags.length === 2));
-    await putMapEntries(state, "4021", "INBOX", 5, []);
-    assert.equal((await listMap(state, "4021", "INBOX", 5)).length, 2345);
+    await putMapEntries(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }, []);
+    assert.equal(
+      (await listMap(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 })).length,
+      2345,
+    );
   });
 });
 
@@ -407,19 +466,15 @@ Deno.test("deleteMapEntries() removes the named entries only, in batches", async
   await withState(async (state) => {
     await putMapEntries(
       state,
-      "4021",
-      "INBOX",
-      5,
+      { mailbox: "4021", folder: "INBOX", uidValidity: 5 },
       Array.from({ length: 1500 }, (_, i) => entry(i + 1)),
     );
     await deleteMapEntries(
       state,
-      "4021",
-      "INBOX",
-      5,
+      { mailbox: "4021", folder: "INBOX", uidValidity: 5 },
       Array.from({ length: 1200 }, (_, i) => i + 1),
     );
-    const left = await listMap(state, "4021", "INBOX", 5);
+    const left = await listMap(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 });
     assert.equal(left.length, 300);
     assert.equal(left[0].srcUid, 1201);
   });
@@ -429,22 +484,35 @@ Deno.test("dropUidValidity() drops one UIDVALIDITY's entries and intents only", 
   await withState(async (state) => {
     await putMapEntries(
       state,
-      "4021",
-      "INBOX",
-      5,
+      { mailbox: "4021", folder: "INBOX", uidValidity: 5 },
       Array.from({ length: 1100 }, (_, i) => entry(i + 1)),
     );
-    await putIntent(state, "4021", "INBOX", 5, intent(2000));
-    await recordCopy(state, "4021", "INBOX", 6, entry(1));
-    await putIntent(state, "4021", "INBOX", 6, intent(2));
-    await recordCopy(state, "4021", "Greetings", 5, entry(1));
-    await dropUidValidity(state, "4021", "INBOX", 5);
-    assert.deepEqual(await listMap(state, "4021", "INBOX", 5), []);
-    assert.deepEqual(await listIntents(state, "4021", "INBOX", 5), []);
-    assert.equal((await listMap(state, "4021", "INBOX", 6)).length, 1);
-    assert.equal((await listIntents(state, "4021", "INBOX", 6)).length, 1);
-    assert.equal((await listMap(state, "4021", "Greetings", 5)).length, 1);
-    assert.deepEqual(await mapUidValidities(state, "4021", "INBOX"), [6]);
+    await putIntent(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }, intent(2000));
+    await recordCopy(state, { mailbox: "4021", folder: "INBOX", uidValidity: 6 }, entry(1));
+    await putIntent(state, { mailbox: "4021", folder: "INBOX", uidValidity: 6 }, intent(2));
+    await recordCopy(state, { mailbox: "4021", folder: "Greetings", uidValidity: 5 }, entry(1));
+    await dropUidValidity(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 });
+    assert.deepEqual(
+      await listMap(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }),
+      [],
+    );
+    assert.deepEqual(
+      await listIntents(state, { mailbox: "4021", folder: "INBOX", uidValidity: 5 }),
+      [],
+    );
+    assert.equal(
+      (await listMap(state, { mailbox: "4021", folder: "INBOX", uidValidity: 6 })).length,
+      1,
+    );
+    assert.equal(
+      (await listIntents(state, { mailbox: "4021", folder: "INBOX", uidValidity: 6 })).length,
+      1,
+    );
+    assert.equal(
+      (await listMap(state, { mailbox: "4021", folder: "Greetings", uidValidity: 5 })).length,
+      1,
+    );
+    assert.deepEqual(await mapUidValidities(state, { mailbox: "4021", folder: "INBOX" }), [6]);
   });
 });
 
@@ -518,12 +586,37 @@ Deno.test("settings start empty and are replaced whole", async () => {
   });
 });
 
-Deno.test("putRecord() and listRecords() keep other modules' tables in key order", async () => {
+Deno.test("putDirectoryRunRecord() and listDirectoryRunRecords() list runs newest first", async () => {
   await withState(async (state) => {
-    await putRecord(state, ["dirrun", "2024-05-02"], { n: 2 });
-    await putRecord(state, ["dirrun", "2024-05-01"], { n: 1 });
-    await putRecord(state, ["other", "x"], { n: 9 });
-    assert.deepEqual(await listRecords(state, ["dirrun"]), [{ n: 1 }, { n: 2 }]);
-    assert.deepEqual(await listRecords(state, ["dirrun"], { reverse: true, limit: 1 }), [{ n: 2 }]);
+    await putDirectoryRunRecord(state, { id: "b", startedAt: "2024-05-02", n: 2 });
+    await putDirectoryRunRecord(state, { id: "a", startedAt: "2024-05-01", n: 1 });
+    assert.deepEqual((await listDirectoryRunRecords(state)).map((r) => r.id), ["b", "a"]);
+    assert.deepEqual((await listDirectoryRunRecords(state, 1)).map((r) => r.id), ["b"]);
+    // The stored layout is unchanged: older stores' runs are still found.
+    assert.deepEqual((await state.kv.get(["dirrun", "2024-05-01", "a"])).value, {
+      id: "a",
+      startedAt: "2024-05-01",
+      n: 1,
+    });
+  });
+});
+
+Deno.test("the table functions write the documented key layout", async () => {
+  await withState(async (state) => {
+    const k = { mailbox: "4021", folder: "INBOX", uidValidity: 5 };
+    await putIntent(state, k, intent(1));
+    await recordCopy(state, k, entry(2));
+    await putCursor(state, k, { uidValidity: 5, uidNext: 3, syncedAt: "t" });
+    await addSubscriptions(state, ["4021"]);
+    await putSettings(state, { a: 1 });
+    const stored = await Array.fromAsync(state.kv.list({ prefix: [] }), (e) => e.key);
+    assert.deepEqual(stored, [
+      ["cursor", "4021", "INBOX"],
+      ["intent", "4021", "INBOX", 5, 1],
+      ["map", "4021", "INBOX", 5, 2],
+      ["meta", "schema"],
+      ["settings"],
+      ["sub", "4021"],
+    ]);
   });
 });

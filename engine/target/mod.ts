@@ -3,5 +3,6 @@
  * @module
  */
 export * from "./flags.ts";
+export * from "./identity_index.ts";
 export * from "./imap.ts";
 export * from "./target.ts";

@@ -22,6 +22,13 @@ import {
   replaceControls,
 } from "../mime/mod.ts";
 import { elidedWithin, type Elision } from "../mime/mod.ts";
+import {
+  parseWav,
+  tryParseWavHeader,
+  wavDurationSeconds,
+  WavError,
+  type WavInfo,
+} from "../audio/mod.ts";
 
 /** The role of a voice part (RFC 3801 `voice=` disposition parameter). */
 export type VoiceRole = "Voice-Message" | "Originator-Spoken-Name" | "Spoken-Subject";
@@ -399,117 +406,20 @@ export function sanitizeFilename(name: string): string | null {
 // ---------------------------------------------------------------------------------------------
 // Audio headers
 
-/** The fields of a WAV header that a duration needs. */
-export interface WavHeader {
-  formatTag: number;
-  channels: number;
-  sampleRate: number;
-  byteRate: number;
-  blockAlign: number;
-  bitsPerSample: number;
-  /** wSamplesPerBlock from the fmt extension (320 for GSM 6.10), or null. */
-  samplesPerBlock: number | null;
-  /** Sample count from a `fact` chunk, or null. */
-  factSamples: number | null;
-  /** Offset of the audio data from the start of the file, and its declared size. */
-  dataOffset: number;
-  dataSize: number;
-}
-
-interface WavScan {
-  header: WavHeader | null;
-  /** When the data chunk lies beyond the prefix: how many bytes are needed to reach it. */
-  needBytes: number | null;
-}
-
-/** Reads a WAV header from the first bytes of a file; null if not RIFF/WAVE or incomplete. */
-export function readWavHeader(prefix: Uint8Array): WavHeader | null {
-  return scanWav(prefix).header;
-}
-
-function scanWav(b: Uint8Array): WavScan {
-  if (b.length < 12 || ascii(b, 0, 4) !== "RIFF" || ascii(b, 8, 12) !== "WAVE") {
-    return { header: null, needBytes: null };
-  }
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  let fmt: Omit<WavHeader, "factSamples" | "dataOffset" | "dataSize"> | null = null;
-  let factSamples: number | null = null;
-  let off = 12;
-  for (let chunks = 0; chunks < 64; chunks++) {
-    if (off + 8 > b.length) return { header: null, needBytes: off + 8 };
-    const id = ascii(b, off, off + 4);
-    const size = view.getUint32(off + 4, true);
-    const body = off + 8;
-    if (id === "data") {
-      if (!fmt) return { header: null, needBytes: null };
-      return { header: { ...fmt, factSamples, dataOffset: body, dataSize: size }, needBytes: null };
-    }
-    if (id === "fmt " || id === "fact") {
-      const need = body + Math.min(size, 40);
-      if (need > b.length) return { header: null, needBytes: need + 8 };
-      if (id === "fact" && size >= 4) factSamples = view.getUint32(body, true);
-      if (id === "fmt " && size >= 16) {
-        let formatTag = view.getUint16(body, true);
-        // WAVE_FORMAT_EXTENSIBLE: the real tag is the first two bytes of the sub-format GUID.
-        if (formatTag === 0xfffe && size >= 40) formatTag = view.getUint16(body + 24, true);
-        fmt = {
-          formatTag,
-          channels: view.getUint16(body + 2, true),
-          sampleRate: view.getUint32(body + 4, true),
-          byteRate: view.getUint32(body + 8, true),
-          blockAlign: view.getUint16(body + 12, true),
-          bitsPerSample: view.getUint16(body + 14, true),
-          samplesPerBlock: size >= 20 ? view.getUint16(body + 18, true) : null,
-        };
-      }
-    }
-    off = body + size + (size & 1);
-  }
-  return { header: null, needBytes: null };
-}
-
-function ascii(b: Uint8Array, start: number, end: number): string {
-  return String.fromCharCode(...b.subarray(start, end));
-}
-
-const WAVE_FORMAT_GSM610 = 0x0031;
-const WAVE_FORMAT_MSN_AUDIO = 0x0032; // GSM 6.10 too, under another tag.
-
-/** Seconds of audio that a WAV header describes for `dataBytes` of data. */
-export function wavSeconds(h: WavHeader, dataBytes: number = h.dataSize): number | null {
-  if (h.formatTag === WAVE_FORMAT_GSM610 || h.formatTag === WAVE_FORMAT_MSN_AUDIO) {
-    // WAV49: 65-byte blocks of 320 samples; a partial block at the end holds no whole frame.
-    const blockAlign = h.blockAlign || 65;
-    const samplesPerBlock = h.samplesPerBlock || 320;
-    const rate = h.sampleRate || 8000;
-    return round3((Math.floor(dataBytes / blockAlign) * samplesPerBlock) / rate);
-  }
-  if (h.byteRate > 0) return round3(dataBytes / h.byteRate);
-  if (h.blockAlign > 0 && h.sampleRate > 0) return round3(dataBytes / h.blockAlign / h.sampleRate);
-  if (h.factSamples !== null && h.sampleRate > 0) return round3(h.factSamples / h.sampleRate);
-  return null;
-}
-
 function audioSeconds(
   bytes: Uint8Array,
   part: BodyRange,
   contentType: string,
   elided: number,
 ): number | null {
-  let prefix = decodeBody(bytes, part, { maxBytes: AUDIO_PREFIX });
+  const prefix = decodeBody(bytes, part, { maxBytes: AUDIO_PREFIX });
   if (prefix.length >= 12 && ascii(prefix, 0, 4) === "RIFF") {
-    let scan = scanWav(prefix);
-    while (
-      scan.needBytes !== null && scan.needBytes <= AUDIO_PREFIX_CAP &&
-      scan.needBytes > prefix.length
-    ) {
-      const longer = decodeBody(bytes, part, { maxBytes: scan.needBytes });
-      if (longer.length <= prefix.length) break; // The body ends first.
-      prefix = longer;
-      scan = scanWav(prefix);
-    }
-    if (!scan.header) return null;
-    return wavSeconds(scan.header, wavDataBytes(bytes, part, scan.header, elided));
+    const header = wavHeader(bytes, part, prefix);
+    if (!header) return null;
+    const seconds = wavDurationSeconds(header, {
+      dataBytes: wavDataBytes(bytes, part, header, elided),
+    });
+    return seconds === null ? null : round3(seconds);
   }
   if (prefix.length >= 24 && ascii(prefix, 0, 4) === ".snd") {
     return auSeconds(bytes, part, prefix, elided);
@@ -521,16 +431,36 @@ function audioSeconds(
   return null;
 }
 
+// The WAV header of a voice part, reading more of the body (doubling, up to a cap) while the
+// data chunk's header lies beyond the prefix; null when the header is broken or out of reach.
+function wavHeader(bytes: Uint8Array, part: BodyRange, first: Uint8Array): WavInfo | null {
+  let prefix = first;
+  let asked = AUDIO_PREFIX;
+  try {
+    for (;;) {
+      // A prefix shorter than asked for is the whole body: parse it as a complete file.
+      if (prefix.length < asked) return parseWav(prefix);
+      const info = tryParseWavHeader(prefix);
+      if (info || asked >= AUDIO_PREFIX_CAP) return info ?? null;
+      asked = Math.min(asked * 2, AUDIO_PREFIX_CAP);
+      prefix = decodeBody(bytes, part, { maxBytes: asked });
+    }
+  } catch (e) {
+    if (e instanceof WavError) return null;
+    throw e;
+  }
+}
+
 // Trust the declared data size unless it is a streaming placeholder (0 or 0xFFFFFFFF) or
 // cannot fit in the body; only then count the body (no decoding) to get the real size. In a
 // skeleton the body's cut-out bytes count too, so a large message's voice part has its real
 // length, and a RIFF size claiming more than the body holds is still caught.
-function wavDataBytes(bytes: Uint8Array, part: BodyRange, h: WavHeader, elided: number): number {
+function wavDataBytes(bytes: Uint8Array, part: BodyRange, h: WavInfo, elided: number): number {
   const encoded = Math.max(0, part.end - part.start);
   const upper =
     (part.transferEncoding.toLowerCase() === "base64" ? Math.ceil((encoded * 3) / 4) : encoded) +
     elided;
-  const declared = h.dataSize;
+  const declared = h.declaredDataLength;
   if (declared !== 0 && declared !== 0xffffffff && declared <= upper - h.dataOffset) {
     return declared;
   }
@@ -557,6 +487,10 @@ function auSeconds(
   if (!bytesPerSample || rate === 0 || channels === 0) return null;
   if (size === 0xffffffff) size = Math.max(0, decodedLength(bytes, part) + elided - offset);
   return round3(size / (rate * channels * bytesPerSample));
+}
+
+function ascii(b: Uint8Array, start: number, end: number): string {
+  return String.fromCharCode(...b.subarray(start, end));
 }
 
 function round3(n: number): number {

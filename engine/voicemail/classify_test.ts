@@ -5,10 +5,9 @@ import {
   classifyMessage,
   compileBroadcastRules,
   parseContentDuration,
-  readWavHeader,
   sanitizeFilename,
-  wavSeconds,
 } from "./classify.ts";
+import { parseWav, wavDurationSeconds } from "../audio/mod.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Builders: WAV files as an MSS stores them, and VPIM messages around them.
@@ -322,7 +321,7 @@ Deno.test("classifyMessage() ignores an invalid Content-Duration", () => {
 Deno.test("classifyMessage() reads µ-law WAV at 8,000 bytes a second", () => {
   const c = classifyMessage(vpim(HEADERS, [audio({ data: mulawWav(21) })]));
   assert.equal(c.durationSeconds, 21);
-  const h = readWavHeader(mulawWav(1))!;
+  const h = parseWav(mulawWav(1));
   assert.equal(h.formatTag, 7);
   assert.equal(h.byteRate, 8000);
 });
@@ -331,12 +330,70 @@ Deno.test("classifyMessage() reads GSM 6.10 WAV (0x0031) as 320 samples per 65-b
   // 250 blocks = 80,000 samples = 10 s; a stray partial block adds nothing.
   const c = classifyMessage(vpim(HEADERS, [audio({ data: gsmWav(250, 30) })]));
   assert.equal(c.durationSeconds, 10);
-  const h = readWavHeader(gsmWav(1))!;
+  const h = parseWav(gsmWav(1));
   assert.equal(h.formatTag, 0x31);
   assert.equal(h.blockAlign, 65);
   assert.equal(h.samplesPerBlock, 320);
   assert.equal(h.factSamples, 320);
-  assert.equal(wavSeconds(h, 65 * 25), 1);
+  assert.equal(wavDurationSeconds(h, { dataBytes: 65 * 25 }), 1);
+});
+
+Deno.test("classifyMessage() reads GSM 6.10 under the MSN Audio tag (0x0032) like 0x0031", () => {
+  const msn = gsmWav(250);
+  new DataView(msn.buffer).setUint16(20, 0x32, true);
+  assert.equal(classifyMessage(vpim(HEADERS, [audio({ data: msn })])).durationSeconds, 10);
+});
+
+Deno.test("classifyMessage() skips an odd-sized chunk written without its pad byte", () => {
+  // One WAV parser (engine/audio) for the portal and the mirror: its pad-byte heuristic finds the
+  // data chunk where always stepping over a pad byte would land one byte inside it.
+  const info = new Uint8Array([..."LIST"].map((c) => c.charCodeAt(0)).concat([5, 0, 0, 0]));
+  const base = mulawWav(3);
+  const at = 12 + 8 + 16; // after RIFF header and fmt chunk
+  const odd = new Uint8Array(base.length + info.length + 5);
+  odd.set(base.subarray(0, at));
+  odd.set(info, at);
+  odd.set(new TextEncoder().encode("sox!!"), at + 8);
+  odd.set(base.subarray(at), at + 13);
+  assert.equal(classifyMessage(vpim(HEADERS, [audio({ data: odd })])).durationSeconds, 3);
+});
+
+Deno.test("classifyMessage() falls back to the claim when the WAV header is broken", () => {
+  // Zero channels or a truncated WAVE_FORMAT_EXTENSIBLE header make the header malformed for the
+  // player; the duration no longer trusts it either, so the sender's claim stands.
+  const zeroChannels = wav({
+    format: 7,
+    channels: 0,
+    byteRate: 8000,
+    blockAlign: 1,
+    bits: 8,
+    dataBytes: 8000 * 4,
+  });
+  const shortExt = wav({
+    format: 0xfffe,
+    byteRate: 8000,
+    blockAlign: 1,
+    bits: 8,
+    extension: [0, 0],
+    dataBytes: 8000 * 4,
+  });
+  for (const data of [zeroChannels, shortExt]) {
+    const c = classifyMessage(vpim(HEADERS, [audio({ data, duration: "4" })]));
+    assert.equal(c.voiceParts[0].computedSeconds, null);
+    assert.equal(c.durationSeconds, 4);
+    assert.equal(c.voiceParts[0].durationSource, "content-duration");
+  }
+});
+
+Deno.test("classifyMessage() finds a fmt chunk placed after the data chunk", () => {
+  const base = mulawWav(2);
+  const fmtChunk = base.slice(12, 36);
+  const dataChunk = base.slice(36);
+  const swapped = new Uint8Array(base.length);
+  swapped.set(base.subarray(0, 12));
+  swapped.set(dataChunk, 12);
+  swapped.set(fmtChunk, 12 + dataChunk.length);
+  assert.equal(classifyMessage(vpim(HEADERS, [audio({ data: swapped })])).durationSeconds, 2);
 });
 
 Deno.test("classifyMessage() reads raw audio/gsm at 33 bytes per 160 samples", () => {

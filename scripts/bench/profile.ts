@@ -210,7 +210,7 @@ async function main(): Promise<void> {
         await pool(plan.heavy, conc, async (m) => {
           for (let uid = 1; uid <= plan.perHeavy; uid++) {
             const now = new Date().toISOString();
-            await putIntent(state, m, "INBOX", 1, {
+            await putIntent(state, { mailbox: m, folder: "INBOX", uidValidity: 1 }, {
               srcUid: uid,
               messageId: `<${m}.${uid}@x>`,
               internalDate: now,
@@ -220,7 +220,7 @@ async function main(): Promise<void> {
               kind: "copy",
               startedAt: now,
             });
-            await recordCopy(state, m, "INBOX", 1, {
+            await recordCopy(state, { mailbox: m, folder: "INBOX", uidValidity: 1 }, {
               srcUid: uid,
               targetUid: uid,
               targetUidValidity: 1,
@@ -243,9 +243,13 @@ async function main(): Promise<void> {
       const state = await openState(join(kvDir, "state.kv"));
       try {
         await pool(plan.mailboxes, conc, async (m) => {
-          await getCursor(state, m, "INBOX");
+          await getCursor(state, { mailbox: m, folder: "INBOX" });
           const now = new Date().toISOString();
-          await putCursor(state, m, "INBOX", { uidValidity: 1, uidNext: 2, syncedAt: now });
+          await putCursor(state, { mailbox: m, folder: "INBOX" }, {
+            uidValidity: 1,
+            uidNext: 2,
+            syncedAt: now,
+          });
           await putMailboxResult(state, emptyResult(m));
         });
       } finally {

@@ -18,6 +18,8 @@ const PACKAGES = [
   // The portal's browser tests drive Debian's Chromium; the benchmark compares against mbsync.
   "chromium",
   "isync",
+  // `systemd-analyze verify` checks the unit `vmirror install` writes.
+  "systemd",
 ];
 
 /** Packages dpkg does not report as installed (file checks would fail on images without docs). */

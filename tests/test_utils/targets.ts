@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Config, SourceConfig } from "../engine/config/mod.ts";
+import type { Config, SourceConfig } from "../../engine/config/mod.ts";
 import {
   lab,
   labConfig,
@@ -14,7 +14,7 @@ import {
   type Snapshot,
   snapshot,
   wipeMailbox,
-} from "./lab_client.ts";
+} from "./lab.ts";
 
 /** One kind of target under test. */
 export interface MirrorSide {
@@ -131,9 +131,4 @@ export function assertMirrored(
     }
     assert.equal((b?.messages ?? []).length, expected.length, `${folder}: message count`);
   }
-}
-
-/** A temp folder for one test. */
-export async function tempDir(tag: string): Promise<string> {
-  return await Deno.makeTempDir({ prefix: `vmirror-${tag}-` });
 }

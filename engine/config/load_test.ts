@@ -9,7 +9,7 @@ import {
   requireSections,
   resolvePaths,
   validateConfig,
-} from "./config.ts";
+} from "./mod.ts";
 
 const SOURCE = { host: "mss1", trustedUser: "vmirror", trustedPassword: "src-s3cret" };
 const TARGET = {
@@ -94,7 +94,7 @@ Deno.test("validateConfig() resolves the defaults of a minimal source + target f
     },
   });
   assert.equal(c.source.commandTimeoutSeconds, 60);
-  assert.deepEqual(c.rules, { broadcast: [] });
+  assert.deepEqual(c.rules, { broadcast: [], compiled: [] });
   assert.equal(c.ldap, undefined);
   assert.equal(c.smtp, undefined);
 });
@@ -636,4 +636,140 @@ Deno.test("loadConfig() does not echo a password next to a syntax error", async 
       return true;
     });
   });
+});
+
+// Writes `text` as a config file and loads it.
+async function loadText(text: string, env: Record<string, string> = {}): Promise<Config> {
+  return await withTempDir(async (dir) => {
+    const file = join(dir, "config.jsonc");
+    await Deno.writeTextFile(file, text);
+    return await loadConfig({ file, env });
+  });
+}
+
+// Loads `text` expecting a syntax error; returns its message.
+async function syntaxError(text: string): Promise<string> {
+  try {
+    await loadText(text);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
+    assert.match(e.message, /^Cannot parse config file ".*": Invalid JSON: /);
+    return e.message;
+  }
+  assert.fail(`expected ${JSON.stringify(text)} not to parse`);
+}
+
+Deno.test("loadConfig() reads JSONC: line and block comments, not inside strings", async () => {
+  const c = await loadText(`// leading
+{
+  /* a block
+     over lines */
+  "portal": { "listen": "127.0.0.1:9000", /* inline */ "adminUser": "a//b/*c*/d" }, // after
+  "rules": { "broadcast": [{ "header": "X-Url", "pattern": "http://x /* not a comment */" }] }
+}
+// trailing`);
+  assert.equal(c.portal.listen, "127.0.0.1:9000");
+  assert.equal(c.portal.adminUser, "a//b/*c*/d");
+  assert.equal(c.rules.broadcast[0].pattern, "http://x /* not a comment */");
+  // Compiled once at load: the pattern is ready to match.
+  assert.equal(c.rules.compiled[0].header, "x-url");
+  assert.equal(c.rules.compiled[0].regex.flags, "i");
+});
+
+Deno.test("loadConfig() accepts trailing commas, also before a comment", async () => {
+  const c = await loadText(
+    '{"source": {"host": "mss1", "trustedUser": "u", "trustedPassword": "p",\n' +
+      '"folders": ["INBOX", "Greetings",],}, // last one\n}',
+  );
+  assert.deepEqual(c.source?.folders, ["INBOX", "Greetings"]);
+});
+
+Deno.test("loadConfig() still refuses a doubled comma", async () => {
+  assert.match(await syntaxError('{"portal": {},,}'), /line 1, column 15$/);
+  assert.match(await syntaxError('{"a": [1,,]}'), /value expected at line 1, column 10$/);
+});
+
+Deno.test("loadConfig() names the line and column of a fault, true to the file", async () => {
+  // After comments, of a missing comma, of an unterminated array, of text after the end,
+  // and of a bare word.
+  assert.match(
+    await syntaxError('/* one\n two */ {\n "a": 1 // note\n "b": 2 }'),
+    /comma expected at line 4, column 2$/,
+  );
+  assert.match(await syntaxError('// header\n{"a" 1}'), /colon expected at line 2, column 6$/);
+  assert.match(await syntaxError('{"a": [1, 2'), /at line 1, column 12$/);
+  assert.match(await syntaxError('{"a": 1}\n}'), /end of file expected at line 2, column 1$/);
+  assert.match(await syntaxError('{\n  "a": 1,\n  "b": }'), /at line 3, column 8$/);
+  assert.match(
+    await syntaxError('{\n  "source": {\n    "tls": tls\n  }\n}'),
+    /at line 3, column 12$/,
+  );
+});
+
+Deno.test("loadConfig() names a syntax error's position once and quotes none of the text", async () => {
+  const message = await syntaxError('{"portal": {"adminUser": "x" "sessionMinutes": s3cr3t}}');
+  assert.doesNotMatch(message, /position \d+/);
+  assert.ok(!message.includes("s3cr3t") && !message.includes("sessionMinutes"), message);
+});
+
+Deno.test("loadConfig() reads the CA files and the portal's TLS files once, keeping the paths", async () => {
+  await withTempDir(async (dir) => {
+    for (const f of ["ca.pem", "ldap-ca.pem", "smtp-ca.pem", "cert.pem", "key.pem"]) {
+      await Deno.writeTextFile(join(dir, f), `pem of ${f}`);
+    }
+    const file = join(dir, "config.jsonc");
+    const side = { url: "ldaps://dir:636", bindDn: "cn=vm", bindPassword: "x", baseDn: "o=x" };
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        source: { ...SOURCE, tls: "tls", caFile: "ca.pem" },
+        target: { ...TARGET, caFile: "ca.pem" },
+        ldap: { source: { ...side, caFile: "ldap-ca.pem" } },
+        smtp: { host: "smtp", from: "vm@example.com", caFile: "smtp-ca.pem" },
+        portal: { tlsCertFile: "cert.pem", tlsKeyFile: "key.pem" },
+      }),
+    );
+    const c = await loadConfig({ file, env: {} });
+    assert.equal(c.source?.caFile, join(dir, "ca.pem"));
+    assert.equal(c.source?.ca, "pem of ca.pem");
+    assert.equal(c.target?.type === "imap" && c.target.ca, "pem of ca.pem");
+    assert.equal(c.ldap?.source.ca, "pem of ldap-ca.pem");
+    assert.equal(c.smtp?.ca, "pem of smtp-ca.pem");
+    assert.equal(c.portal.tlsCertFile, join(dir, "cert.pem"));
+    assert.deepEqual(c.portal.tls, { cert: "pem of cert.pem", key: "pem of key.pem" });
+    // Printing the config shows the paths, never the files' contents (a private key).
+    const shown = JSON.stringify(redactConfig(c));
+    assert.ok(!shown.includes("pem of"), shown);
+    assert.ok(shown.includes(join(dir, "key.pem")));
+    await Deno.remove(join(dir, "smtp-ca.pem"));
+    await Deno.remove(join(dir, "key.pem"));
+    await assert.rejects(loadConfig({ file, env: {} }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.deepEqual(e.problems.map((p) => p.split(":")[0]), [
+        "smtp.caFile",
+        "portal.tlsKeyFile",
+      ]);
+      return true;
+    });
+  });
+});
+
+Deno.test("loadConfig() takes the log level from the file, VMIRROR_LOG_LEVEL overriding it", async () => {
+  assert.equal((await loadText("{}")).logLevel, "info");
+  assert.equal((await loadText('{"logLevel": "warn"}')).logLevel, "warn");
+  assert.equal(
+    (await loadText('{"logLevel": "warn"}', { VMIRROR_LOG_LEVEL: "debug" })).logLevel,
+    "debug",
+  );
+  assert.equal((await loadText("{}", { VMIRROR_LOG_LEVEL: "" })).logLevel, "info");
+  await assert.rejects(
+    loadText('{"logLevel": "loud"}'),
+    (e: unknown) => e instanceof ConfigError && e.problems[0].startsWith("logLevel: expected"),
+  );
+  await assert.rejects(
+    loadText("{}", { VMIRROR_LOG_LEVEL: "verbose" }),
+    (e: unknown) =>
+      e instanceof ConfigError && e.problems[0].startsWith("VMIRROR_LOG_LEVEL: expected") &&
+      !e.message.includes("verbose"),
+  );
 });

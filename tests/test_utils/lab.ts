@@ -5,10 +5,10 @@
  */
 import { ImapFlow } from "imapflow";
 import { join } from "node:path";
-import { addLabUser, readLab } from "../scripts/lab.ts";
-import type { LabInfo } from "../scripts/lab/types.ts";
-import { loadConfig } from "../engine/config/mod.ts";
-import type { Config, SourceConfig } from "../engine/config/mod.ts";
+import { addLabUser, readLab } from "../../scripts/lab.ts";
+import type { LabInfo } from "../../scripts/lab/types.ts";
+import { loadConfig } from "../../engine/config/mod.ts";
+import type { Config, SourceConfig } from "../../engine/config/mod.ts";
 
 /** The running lab's description. */
 export function lab(): LabInfo {

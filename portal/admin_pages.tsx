@@ -1,0 +1,108 @@
+/**
+ * The administrator's page sections: the audit log and the failed-login lockouts.
+ * @module
+ */
+import type { AuditEntry } from "../engine/state/mod.ts";
+import type { ThrottleKind, ThrottleRecord } from "./login_throttle.ts";
+
+/** The audit log, newest first; secrets in details are left out. */
+export function AuditSection(p: { entries: AuditEntry[] }) {
+  return (
+    <>
+      <h1>Audit log</h1>
+      <p>The newest {p.entries.length} entries, newest first.</p>
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Time (UTC)</th>
+              <th scope="col">Who</th>
+              <th scope="col">Action</th>
+              <th scope="col">From</th>
+              <th scope="col">Detail</th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.entries.map((e, i) => (
+              <tr key={i}>
+                <td>
+                  <time dateTime={e.at}>{e.at.replace("T", " ").slice(0, 19)}</time>
+                </td>
+                <td>{e.actor}</td>
+                <td>{e.action}</td>
+                <td>{e.from ?? ""}</td>
+                <td>{e.detail ? describeDetail(e.detail) : ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
+function describeDetail(detail: Record<string, unknown>): string {
+  return Object.entries(detail)
+    .filter(([k]) => !/pass|pin|secret|token/i.test(k))
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(" ");
+}
+
+const KIND_LABEL: Record<ThrottleKind, string> = {
+  mailbox: "Mailbox",
+  address: "Client address",
+  admin: "Administrator",
+};
+
+/** The failed-login counters, each with a clear button. */
+export function LockoutSection(
+  p: { records: (ThrottleRecord & { locked: boolean })[]; csrf: string; cleared: boolean },
+) {
+  return (
+    <>
+      <h1>Failed logins and lockouts</h1>
+      {p.cleared && <p class="ok" role="status">Cleared.</p>}
+      {p.records.length === 0
+        ? <p>No failed logins are being counted.</p>
+        : (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Kind</th>
+                  <th scope="col">Who</th>
+                  <th scope="col">Failures</th>
+                  <th scope="col">Last failure (UTC)</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Action</th>
+                </tr>
+              </thead>
+              <tbody>
+                {p.records.map((r) => (
+                  <tr key={`${r.kind}:${r.id}`}>
+                    <td>{KIND_LABEL[r.kind]}</td>
+                    <th scope="row">{r.id}</th>
+                    <td>{r.failures}</td>
+                    <td>{r.lastAt.replace("T", " ").slice(0, 19)}</td>
+                    <td class={r.locked ? "bad" : ""}>
+                      {r.locked ? `Locked until ${r.lockedUntil!.slice(11, 19)} UTC` : "Counting"}
+                    </td>
+                    <td>
+                      <form method="post" action="/admin/lockouts/clear">
+                        <input type="hidden" name="_csrf" value={p.csrf} />
+                        <input type="hidden" name="kind" value={r.kind} />
+                        <input type="hidden" name="id" value={r.id} />
+                        <button type="submit" aria-label={`Clear ${KIND_LABEL[r.kind]} ${r.id}`}>
+                          Clear
+                        </button>
+                      </form>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+    </>
+  );
+}

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { validateConfig } from "../engine/config/mod.ts";
+import { closeState, listAudit, openState, type State } from "../engine/state/mod.ts";
+import { setLogSink } from "../engine/support/mod.ts";
+import { createApp } from "./app.tsx";
+import { FORWARDS_PER_HOUR } from "./forward.tsx";
+import type { MailboxReader, MessageSummary } from "./mailbox_reader.ts";
+import { createSession } from "./sessions.ts";
+import { PortalClient } from "./test_util.ts";
+
+// One plain message with one recording, in every folder of a reader that never touches a server.
+function oneMessageReader(mailbox: string): MailboxReader {
+  const m: MessageSummary = {
+    folder: "INBOX",
+    uidValidity: 7,
+    uid: 1,
+    internalDate: "2026-01-02T03:04:05.000Z",
+    date: null,
+    from: null,
+    sender: "4002",
+    subject: null,
+    durationSeconds: 3,
+    urgent: false,
+    private: false,
+    broadcast: false,
+    placeholder: false,
+    size: 100,
+    messageId: null,
+    inReplyTo: null,
+    voices: [{
+      index: 0,
+      role: "Voice-Message",
+      contentType: "audio/wav",
+      filename: null,
+      seconds: 3,
+    }],
+    tree: {
+      from: null,
+      sender: "4002",
+      date: null,
+      subject: null,
+      durationSeconds: 3,
+      voices: [0],
+      children: [],
+    },
+    flags: [],
+  };
+  return {
+    mailbox,
+    list: () =>
+      Promise.resolve({ folder: "INBOX", uidValidity: 7, total: 1, offset: 0, items: [m] }),
+    get: (ref) => Promise.resolve(ref.uid === 1 && ref.uidValidity === 7 ? m : null),
+    voice: () =>
+      Promise.resolve({
+        bytes: new Uint8Array([1, 2, 3]),
+        contentType: "audio/wav",
+        filename: null,
+      }),
+    close: () => Promise.resolve(),
+  };
+}
+
+// A port nothing listens on: every send fails at once (and still counts as an attempt).
+function closedPort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function signedIn(state: State, dir: string, mailbox: string) {
+  const config = await validateConfig({
+    smtp: { host: "127.0.0.1", port: closedPort(), from: "vmirror@example.com", timeoutSeconds: 5 },
+  }, { file: null, dataDir: dir });
+  const app = createApp({ config, state, adminIterations: 1000, openReader: oneMessageReader });
+  const client = new PortalClient(app);
+  const { token, session } = await createSession(
+    state,
+    { role: "subscriber", subject: mailbox, from: client.from },
+    { minutes: 30 },
+  );
+  client.cookies.set("vm_session", token);
+  client.csrf = session.csrf;
+  return client;
+}
+
+Deno.test("the forward limit survives a restart: a new app on the same store refuses", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vmirror-forward-limit-" });
+  const lines: string[] = [];
+  setLogSink((l) => lines.push(l));
+  try {
+    const path = join(dir, "state.kv");
+    let state = await openState(path);
+    try {
+      const before = await signedIn(state, dir, "4001");
+      for (let i = 0; i < FORWARDS_PER_HOUR; i++) {
+        const res = await before.post("/m/0/7-1/forward", { to: "someone@example.com" });
+        await res.body?.cancel();
+        assert.equal(res.status, 502, `forward ${i + 1}: the relay is down`);
+      }
+    } finally {
+      closeState(state);
+    }
+    state = await openState(path);
+    try {
+      const after = await signedIn(state, dir, "4001");
+      const res = await after.post("/m/0/7-1/forward", { to: "someone@example.com" });
+      assert.equal(res.status, 429);
+      assert.match(await res.text(), /Too many messages forwarded in the last hour/);
+      const [last] = await listAudit(state, 1);
+      assert.equal(last.action, "forward-refused");
+      assert.equal(last.detail?.reason, "rate");
+      // Another mailbox has its own count.
+      const other = await signedIn(state, dir, "4002");
+      const ok = await other.post("/m/0/7-1/forward", { to: "someone@example.com" });
+      await ok.body?.cancel();
+      assert.equal(ok.status, 502);
+    } finally {
+      closeState(state);
+    }
+  } finally {
+    setLogSink((l) => console.error(l));
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,117 @@
+/**
+ * A message's recordings: a voice part as 16-bit PCM WAV, decoded on the fly with Range for
+ * seeking (Hono's serveStatic answers no Range), and the original recording as a download.
+ * @module
+ */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { parseWav, pcmWavSize, pcmWavStream } from "../engine/audio/mod.ts";
+import { audioExtension } from "../engine/files/mod.ts";
+import { actorOf, auditEvent, type Ctx, type PortalDeps, type PortalEnv } from "./context.ts";
+import { attachmentDisposition, parseRange } from "./http.ts";
+import type { MessageRef } from "./mailbox_reader.ts";
+import { downloadName, downloadType, messageParams, partIndex, withReader } from "./message_ref.ts";
+import { requireRole } from "./middleware.ts";
+import type { Session } from "./sessions.ts";
+
+/** The recordings sub-app (mounted at "/m"): `/:f/:id/audio/:n`, `/:f/:id/original/:n`. */
+export function mediaRoutes(deps: PortalDeps): Hono<PortalEnv> {
+  const app = new Hono<PortalEnv>();
+  const auditPlay = playAuditor(deps);
+
+  app.get("/:f/:id/audio/:n", requireRole("subscriber", "error"), async (c) => {
+    const s = c.get("user");
+    const { f, uidValidity, uid } = messageParams(c, deps);
+    const n = partIndex(c.req.param("n"));
+    const ref = { folder: deps.folders[f].name, uidValidity, uid };
+    const voice = await withReader(deps, s, (r) => r.voice(ref, n));
+    if (!voice) throw new HTTPException(404, { message: "no such recording" });
+    const size = pcmWavSize(parseWav(voice.bytes));
+    const etag = `"${uidValidity}-${uid}-${n}-${size}"`;
+    const ifRange = c.req.header("if-range");
+    const range = ifRange && ifRange !== etag ? null : parseRange(c.req.header("range"), size);
+    const headers: Record<string, string> = {
+      "Content-Type": "audio/wav",
+      "Accept-Ranges": "bytes",
+      "Cache-Control": "private, no-store",
+      ETag: etag,
+    };
+    if (range === "unsatisfiable") {
+      return new Response(null, {
+        status: 416,
+        headers: { ...headers, "Content-Range": `bytes */${size}` },
+      });
+    }
+    const { start, end } = range ?? { start: 0, end: size };
+    if (start === 0 && c.req.method === "GET") await auditPlay(c, s, { ...ref, part: n });
+    const body = pcmWavStream(chunks(voice.bytes), { totalSize: voice.bytes.length, start, end });
+    headers["Content-Length"] = String(end - start);
+    if (range) headers["Content-Range"] = `bytes ${start}-${end - 1}/${size}`;
+    return new Response(body, { status: range ? 206 : 200, headers });
+  });
+
+  app.get("/:f/:id/original/:n", requireRole("subscriber", "error"), async (c) => {
+    const s = c.get("user");
+    const { f, uidValidity, uid } = messageParams(c, deps);
+    const n = partIndex(c.req.param("n"));
+    const ref = { folder: deps.folders[f].name, uidValidity, uid };
+    const found = await withReader(deps, s, async (r) => {
+      const m = await r.get(ref);
+      const v = m ? await r.voice(ref, n) : null;
+      return m && v ? { m, v } : null;
+    });
+    if (!found) throw new HTTPException(404, { message: "no such recording" });
+    const { m, v } = found;
+    await auditEvent(c, deps, {
+      actor: actorOf(s),
+      action: "download",
+      detail: { ...ref, part: n },
+    });
+    const ext = audioExtension(v.contentType, v.bytes.subarray(0, 4));
+    return new Response(v.bytes as Uint8Array<ArrayBuffer>, {
+      headers: {
+        "Content-Type": downloadType(v.contentType),
+        "Content-Length": String(v.bytes.length),
+        "Content-Disposition": attachmentDisposition(`${downloadName(m)}.${ext}`),
+        "Cache-Control": "private, no-store",
+      },
+    });
+  });
+  return app;
+}
+
+/**
+ * Audits plays: a player asks for byte 0 once per play and for other ranges while seeking, so
+ * a play is audited once, and not again for the same recording within a few minutes.
+ */
+function playAuditor(deps: PortalDeps) {
+  const plays = new Map<string, number>();
+  return async <E extends PortalEnv>(
+    c: Ctx<E>,
+    s: Session,
+    part: MessageRef & { part: number },
+  ) => {
+    const key =
+      `${s.subject}\u0000${part.folder}\u0000${part.uidValidity}\u0000${part.uid}\u0000${part.part}`;
+    const now = Date.now();
+    if ((plays.get(key) ?? 0) >= now - 5 * 60_000) return;
+    plays.set(key, now);
+    if (plays.size > 10_000) plays.clear();
+    await auditEvent(c, deps, { actor: actorOf(s), action: "play", detail: { ...part } });
+  };
+}
+
+// The decoder holds one input chunk's worth of audio at a time.
+function chunks(bytes: Uint8Array, size = 32 * 1024): ReadableStream<Uint8Array> {
+  let off = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (off >= bytes.length) {
+        controller.close();
+        return;
+      }
+      controller.enqueue(bytes.subarray(off, off + size));
+      off += size;
+    },
+  });
+}
