@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { type Config, ConfigError, loadConfig, requireSections } from "./engine/config/mod.ts";
 import {
   addSubscriptions,
+  backupState,
   closeState,
   getSettings,
   listHeldDeletions,
@@ -16,10 +17,12 @@ import {
   openState,
   releaseHeldDeletions,
   removeSubscriptions,
+  restoreState,
   type State,
+  StateError,
 } from "./engine/state/mod.ts";
 import { isMailboxId, log, MAILBOX_ID_RULE, redact, setLogLevel } from "./engine/support/mod.ts";
-import { loadKey, unsealSecrets } from "./engine/config/mod.ts";
+import { keyFilePath, loadKey, unsealSecrets } from "./engine/config/mod.ts";
 import { formatSummary, runSync, type SyncSummary } from "./engine/mirror/mod.ts";
 import { formatRestoreReport, RestoreError, runRestore } from "./engine/restore/mod.ts";
 import { parseRestoreDate, parseUidArgs } from "./engine/restore/mod.ts";
@@ -381,18 +384,8 @@ Administrator.`,
         userExists: layout.os !== "linux" ||
           (layout.os === Deno.build.os && await inst.userExists(layout.user)),
       });
-      if (dryRun) {
-        for (const s of steps) console.log(inst.describeStep(s));
-        return EXIT.ok;
-      }
-      requireAdmin(layout.os, "install");
-      try {
-        await inst.applySteps(steps, { log: (l) => console.error(l) });
-      } catch (e) {
-        if (!(e instanceof inst.InstallError)) throw e;
-        console.error(e.message);
-        return EXIT.failed;
-      }
+      const stop = await carryOut(steps, { dryRun, os: layout.os, verb: "install" });
+      if (stop !== null) return stop;
       const port = layout.listen.split(":").pop();
       console.log(
         `vmirror ${program.version} installed in ${layout.prefix}${
@@ -419,18 +412,9 @@ Administrator.`,
       const inst = await import("./engine/install/mod.ts");
       const layout = installLayout(ctx, inst.defaultLayout);
       const steps = inst.planUninstall(layout, { purge: !!ctx.values.purge });
-      if (ctx.values["dry-run"]) {
-        for (const s of steps) console.log(inst.describeStep(s));
-        return EXIT.ok;
-      }
-      requireAdmin(layout.os, "uninstall");
-      try {
-        await inst.applySteps(steps, { log: (l) => console.error(l) });
-      } catch (e) {
-        if (!(e instanceof inst.InstallError)) throw e;
-        console.error(e.message);
-        return EXIT.failed;
-      }
+      const dryRun = !!ctx.values["dry-run"];
+      const stop = await carryOut(steps, { dryRun, os: layout.os, verb: "uninstall" });
+      if (stop !== null) return stop;
       console.log(
         `vmirror removed from ${layout.prefix}${
           ctx.values.purge
@@ -439,6 +423,71 @@ Administrator.`,
         }`,
       );
       return EXIT.ok;
+    },
+  },
+  "backup-state": {
+    summary: "write a consistent copy of the state store to FILE (and the secrets key to FILE.key)",
+    usage: `vmirror backup-state FILE
+
+Every record of the state store (subscriptions, maps, settings with their sealed secrets, runs,
+audit) goes to FILE; the key that seals the secrets goes to FILE.key, separately, both mode 0600.
+Takes the data directory like a sync: stop the service first. Restore with \`restore-state\`.`,
+    options: {},
+    run: async (ctx) => {
+      const file = onePath(ctx, "backup-state");
+      return await withConfigAndState(ctx, async (config, state) => {
+        const made = await backupState(state, file);
+        const key = keyFilePath(config.dataDir);
+        const hasKey = await Deno.stat(key).then(() => true, () => false);
+        if (hasKey) await copyPrivate(key, `${file}.key`);
+        console.log(
+          `Backed up ${made.records} record(s) (schema ${made.schema}) to ${file}${
+            hasKey ? `; the key that seals secrets to ${file}.key` : ""
+          }`,
+        );
+        return EXIT.ok;
+      }, { writer: "backup-state" });
+    },
+  },
+  "restore-state": {
+    summary: "fill an empty data directory's state store from a backup-state FILE",
+    usage: `vmirror restore-state FILE --data DIR
+
+Writes the backup's records into the (new, empty) state store of DIR and puts FILE.key back as
+the key that seals secrets. A store that already holds records is refused; so is a backup of a
+newer schema than this build's.`,
+    options: {},
+    run: async (ctx) => {
+      const file = onePath(ctx, "restore-state");
+      if (!(await Deno.stat(file).then((s) => s.isFile, () => false))) {
+        throw new UsageError(`no backup file "${file}"`);
+      }
+      return await withConfigAndState(ctx, async (config, state) => {
+        const key = keyFilePath(config.dataDir);
+        const backupKey = `${file}.key`;
+        const hasBackupKey = await Deno.stat(backupKey).then(() => true, () => false);
+        if (hasBackupKey && (await Deno.stat(key).then(() => true, () => false))) {
+          console.error(
+            `The data directory already has a key that seals secrets ("${key}"): restore into a new data directory`,
+          );
+          return EXIT.failed;
+        }
+        let done;
+        try {
+          done = await restoreState(state, file);
+        } catch (e) {
+          if (!(e instanceof StateError)) throw e;
+          console.error(e.message);
+          return EXIT.failed;
+        }
+        if (hasBackupKey) await copyPrivate(backupKey, key);
+        console.log(
+          `Restored ${done.records} record(s) (schema ${done.schema}) into ${config.dataDir}${
+            hasBackupKey ? " with the key that seals its secrets" : ""
+          }`,
+        );
+        return EXIT.ok;
+      }, { writer: "restore-state" });
     },
   },
   "release-deletions": {
@@ -610,6 +659,42 @@ function installLayout(
   };
 }
 
+/**
+ * Prints an install plan (--dry-run) or carries it out; returns the exit code when the verb is
+ * done here (a dry run, a failed step) and null when it succeeded and goes on.
+ */
+async function carryOut(
+  steps: import("./engine/install/mod.ts").Step[],
+  opts: { dryRun: boolean; os: string; verb: string },
+): Promise<number | null> {
+  const inst = await import("./engine/install/mod.ts");
+  if (opts.dryRun) {
+    for (const s of steps) console.log(inst.describeStep(s));
+    return EXIT.ok;
+  }
+  requireAdmin(opts.os, opts.verb);
+  try {
+    await inst.applySteps(steps, { log: (l) => console.error(l) });
+  } catch (e) {
+    if (!(e instanceof inst.InstallError)) throw e;
+    console.error(e.message);
+    return EXIT.failed;
+  }
+  return null;
+}
+
+/** The one FILE argument a verb takes. */
+function onePath(ctx: Context, verb: string): string {
+  if (ctx.positionals.length !== 1) throw new UsageError(`expected one FILE argument (${verb} FILE)`);
+  return ctx.positionals[0];
+}
+
+/** Copies a secret file, readable by its owner only. */
+async function copyPrivate(from: string, to: string): Promise<void> {
+  await Deno.copyFile(from, to);
+  if (Deno.build.os !== "windows") await Deno.chmod(to, 0o600);
+}
+
 /** Installing needs root on Linux (users, /opt, systemd). */
 function requireAdmin(os: string, verb: string): void {
   if (os === "linux" && Deno.uid() !== 0) {
@@ -654,7 +739,8 @@ export async function main(args: string[]): Promise<number> {
       console.log(verbHelp(name, verb));
       return EXIT.ok;
     }
-    const takesPositionals = name === "subscribe" || name === "unsubscribe";
+    const takesPositionals = ["subscribe", "unsubscribe", "backup-state", "restore-state"]
+      .includes(name);
     if (!takesPositionals && parsed.positionals.length) {
       throw new UsageError(`Unexpected argument "${parsed.positionals[0]}"`);
     }

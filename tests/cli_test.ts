@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EXIT, main } from "../main.ts";
 import { VERSION } from "../engine/version.ts";
+import { tempDir } from "./test_utils/mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const VERBS = [
@@ -14,6 +15,10 @@ const VERBS = [
   "status",
   "directory-sync",
   "restore",
+  "install",
+  "uninstall",
+  "backup-state",
+  "restore-state",
   "release-deletions",
   "version",
   "help",
@@ -408,4 +413,36 @@ Deno.test("main() returns exit codes without exiting", async () => {
     console.error = error;
   }
   assert.ok(out.some((l) => l.includes(`vmirror ${VERSION}`)));
+});
+
+Deno.test("vmirror backup-state and restore-state carry the state store to a new data directory", async () => {
+  await using tmp = await tempDir("cli-backup");
+  const a = join(tmp.path, "a");
+  const b = join(tmp.path, "b");
+  const file = join(tmp.path, "state.backup");
+  assertCode(await vmirror(["subscribe", "4001", "4002", "--data", a]), EXIT.ok);
+  const made = await vmirror(["backup-state", file, "--data", a]);
+  assertCode(made, EXIT.ok);
+  assert.match(made.stdout, /^Backed up \d+ record\(s\) \(schema 1\)/);
+  assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+  assertCode(await vmirror(["restore-state", file, "--data", b]), EXIT.ok);
+  const subs = await vmirror(["subscriptions", "--json", "--data", b]);
+  assert.deepEqual(JSON.parse(subs.stdout).map((s: { mailbox: string }) => s.mailbox), [
+    "4001",
+    "4002",
+  ]);
+  const again = await vmirror(["restore-state", file, "--data", b]);
+  assertCode(again, EXIT.failed);
+  assert.match(again.stderr, /not empty/);
+  assertCode(await vmirror(["restore-state", join(tmp.path, "none"), "--data", b]), EXIT.usage);
+  assertCode(await vmirror(["backup-state", "--data", a]), EXIT.usage);
+});
+
+Deno.test("vmirror install --dry-run --target windows-x64 prints the Windows plan", async () => {
+  const r = await vmirror(["install", "--dry-run", "--target", "windows-x64"]);
+  assertCode(r, EXIT.ok);
+  assert.match(r.stdout, /^link C:\\Program Files\\vmirror\\current -> /m);
+  assert.match(r.stdout, /Register-ScheduledTask -TaskName '\\''vmirror'\\''/);
+  assertCode(await vmirror(["install", "--target", "windows-x64"]), EXIT.usage);
+  assertCode(await vmirror(["install", "--dry-run", "--target", "mac"]), EXIT.usage);
 });

@@ -17,6 +17,11 @@ export class SecretError extends Error {
 
 const KEY_FILE = "secret.key";
 
+/** Where a data directory keeps the key that seals secrets (backups copy it beside the state). */
+export function keyFilePath(dataDir: string): string {
+  return join(dataDir, KEY_FILE);
+}
+
 /** Loads the data dir's key, creating it (random, 0600) on first use. */
 export async function loadKey(dataDir: string): Promise<CryptoKey> {
   const path = join(dataDir, KEY_FILE);

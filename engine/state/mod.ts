@@ -20,3 +20,4 @@ export * from "./guard.ts";
 export * from "./results.ts";
 export * from "./settings.ts";
 export * from "./portal.ts";
+export * from "./backup.ts";
