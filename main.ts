@@ -685,7 +685,9 @@ async function carryOut(
 
 /** The one FILE argument a verb takes. */
 function onePath(ctx: Context, verb: string): string {
-  if (ctx.positionals.length !== 1) throw new UsageError(`expected one FILE argument (${verb} FILE)`);
+  if (ctx.positionals.length !== 1) {
+    throw new UsageError(`expected one FILE argument (${verb} FILE)`);
+  }
   return ctx.positionals[0];
 }
 
