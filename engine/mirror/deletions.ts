@@ -66,23 +66,25 @@ export async function judgeMailbox(
   const held = await getHeldDeletions(state, mailbox);
   const due = releaseDue(held, opts.now ?? new Date(), g);
   if (due) return { action: "apply", released: due };
-  const mirrored = await countMirrored(state, mailbox);
-  if (overMailboxShare(planned, mirrored, g)) {
-    return { action: "hold", reason: "mailbox", mirrored };
-  }
-  if (!opts.wholePass) return { action: "later" };
-  // The whole mirror is counted only when the pass could exceed the minimum at all.
-  if (planned > g.totalMinMessages) {
-    const total = await countMirrored(state);
-    if (overTotalShare(planned, total, g)) {
-      return { action: "hold", reason: "total", mirrored: total };
+  // The mailbox's mirror is counted only when the deletions could exceed the minimum at all.
+  if (planned > g.mailboxMinMessages) {
+    const mirrored = await countMirrored(state, mailbox);
+    if (overMailboxShare(planned, mirrored, g)) {
+      return { action: "hold", reason: "mailbox", mirrored };
     }
   }
-  return { action: "apply" };
+  if (!opts.wholePass) return { action: "later" };
+  const pass = await judgePass(state, planned, g);
+  return pass.hold
+    ? { action: "hold", reason: "total", mirrored: pass.mirrored }
+    : { action: "apply" };
 }
 
-/** Whether one pass's deletions, planned over several mailboxes, are too many for the mirror. */
-export async function judgePass(
+/**
+ * Whether one pass's deletions, planned over several mailboxes, are too many for the mirror. The
+ * whole mirror is counted only when the pass could exceed the minimum at all.
+ */
+async function judgePass(
   state: State,
   planned: number,
   guard: DeleteGuardSettings,
