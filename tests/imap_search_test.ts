@@ -41,8 +41,6 @@ function message(id: string, subject: string): Uint8Array {
 
 Deno.test({
   name: "a copy with an 8-bit Message-ID is found after APPEND without UIDPLUS, and kept once",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn(t) {
     const mb = await scratchMailbox(MAILBOX);
     const tag = crypto.randomUUID();
