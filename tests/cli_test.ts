@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EXIT, main } from "../main.ts";
 import { VERSION } from "../engine/version.ts";
-import { tempDir } from "./test_utils/mod.ts";
+import { type Run, runCli, tempDir } from "./test_utils/mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const VERBS = [
@@ -25,42 +25,15 @@ const VERBS = [
 ];
 const SOURCE = { host: "mss1", trustedUser: "vmirror", trustedPassword: "src-s3cret" };
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-// Runs the real CLI in a child process from the repo root; VMIRROR_* never leak in from the
-// caller's environment. A child that hangs is killed after 30 seconds.
-async function vmirror(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), 30_000);
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts", ...args],
-      cwd: ROOT,
-      env: { NO_COLOR: "1", VMIRROR_CONFIG: "", VMIRROR_DATA: "", ...env },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: abort.signal,
-    }).output();
-    const text = new TextDecoder();
-    return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-  } finally {
-    clearTimeout(timer);
-  }
+// The real CLI in a child process from the repo root; a child that hangs is killed after 30 s.
+function vmirror(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return runCli(args, { env, timeoutMs: 30_000 });
 }
 
 // Calls `fn` with a fresh temporary directory, removed afterwards.
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "vmirror-cli-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir("cli");
+  await fn(tmp.path);
 }
 
 function assertCode(r: Run, code: number): void {

@@ -6,26 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { closeState, listHeldDeletions, openState } from "../engine/state/mod.ts";
 import { runSync } from "../engine/mirror/mod.ts";
-import { fillScratch, SIDES, snapshot, tempDir, withImap } from "./test_utils/mod.ts";
-
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+import { fillScratch, runCli, SIDES, snapshot, tempDir, withImap } from "./test_utils/mod.ts";
 
 /** Runs the real CLI with the test's config and data directory. */
-async function cli(dir: string, args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", ...args, "--config", join(dir, "vmirror.json"), "--data", dir],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(120_000),
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+function cli(dir: string, args: string[]) {
+  return runCli([...args, "--config", join(dir, "vmirror.json"), "--data", dir]);
 }
 
 async function emptyProduction(mailbox: string): Promise<void> {

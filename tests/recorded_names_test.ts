@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type DirectoryReport, runDirectorySync } from "../engine/directory/mod.ts";
 import { type AttrValue, type DirEntry, getAttr } from "../engine/directory/mod.ts";
 import {
@@ -17,37 +16,14 @@ import {
   searchEntries,
 } from "../engine/directory/mod.ts";
 import { closeState, openState } from "../engine/state/mod.ts";
-import { filesSide, lab, tempDir } from "./test_utils/mod.ts";
+import { filesSide, lab, type Run, runCli, tempDir } from "./test_utils/mod.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAILBOX_ATTR = "vmMailboxNumber";
 const NAME_ATTR = "vmRecordedName";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 // The real CLI in a child process; killed after two minutes so a hang fails the test.
-async function vmirror(args: string[]): Promise<Run> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), 120_000);
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", join(ROOT, "main.ts"), ...args],
-      cwd: ROOT,
-      env: { NO_COLOR: "1", VMIRROR_CONFIG: "", VMIRROR_DATA: "" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: abort.signal,
-    }).output();
-    const text = new TextDecoder();
-    return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-  } finally {
-    clearTimeout(timer);
-  }
+function vmirror(args: string[]): Promise<Run> {
+  return runCli(args);
 }
 
 function describe(r: Run): string {

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { unzipSync } from "fflate";
 import { publicKeyOf, ReleaseIntegrityError, verifyReleaseFile } from "../engine/release/mod.ts";
-import { fillScratch, freePort, labConfig } from "./test_utils/mod.ts";
+import { fillScratch, freePort, labConfig, runCommand } from "./test_utils/mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const VERSION = "9.8.7-test";
@@ -20,18 +20,8 @@ async function exists(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);
 }
 
-async function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}) {
-  const out = await new Deno.Command(cmd, {
-    args,
-    cwd,
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(300_000),
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}) {
+  return runCommand(cmd, args, { cwd, env, timeoutMs: 300_000 });
 }
 
 Deno.test({

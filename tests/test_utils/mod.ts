@@ -5,6 +5,7 @@
  * @module
  */
 export * from "./capability_relay.ts";
+export * from "./cli.ts";
 export * from "./corpus.ts";
 export * from "./fault_proxy.ts";
 export * from "./lab.ts";
