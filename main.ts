@@ -4,12 +4,18 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { type Config, ConfigError, loadConfig, requireSections } from "./engine/config/mod.ts";
+import {
+  type Config,
+  ConfigError,
+  LiveConfig,
+  loadConfig,
+  requireSections,
+} from "./engine/config/mod.ts";
 import {
   addSubscriptions,
+  audit,
   backupState,
   closeState,
-  getSettings,
   listHeldDeletions,
   listMailboxResults,
   listRuns,
@@ -22,7 +28,7 @@ import {
   StateError,
 } from "./engine/state/mod.ts";
 import { isMailboxId, log, MAILBOX_ID_RULE, redact, setLogLevel } from "./engine/support/mod.ts";
-import { keyFilePath, loadKey, unsealSecrets } from "./engine/config/mod.ts";
+import { keyFilePath } from "./engine/config/mod.ts";
 import { formatSummary, runSync, type SyncSummary } from "./engine/mirror/mod.ts";
 import { formatRestoreReport, RestoreError, runRestore } from "./engine/restore/mod.ts";
 import { parseRestoreDate, parseUidArgs } from "./engine/restore/mod.ts";
@@ -77,13 +83,35 @@ const VERBS: Record<string, Verb> = {
     run: async (ctx) => {
       const { serve } = await import("./engine/serve.ts");
       const { createApp } = await import("./portal/app.tsx");
-      return await withConfigAndState(ctx, async (config, state) => {
+      const account = await import("./portal/admin_account.ts");
+      return await withConfigAndState(ctx, async (config, state, live) => {
         const listen = ctx.values.listen as string | undefined;
         if (listen !== undefined && !/^[^:\s]+:\d{1,5}$/.test(listen)) {
           throw new UsageError(`--listen: expected HOST:PORT, got "${listen}"`);
         }
+        const pending = await account.setupPending(state, config.portal);
+        const code = pending ? await account.ensureSetupCode(config.dataDir) : null;
         // The composition root: the portal is built here and handed to the engine's serve loop.
-        await serve(config, state, { listen, handler: createApp({ config, state }).fetch });
+        const app = createApp({ config, live, state });
+        await serve(live, state, {
+          listen,
+          handler: app.fetch,
+          onListen: (a) => {
+            if (!code) return;
+            const host = a.hostname === "0.0.0.0" || a.hostname === "::"
+              ? "<this server>"
+              : a.hostname;
+            const origin = `${config.portal.tls ? "https" : "http"}://${
+              host.includes(":") ? `[${host}]` : host
+            }:${a.port}`;
+            // The console is where the installer looks; the code also waits in the data dir.
+            console.error(
+              `\nFirst run: open ${origin}/admin/setup to choose the admin password.\n` +
+                `Setup code (needed from any other machine): ${code}\n` +
+                `(also in ${account.setupCodePath(config.dataDir)})\n`,
+            );
+          },
+        });
         return EXIT.ok;
       }, { writer: "serve" });
     },
@@ -532,6 +560,100 @@ or the next \`sync --once\`) delete them; \`status\` lists what is held.`,
       });
     },
   },
+  admin: {
+    summary: "the administrator account: reset the password, API tokens",
+    usage: `vmirror admin reset-password [--password-file FILE]
+       vmirror admin token create --name NAME
+       vmirror admin token list [--json]
+       vmirror admin token revoke ID|NAME`,
+    options: {
+      "password-file": { type: "string" },
+      name: { type: "string" },
+      json: { type: "boolean" },
+    },
+    run: async (ctx) => {
+      const account = await import("./portal/admin_account.ts");
+      const [what, sub, ...more] = ctx.positionals;
+      // Runs beside a serving appliance on purpose (no data lock): this is how a locked-out
+      // administrator gets back in. The state store takes concurrent writers.
+      if (what === "reset-password" && sub === undefined) {
+        return await withConfigAndState(ctx, async (config, state) => {
+          const file = ctx.values["password-file"] as string | undefined;
+          if (file === undefined) {
+            const code = await account.resetAdminPassword(state, config.dataDir);
+            console.log(
+              `The admin password is cleared. Open /admin/setup in the portal and choose a new ` +
+                `one; from another machine it asks for the setup code ${code} ` +
+                `(also in ${account.setupCodePath(config.dataDir)}).`,
+            );
+            return EXIT.ok;
+          }
+          if (config.portal.adminPasswordFile) {
+            throw new UsageError(
+              `the admin password comes from portal.adminPasswordFile ("${config.portal.adminPasswordFile}"): change that file instead`,
+            );
+          }
+          const password = (await Deno.readTextFile(file)).replace(/\r?\n$/, "");
+          const problem = account.passwordProblem(password);
+          if (problem) throw new UsageError(`--password-file: ${problem}`);
+          await account.setAdminPassword(state, config.dataDir, password);
+          await audit(state, { actor: "cli", action: "admin-password-reset", detail: {} });
+          console.log("The admin password is set.");
+          return EXIT.ok;
+        });
+      }
+      if (what !== "token" || !sub || more.length > (sub === "revoke" ? 1 : 0)) {
+        throw new UsageError("expected reset-password, token create, token list or token revoke");
+      }
+      return await withConfigAndState(ctx, async (_config, state) => {
+        if (sub === "create") {
+          const name = ctx.values.name as string | undefined;
+          if (!name) throw new UsageError("token create needs --name NAME");
+          let made;
+          try {
+            made = await account.createApiToken(state, name);
+          } catch (e) {
+            if (e instanceof RangeError) throw new UsageError(e.message);
+            throw e;
+          }
+          await audit(state, {
+            actor: "cli",
+            action: "api-token-create",
+            detail: { id: made.record.id, name: made.record.name },
+          });
+          console.error(`Token "${made.record.name}" (id ${made.record.id}); shown this once:`);
+          console.log(made.token);
+          return EXIT.ok;
+        }
+        if (sub === "list") {
+          const tokens = await account.listTokens(state);
+          if (ctx.values.json) console.log(JSON.stringify(tokens, null, 2));
+          else if (!tokens.length) console.log("No API tokens.");
+          else {
+            for (const t of tokens) {
+              console.log(
+                `${t.id}  ${t.name}  created ${t.createdAt}  last used ${t.lastUsedAt ?? "never"}`,
+              );
+            }
+          }
+          return EXIT.ok;
+        }
+        if (sub === "revoke") {
+          const which = more[0];
+          if (!which) throw new UsageError("token revoke needs the token's ID or NAME");
+          const gone = await account.revokeApiToken(state, which);
+          if (!gone) {
+            console.error(`No token with id or name "${which}"`);
+            return EXIT.failed;
+          }
+          await audit(state, { actor: "cli", action: "api-token-revoke", detail: { which } });
+          console.log(`Revoked "${which}".`);
+          return EXIT.ok;
+        }
+        throw new UsageError(`unknown token command "${sub}": create, list or revoke`);
+      });
+    },
+  },
   version: {
     summary: "print the version",
     usage: "vmirror version [--json]   (version, commit, build date, target, Deno version)",
@@ -575,7 +697,7 @@ function checkMailboxes(ids: string[]): void {
 // read-only verbs and dry runs leave it out and may run beside a writer.
 async function withConfigAndState(
   ctx: Context,
-  fn: (config: Config, state: State) => Promise<number>,
+  fn: (config: Config, state: State, live: LiveConfig) => Promise<number>,
   opts: { writer?: string } = {},
 ): Promise<number> {
   // Stored settings live in the state store, so it opens first and the config merges them in.
@@ -586,16 +708,14 @@ async function withConfigAndState(
     : undefined;
   const state = await openState(join(probe.dataDir, "state.kv"));
   try {
-    const saved = await getSettings(state);
-    // Secrets saved from the portal are sealed in the store; open them for this process only.
-    const stored = Object.keys(saved).length
-      ? await unsealSecrets(await loadKey(probe.dataDir), saved) as Record<string, unknown>
-      : saved;
-    const config = Object.keys(stored).length
-      ? await loadConfig({ file: ctx.global.config, dataDir: ctx.global.data, stored })
-      : probe;
-    setLogLevel(config.logLevel);
-    return await fn(config, state);
+    // Secrets saved from the portal are sealed in the store; the live config opens them for
+    // this process only.
+    const live = await LiveConfig.open(state, {
+      file: ctx.global.config,
+      dataDir: ctx.global.data,
+    });
+    setLogLevel(live.current.logLevel);
+    return await fn(live.current, state, live);
   } finally {
     closeState(state);
   }
@@ -741,7 +861,7 @@ export async function main(args: string[]): Promise<number> {
       console.log(verbHelp(name, verb));
       return EXIT.ok;
     }
-    const takesPositionals = ["subscribe", "unsubscribe", "backup-state", "restore-state"]
+    const takesPositionals = ["subscribe", "unsubscribe", "backup-state", "restore-state", "admin"]
       .includes(name);
     if (!takesPositionals && parsed.positionals.length) {
       throw new UsageError(`Unexpected argument "${parsed.positionals[0]}"`);

@@ -1,26 +1,34 @@
 /**
  * `vmirror serve`: serves HTTP with the handler it is given (the portal, built by the
  * composition root, main.ts) beside the continuous mirror loop and the directory timer, until
- * SIGINT/SIGTERM. The engine knows no web: it only listens and hands requests over.
+ * SIGINT/SIGTERM. Settings saved from the console restart the loops with the new configuration
+ * at once (a pass under way finishes first); a new listen address or TLS certificate takes a
+ * restart of the listener, which the console asks for. The engine knows no web: it only listens
+ * and hands requests over.
  * @module
  */
-import type { Config } from "./config/mod.ts";
+import { type Config, LiveConfig } from "./config/mod.ts";
 import { log } from "./support/mod.ts";
 import type { State } from "./state/mod.ts";
 import { runScheduler } from "./mirror/mod.ts";
 import { runDirectorySchedule } from "./directory/mod.ts";
 
 /** Answers one HTTP request (the portal app's `fetch`). */
-export type HttpHandler = (request: Request) => Response | Promise<Response>;
+export type HttpHandler = (
+  request: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+) => Response | Promise<Response>;
 
 /** Options for {@link serve}. */
 export interface ServeOptions {
   /** The web front (the portal) that answers on `portal.listen`. */
   handler: HttpHandler;
-  /** Overrides `portal.listen`. */
+  /** Overrides `portal.listen` (and then a saved address waits for the next start). */
   listen?: string;
   /** Resolves when the appliance should stop (tests); defaults to SIGINT/SIGTERM. */
   signal?: AbortSignal;
+  /** Told where the portal listens, every time it starts listening. */
+  onListen?: (address: Deno.NetAddr) => void;
 }
 
 /** Splits "host:port" (IPv6 in brackets) into its parts. */
@@ -33,36 +41,116 @@ export function parseListen(listen: string): { hostname: string; port: number } 
 }
 
 /** Runs the appliance until stopped. */
-export async function serve(config: Config, state: State, opts: ServeOptions): Promise<void> {
-  const ac = new AbortController();
-  const stop = () => ac.abort();
+export async function serve(
+  configOrLive: Config | LiveConfig,
+  state: State,
+  opts: ServeOptions,
+): Promise<void> {
+  const live = configOrLive instanceof LiveConfig
+    ? configOrLive
+    : new LiveConfig(configOrLive, state);
+  const stopped = new AbortController();
+  const stop = () => stopped.abort();
   opts.signal?.addEventListener("abort", stop);
   if (!opts.signal) {
     Deno.addSignalListener("SIGINT", stop);
     if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
   }
-  const { hostname, port } = parseListen(opts.listen ?? config.portal.listen);
-  const tls = config.portal.tls ?? {};
-  const server = Deno.serve({
-    hostname,
-    port,
-    signal: ac.signal,
-    ...tls,
-    onListen: (a) =>
-      log(
-        "info",
-        `Portal listening on ${"cert" in tls ? "https" : "http"}://${a.hostname}:${a.port}/`,
-      ),
-  }, opts.handler);
-
-  // Directory sync on its own timer (schedule.directoryHours); a no-op without an "ldap" section.
-  const directory = runDirectorySchedule(config, state, { signal: ac.signal });
-  const loop = config.source && config.target
-    ? runScheduler({ ...config, source: config.source }, state, { signal: ac.signal })
-    : (log("warn", "No source/target configured: the mirror is idle until they are set"),
-      Promise.resolve());
-  await server.finished;
-  await loop;
-  await directory;
+  const work = runLoops(live, state, stopped.signal);
+  try {
+    while (!stopped.signal.aborted) {
+      const restart = await listenOnce(live, opts, stopped.signal);
+      if (!restart) break;
+      log("info", "Portal restarting on the configured address");
+    }
+  } finally {
+    stop();
+    await work;
+    if (!opts.signal) {
+      Deno.removeSignalListener("SIGINT", stop);
+      if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", stop);
+    }
+  }
   log("info", "Stopped");
+}
+
+// One listener, until the appliance stops (false) or the console asks for a restart (true).
+async function listenOnce(live: LiveConfig, opts: ServeOptions, stop: AbortSignal) {
+  const config = live.current;
+  const listen = opts.listen ?? config.portal.listen;
+  const { hostname, port } = parseListen(listen);
+  const tls = config.portal.tls ?? {};
+  const ac = new AbortController();
+  let restart = false;
+  const onStop = () => ac.abort();
+  stop.addEventListener("abort", onStop);
+  const off = live.onRestart(() => {
+    restart = true;
+    ac.abort();
+  });
+  try {
+    const server = Deno.serve({
+      hostname,
+      port,
+      signal: ac.signal,
+      ...tls,
+      onListen: (a) => {
+        log(
+          "info",
+          `Portal listening on ${"cert" in tls ? "https" : "http"}://${a.hostname}:${a.port}/`,
+        );
+        opts.onListen?.(a);
+      },
+    }, opts.handler);
+    live.serving = opts.listen
+      // An address forced on the command line is not the console's to change.
+      ? {
+        listen: config.portal.listen,
+        tlsCertFile: config.portal.tlsCertFile,
+        tlsKeyFile: config.portal.tlsKeyFile,
+      }
+      : { listen, tlsCertFile: config.portal.tlsCertFile, tlsKeyFile: config.portal.tlsKeyFile };
+    await server.finished;
+  } finally {
+    off();
+    stop.removeEventListener("abort", onStop);
+  }
+  return restart && !stop.aborted;
+}
+
+// The mirror loop and the directory timer, started again with every configuration saved.
+async function runLoops(live: LiveConfig, state: State, stop: AbortSignal): Promise<void> {
+  let previous: Config | null = null;
+  while (!stop.aborted) {
+    const config = live.current;
+    const ac = new AbortController();
+    const onStop = () => ac.abort();
+    stop.addEventListener("abort", onStop);
+    const off = live.onChange(() => ac.abort());
+    // A directory changed in the console is read at once, not hours later.
+    const ldapChanged = previous !== null &&
+      JSON.stringify(previous.ldap ?? null) !== JSON.stringify(config.ldap ?? null);
+    try {
+      const directory = runDirectorySchedule(config, state, {
+        signal: ac.signal,
+        runNow: ldapChanged,
+      });
+      const loop = config.source && config.target
+        ? runScheduler({ ...config, source: config.source }, state, { signal: ac.signal })
+        : (log("warn", "No source/target configured: the mirror is idle until they are set"),
+          Promise.resolve());
+      await Promise.all([loop, directory]);
+      // Idle without a source and target: wait for the settings that bring them.
+      if (!ac.signal.aborted) {
+        await new Promise<void>((r) =>
+          ac.signal.addEventListener("abort", () => r(), { once: true })
+        );
+      }
+    } finally {
+      off();
+      stop.removeEventListener("abort", onStop);
+    }
+    if (!stop.aborted) log("info", "Settings changed: the mirror and directory loops use them now");
+    previous = config;
+  }
 }

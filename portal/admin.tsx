@@ -4,8 +4,12 @@
  * @module
  */
 import { Hono } from "hono";
-import { clearThrottle, listThrottles, type ThrottleKind } from "./login_throttle.ts";
-import type { Session } from "./sessions.ts";
+import {
+  clearThrottle,
+  listThrottles,
+  THROTTLE_KINDS,
+  type ThrottleKind,
+} from "./login_throttle.ts";
 import {
   listAudit,
   listHeldDeletions,
@@ -16,11 +20,10 @@ import {
 import { VERSION } from "../engine/version.ts";
 import { actorOf, auditEvent, type PortalDeps, type PortalEnv } from "./context.ts";
 import { AuditSection, LockoutSection } from "./admin_pages.tsx";
-import { Page, renderPage, type Viewer } from "./layout.tsx";
+import { Page, renderPage } from "./layout.tsx";
+import { adminViewer } from "./admin_nav.ts";
 import { csrfForm, requireRole } from "./middleware.ts";
 import { StatusSection } from "./status_page.tsx";
-
-const THROTTLE_KINDS: readonly string[] = ["mailbox", "address", "admin"] satisfies ThrottleKind[];
 
 /** The admin pages sub-app (mounted at "/admin"): `/`, `/audit`, `/lockouts`, `/lockouts/clear`. */
 export function adminRoutes(deps: PortalDeps): Hono<PortalEnv> {
@@ -71,7 +74,9 @@ export function adminRoutes(deps: PortalDeps): Hono<PortalEnv> {
     const form = c.get("form");
     const kind = form.kind as ThrottleKind;
     const id = (form.id ?? "").slice(0, 256);
-    if (!THROTTLE_KINDS.includes(kind) || !id) return c.text("Bad request", 400);
+    if (!(THROTTLE_KINDS as readonly string[]).includes(kind) || !id) {
+      return c.text("Bad request", 400);
+    }
     const was = await clearThrottle(deps.state, { kind, id });
     await auditEvent(c, deps, {
       actor: actorOf(c.get("user")),
@@ -81,17 +86,4 @@ export function adminRoutes(deps: PortalDeps): Hono<PortalEnv> {
     return c.redirect("/admin/lockouts?cleared=1", 303);
   });
   return app;
-}
-
-function adminViewer(s: Session, current: string): Viewer {
-  const links = [
-    { href: "/admin", label: "Status" },
-    { href: "/admin/audit", label: "Audit log" },
-    { href: "/admin/lockouts", label: "Lockouts" },
-  ];
-  return {
-    label: `Administrator ${s.subject}`,
-    csrf: s.csrf,
-    links: links.map((l) => ({ ...l, current: l.href === current })),
-  };
 }

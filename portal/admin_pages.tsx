@@ -3,7 +3,8 @@
  * @module
  */
 import type { AuditEntry } from "../engine/state/mod.ts";
-import type { ThrottleKind, ThrottleRecord } from "./login_throttle.ts";
+import { When } from "./time.tsx";
+import type { ThrottleKind, ThrottleListing } from "./login_throttle.ts";
 
 /** The audit log, newest first; secrets in details are left out. */
 export function AuditSection(p: { entries: AuditEntry[] }) {
@@ -15,7 +16,7 @@ export function AuditSection(p: { entries: AuditEntry[] }) {
         <table>
           <thead>
             <tr>
-              <th scope="col">Time (UTC)</th>
+              <th scope="col">Time</th>
               <th scope="col">Who</th>
               <th scope="col">Action</th>
               <th scope="col">From</th>
@@ -26,7 +27,7 @@ export function AuditSection(p: { entries: AuditEntry[] }) {
             {p.entries.map((e, i) => (
               <tr key={i}>
                 <td>
-                  <time dateTime={e.at}>{e.at.replace("T", " ").slice(0, 19)}</time>
+                  <When iso={e.at} />
                 </td>
                 <td>{e.actor}</td>
                 <td>{e.action}</td>
@@ -54,14 +55,21 @@ const KIND_LABEL: Record<ThrottleKind, string> = {
   admin: "Administrator",
 };
 
-/** The failed-login counters, each with a clear button. */
+/**
+ * The failed-login counters, each with a clear button: an account's failures from one address
+ * (a lock there leaves every other address free), and an address's across all accounts.
+ */
 export function LockoutSection(
-  p: { records: (ThrottleRecord & { locked: boolean })[]; csrf: string; cleared: boolean },
+  p: { records: ThrottleListing[]; csrf: string; cleared: boolean },
 ) {
   return (
     <>
       <h1>Failed logins and lockouts</h1>
       {p.cleared && <p class="ok" role="status">Cleared.</p>}
+      <p>
+        A lock applies only to the address that failed; an address failing on many accounts is
+        counted on its own. Logins on the server itself (loopback) are never locked.
+      </p>
       {p.records.length === 0
         ? <p>No failed logins are being counted.</p>
         : (
@@ -70,7 +78,8 @@ export function LockoutSection(
               <thead>
                 <tr>
                   <th scope="col">Kind</th>
-                  <th scope="col">Who</th>
+                  <th scope="col">Account</th>
+                  <th scope="col">From</th>
                   <th scope="col">Failures</th>
                   <th scope="col">Last failure (UTC)</th>
                   <th scope="col">State</th>
@@ -78,27 +87,37 @@ export function LockoutSection(
                 </tr>
               </thead>
               <tbody>
-                {p.records.map((r) => (
-                  <tr key={`${r.kind}:${r.id}`}>
-                    <td>{KIND_LABEL[r.kind]}</td>
-                    <th scope="row">{r.id}</th>
-                    <td>{r.failures}</td>
-                    <td>{r.lastAt.replace("T", " ").slice(0, 19)}</td>
-                    <td class={r.locked ? "bad" : ""}>
-                      {r.locked ? `Locked until ${r.lockedUntil!.slice(11, 19)} UTC` : "Counting"}
-                    </td>
-                    <td>
-                      <form method="post" action="/admin/lockouts/clear">
-                        <input type="hidden" name="_csrf" value={p.csrf} />
-                        <input type="hidden" name="kind" value={r.kind} />
-                        <input type="hidden" name="id" value={r.id} />
-                        <button type="submit" aria-label={`Clear ${KIND_LABEL[r.kind]} ${r.id}`}>
-                          Clear
-                        </button>
-                      </form>
-                    </td>
-                  </tr>
-                ))}
+                {p.records.map((r) => {
+                  const who = `${r.account ?? "all accounts"} from ${r.address ?? "any address"}`;
+                  return (
+                    <tr key={`${r.kind}:${r.id}`}>
+                      <td>{KIND_LABEL[r.kind]}</td>
+                      <th scope="row">{r.account ?? "All accounts"}</th>
+                      <td>{r.address ?? "Any address"}</td>
+                      <td>{r.failures}</td>
+                      <td>
+                        <When iso={r.lastAt} />
+                      </td>
+                      <td class={r.locked ? "bad" : ""}>
+                        {r.locked
+                          ? (
+                            <>
+                              Locked until <When iso={r.lockedUntil} />
+                            </>
+                          )
+                          : "Counting"}
+                      </td>
+                      <td>
+                        <form method="post" action="/admin/lockouts/clear">
+                          <input type="hidden" name="_csrf" value={p.csrf} />
+                          <input type="hidden" name="kind" value={r.kind} />
+                          <input type="hidden" name="id" value={r.id} />
+                          <button type="submit" aria-label={`Clear ${who}`}>Clear</button>
+                        </form>
+                      </td>
+                    </tr>
+                  );
+                })}
               </tbody>
             </table>
           </div>

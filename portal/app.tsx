@@ -7,7 +7,7 @@
  * @module
  */
 import { Hono } from "hono";
-import type { Config } from "../engine/config/mod.ts";
+import { type Config, LiveConfig } from "../engine/config/mod.ts";
 import type { State } from "../engine/state/mod.ts";
 import { log, redact } from "../engine/support/mod.ts";
 import { adminRoutes } from "./admin.tsx";
@@ -22,15 +22,20 @@ import { guardWrites, loadSession, responseHeaders } from "./middleware.ts";
 import { publicRoutes } from "./public_routes.ts";
 import { type AdminCredential, loadAdminCredential } from "./sessions.ts";
 import { signInRoutes } from "./sign_in.tsx";
+import { timeZoneScope } from "./time.tsx";
+import { setupRedirect, setupRoutes } from "./setup.tsx";
+import { settingsRoutes } from "./admin_settings.tsx";
 import { subscriberRoutes } from "./subscriber.tsx";
 
 /** What the portal reads. */
 export interface AppDeps {
   config: Config;
+  /** The live configuration (serve); without it, one around `config` is made. */
+  live?: LiveConfig;
   state: State;
   /** Failed-login limits (tests shorten them). */
   limits?: Record<ThrottleKind, ThrottleLimit>;
-  /** PBKDF2 iterations for a generated or file-given admin password (tests lower it). */
+  /** PBKDF2 iterations for an admin password set or read here (tests lower it). */
   adminIterations?: number;
   /** Opens the mirror for a mailbox; defaults to the configured target. */
   openReader?: (mailbox: string) => MailboxReader;
@@ -38,24 +43,38 @@ export interface AppDeps {
 
 /** Builds the Hono app. */
 export function createApp(deps: AppDeps): Hono<PortalEnv> {
-  const { config, state } = deps;
-  const tls = !!(config.portal.tlsCertFile && config.portal.tlsKeyFile);
-  const admin = adminCredential(config, state, deps.adminIterations);
+  const { state } = deps;
+  const live = deps.live ?? new LiveConfig(deps.config, state);
+  const tls = !!(deps.config.portal.tlsCertFile && deps.config.portal.tlsKeyFile);
+  const admin = adminCredential(live, state, deps.adminIterations);
+  const openReader = deps.openReader ??
+    ((mailbox: string) => openMailboxReader(live.current, mailbox, { state }));
   const portal: PortalDeps = {
-    config,
+    get config() {
+      return live.current;
+    },
+    live,
     state,
-    folders: portalFolders(config),
+    get folders() {
+      return portalFolders(live.current);
+    },
     tls,
-    sessionMinutes: config.portal.sessionMinutes,
+    get sessionMinutes() {
+      return live.current.portal.sessionMinutes;
+    },
     limits: deps.limits,
-    admin,
-    openReader: deps.openReader ?? ((mailbox) => openMailboxReader(config, mailbox, { state })),
+    adminIterations: deps.adminIterations,
+    get admin() {
+      return admin();
+    },
+    openReader,
   };
 
   const app = new Hono<PortalEnv>();
-  app.use(responseHeaders(tls));
+  app.use(responseHeaders(tls, () => portal.config.portal.trustedProxies));
   // Public routes first: they answer before the session lookup, so they cost no KV read.
   app.route("/", publicRoutes());
+  app.use(timeZoneScope(() => portal.config.timeZone));
   app.use(loadSession(portal));
   // Every state-changing request: a small body, and never from another site. (Each form also
   // carries its CSRF token, checked by its route's csrfForm.)
@@ -65,11 +84,15 @@ export function createApp(deps: AppDeps): Hono<PortalEnv> {
     const s = c.get("session");
     return c.redirect(s?.role === "admin" ? "/admin" : s ? "/inbox" : "/login", 303);
   });
+  // A fresh appliance: admin pages lead to the first-run setup.
+  app.use(setupRedirect(portal));
+  app.route("/admin", setupRoutes(portal));
   app.route("/", signInRoutes(portal));
   app.route("/", subscriberRoutes(portal));
   app.route("/m", mediaRoutes(portal));
   app.route("/m", forwardRoutes(portal));
   app.route("/admin", adminRoutes(portal));
+  app.route("/admin", settingsRoutes(portal));
   app.route("/api", apiRoutes(portal));
 
   app.notFound(notFoundPage);
@@ -77,24 +100,35 @@ export function createApp(deps: AppDeps): Hono<PortalEnv> {
   return app;
 }
 
-// Admin sign-in waits on this; a failure disables it (logged) instead of the whole portal.
+// The credential is read per login: the setup page or the CLI may set it while the portal
+// runs. A file's plain password is hashed once per file content, not at every login.
 function adminCredential(
-  config: Config,
+  live: LiveConfig,
   state: State,
   iterations: number | undefined,
-): Promise<AdminCredential | null> {
-  return loadAdminCredential(state, {
-    user: config.portal.adminUser,
-    passwordFile: config.portal.adminPasswordFile,
-    iterations,
-    // Only the hash is kept: this line is the one time the password is shown.
-    announce: (pw) =>
-      log(
-        "warn",
-        `Admin portal: generated a password for user "${config.portal.adminUser}" (shown this once, only its hash is kept) ${pw}`,
-      ),
-  }).catch((e) => {
-    log("error", `Admin sign-in is unavailable: ${redact((e as Error).message)}`);
-    return null;
-  });
+): () => Promise<AdminCredential | null> {
+  let cached: { key: string; cred: Promise<AdminCredential | null> } | null = null;
+  return () => {
+    const p = live.current.portal;
+    if (!p.adminPasswordFile) {
+      return loadAdminCredential(state, { user: p.adminUser, iterations }).catch(unavailable);
+    }
+    const key = `${p.adminUser}\u0000${p.adminPasswordFile}`;
+    if (cached?.key !== key) {
+      cached = {
+        key,
+        cred: loadAdminCredential(state, {
+          user: p.adminUser,
+          passwordFile: p.adminPasswordFile,
+          iterations,
+        }).catch(unavailable),
+      };
+    }
+    return cached.cred;
+  };
+}
+
+function unavailable(e: unknown): null {
+  log("error", `Admin sign-in is unavailable: ${redact((e as Error).message)}`);
+  return null;
 }

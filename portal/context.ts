@@ -5,7 +5,7 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import type { Config } from "../engine/config/mod.ts";
+import type { Config, LiveConfig } from "../engine/config/mod.ts";
 import type { ThrottleKind, ThrottleLimit } from "./login_throttle.ts";
 import { log } from "../engine/support/mod.ts";
 import type { MailboxReader } from "./mailbox_reader.ts";
@@ -41,16 +41,24 @@ export interface PortalFolder {
   greetings: boolean;
 }
 
-/** Everything the routes read, resolved once by createApp. */
+/**
+ * Everything the routes read. `config`, `folders` and `admin` are read per request (getters
+ * over the live configuration), so settings saved from the console apply at once.
+ */
 export interface PortalDeps {
-  config: Config;
+  readonly config: Config;
+  /** The live configuration the console reads and saves. */
+  live: LiveConfig;
+  /** PBKDF2 iterations for passwords set here (tests lower it). */
+  adminIterations?: number;
   state: State;
-  folders: PortalFolder[];
+  readonly folders: PortalFolder[];
   /** Whether the portal itself serves TLS (cookies get Secure and the __Host- prefix). */
   tls: boolean;
   sessionMinutes: number;
   limits?: Record<ThrottleKind, ThrottleLimit>;
-  admin: Promise<AdminCredential | null>;
+  /** The admin credential now (file or stored); null while setup is pending. */
+  readonly admin: Promise<AdminCredential | null>;
   /** Opens the mirror for one mailbox (the configured target, or a test's). */
   openReader: (mailbox: string) => MailboxReader;
 }

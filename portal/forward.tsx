@@ -78,7 +78,10 @@ export function forwardRoutes(deps: PortalDeps): Hono<PortalEnv> {
         // Counted before the send: a relay that fails still took an attempt.
         if (!(await takeForward(deps.state, s.subject, limit))) return await overLimit();
         try {
-          await sendMail(smtp, forwardMail(m, voice, { to, mailbox: s.subject }));
+          await sendMail(
+            smtp,
+            forwardMail(m, voice, { to, mailbox: s.subject, timeZone: deps.config.timeZone }),
+          );
         } catch (e) {
           if (!(e instanceof MailError)) throw e;
           log("error", e.message);

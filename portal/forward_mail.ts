@@ -8,7 +8,7 @@ import { audioExtension } from "../engine/files/mod.ts";
 import { headerText, type MailAttachment, type OutgoingMail } from "../engine/mail/mod.ts";
 import type { MessageSummary, VoiceData } from "./mailbox_reader.ts";
 import { downloadName, downloadType } from "./message_ref.ts";
-import { formatDate } from "./subscriber_pages.tsx";
+import { formatDateTime } from "./dates.ts";
 
 // A PCM attachment is ten times a GSM one; past this the original recording goes instead.
 const MAX_PCM_ATTACHMENT = 10 * 1024 * 1024;
@@ -17,9 +17,10 @@ const MAX_PCM_ATTACHMENT = 10 * 1024 * 1024;
 export function forwardMail(
   m: MessageSummary,
   voice: VoiceData,
-  opts: { to: string; mailbox: string },
+  opts: { to: string; mailbox: string; timeZone?: string },
 ): OutgoingMail {
-  const when = formatDate(m.date ?? m.internalDate);
+  const iso = m.date ?? m.internalDate;
+  const when = iso ? formatDateTime(iso, opts.timeZone ?? "UTC") : "date unknown";
   const caller = headerText(m.sender, 120);
   const seconds = m.durationSeconds !== null ? ` (${Math.round(m.durationSeconds)} seconds)` : "";
   return {

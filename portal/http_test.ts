@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import {
   attachmentDisposition,
   clientAddress,
+  clientAddressOf,
   formatDuration,
+  formatIp,
+  inBlock,
+  parseIp,
   parseRange,
   spokenDuration,
 } from "./http.ts";
@@ -42,6 +46,65 @@ Deno.test("clientAddress() reads Deno.serve's peer, nothing else", () => {
   assert.equal(clientAddress({ remoteAddr: { hostname: "192.0.2.7" } }), "192.0.2.7");
   assert.equal(clientAddress(undefined), "unknown");
   assert.equal(clientAddress({}), "unknown");
+});
+
+Deno.test("clientAddressOf() believes X-Forwarded-For only from a trusted proxy", () => {
+  const peer = (hostname: string) => ({ remoteAddr: { hostname } });
+  const trusted = ["10.0.0.0/8", "2001:db8:ff::/48", "192.0.2.1"];
+  // No proxies configured, or a peer that is not one: the header is anyone's invention.
+  assert.equal(clientAddressOf(peer("10.1.2.3"), "198.51.100.7", []), "10.1.2.3");
+  assert.equal(clientAddressOf(peer("203.0.113.5"), "198.51.100.7", trusted), "203.0.113.5");
+  assert.equal(clientAddressOf(peer("192.0.2.2"), "198.51.100.7", trusted), "192.0.2.2");
+  // A trusted peer: the right-most entry that is not itself trusted.
+  assert.equal(clientAddressOf(peer("192.0.2.1"), "198.51.100.7", trusted), "198.51.100.7");
+  assert.equal(
+    clientAddressOf(peer("10.9.9.9"), "1.1.1.1, 198.51.100.7, 10.0.0.5,192.0.2.1", trusted),
+    "198.51.100.7",
+  );
+  assert.equal(
+    clientAddressOf(peer("2001:db8:ff:1::2"), "2001:DB8:0:0::7, 2001:db8:ff::9", trusted),
+    "2001:db8::7",
+  );
+  // Ports and brackets some proxies write; IPv4-mapped peers.
+  assert.equal(
+    clientAddressOf(peer("::ffff:10.0.0.1"), "198.51.100.7:4431", trusted),
+    "198.51.100.7",
+  );
+  assert.equal(clientAddressOf(peer("10.0.0.1"), "[2001:db8::1]:443", trusted), "2001:db8::1");
+  // Every hop trusted: the left-most; garbage stops at the proxy that wrote it; no header.
+  assert.equal(clientAddressOf(peer("10.0.0.1"), "10.0.0.2, 10.0.0.3", trusted), "10.0.0.2");
+  assert.equal(clientAddressOf(peer("10.0.0.1"), "198.51.100.7, junk", trusted), "10.0.0.1");
+  assert.equal(clientAddressOf(peer("10.0.0.1"), "1.2.3.4, junk, 10.0.0.2", trusted), "10.0.0.2");
+  assert.equal(clientAddressOf(peer("10.0.0.1"), null, trusted), "10.0.0.1");
+  assert.equal(clientAddressOf(peer("10.0.0.1"), " , ", trusted), "10.0.0.1");
+  assert.equal(clientAddressOf(undefined, "198.51.100.7", trusted), "unknown");
+});
+
+Deno.test("IP addresses parse, print canonically and match CIDR blocks", () => {
+  const p = (t: string) => parseIp(t)!;
+  assert.equal(formatIp(p("192.0.2.1")), "192.0.2.1");
+  assert.equal(formatIp(p("::ffff:192.0.2.1")), "192.0.2.1");
+  assert.equal(formatIp(p("2001:0DB8:0000:0000:0001:0000:0000:0001")), "2001:db8::1:0:0:1");
+  assert.equal(formatIp(p("2001:db8:0:1:1:1:1:1")), "2001:db8:0:1:1:1:1:1");
+  assert.equal(formatIp(p("::")), "::");
+  assert.equal(formatIp(p("::1")), "::1");
+  assert.equal(formatIp(p("fe80::1%eth0")), "fe80::1");
+  assert.equal(formatIp(p("1:2:3:4:5:6:7::")), "1:2:3:4:5:6:7:0");
+  assert.equal(formatIp(p("64:ff9b::192.0.2.33")), "64:ff9b::c000:221");
+  for (const bad of ["256.1.1.1", "1.2.3", "1::2::3", "1:2:3:4:5:6:7:8:9", "12345::", "x", ""]) {
+    assert.equal(parseIp(bad), null, bad);
+  }
+  assert.ok(inBlock(p("10.200.3.4"), "10.0.0.0/8"));
+  assert.ok(!inBlock(p("11.0.0.1"), "10.0.0.0/8"));
+  assert.ok(inBlock(p("192.0.2.130"), "192.0.2.128/25"));
+  assert.ok(!inBlock(p("192.0.2.127"), "192.0.2.128/25"));
+  assert.ok(inBlock(p("1.2.3.4"), "0.0.0.0/0"));
+  assert.ok(inBlock(p("2001:db8:ab::1"), "2001:db8::/32"));
+  assert.ok(!inBlock(p("2001:db9::1"), "2001:db8::/32"));
+  assert.ok(inBlock(p("::1"), "::1"));
+  assert.ok(!inBlock(p("127.0.0.1"), "::1/128"));
+  assert.ok(!inBlock(p("10.0.0.1"), "10.0.0.0/33"));
+  assert.ok(!inBlock(p("10.0.0.1"), "junk/8"));
 });
 
 Deno.test("durations read as m:ss and in words", () => {

@@ -6,6 +6,7 @@
 import type { ComponentChildren, VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
 import { STYLE_CSS } from "../static/style.ts";
+import { zoneNote } from "./time.tsx";
 
 /** Cache-busting version of the style sheet (its content hash, FNV-1a). */
 export const STYLE_VERSION = fnv1a(STYLE_CSS);
@@ -65,6 +66,9 @@ export function Page(p: PageProps) {
           )}
         </header>
         <main id="main" tabIndex={-1}>{p.children}</main>
+        <footer class="foot">
+          <p>{zoneNote()}</p>
+        </footer>
       </body>
     </html>
   );

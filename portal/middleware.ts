@@ -15,14 +15,22 @@ import {
   setSessionCookie,
   type SignedInEnv,
 } from "./context.ts";
-import { clientAddress, securityHeaders } from "./http.ts";
-import { getSession, sameSecret, type SessionRole } from "./sessions.ts";
+import { clientAddressOf, securityHeaders } from "./http.ts";
+import { getSession, sameSecret, type Session, type SessionRole } from "./sessions.ts";
+import { checkApiToken } from "./admin_account.ts";
 
-/** Notes the client's address; adds the security headers and `no-store` to every response. */
-export function responseHeaders(tls: boolean) {
+/**
+ * Notes the client's address (`X-Forwarded-For` believed only from `portal.trustedProxies`,
+ * read per request so a saved change applies); adds the security headers and `no-store` to
+ * every response.
+ */
+export function responseHeaders(tls: boolean, trustedProxies: () => readonly string[]) {
   const headers = securityHeaders(tls);
   return createMiddleware<PortalEnv>(async (c, next) => {
-    c.set("from", clientAddress(c.env));
+    c.set(
+      "from",
+      clientAddressOf(c.env, c.req.header("x-forwarded-for"), trustedProxies()),
+    );
     await next();
     for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v);
     if (!c.res.headers.has("Cache-Control")) c.res.headers.set("Cache-Control", "no-store");
@@ -116,6 +124,48 @@ export function csrfForm(deps: PortalDeps, against: "session" | "login") {
       throw new HTTPException(403, { message: "CSRF token missing or wrong" });
     }
     c.set("form", form);
+    await next();
+  });
+}
+
+/**
+ * The admin JSON API's door: `Authorization: Bearer <token>` (made with `vmirror admin token
+ * create`), or the admin's browser session — whose writes must repeat its CSRF token in
+ * `X-CSRF-Token`, since a cookie alone rides along on any request. 401/403 as JSON.
+ */
+export function requireApiAdmin(deps: PortalDeps) {
+  return createMiddleware<SignedInEnv>(async (c, next) => {
+    const auth = c.req.header("authorization");
+    if (auth !== undefined) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+      const rec = m ? await checkApiToken(deps.state, m[1]) : null;
+      if (!rec) {
+        c.header("WWW-Authenticate", 'Bearer error="invalid_token"');
+        return c.json({ error: "the token is unknown or revoked" }, 401);
+      }
+      const now = new Date().toISOString();
+      const user: Session = {
+        role: "admin",
+        subject: `token:${rec.name}`,
+        csrf: "",
+        createdAt: rec.createdAt,
+        seenAt: now,
+        expiresAt: now,
+        from: c.get("from"),
+      };
+      c.set("user", user);
+      return await next();
+    }
+    const s = c.get("session");
+    if (!s || s.role !== "admin") {
+      c.header("WWW-Authenticate", "Bearer");
+      return c.json({ error: "authentication required" }, 401);
+    }
+    const safe = c.req.method === "GET" || c.req.method === "HEAD";
+    if (!safe && !sameSecret(c.req.header("x-csrf-token") ?? "", s.csrf)) {
+      return c.json({ error: "CSRF token missing or wrong (send it in X-CSRF-Token)" }, 403);
+    }
+    c.set("user", s);
     await next();
   });
 }

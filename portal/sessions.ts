@@ -11,7 +11,6 @@ import {
   deletePortalSession,
   getAdminHash,
   getPortalSession,
-  putAdminHash,
   putPortalSession,
 } from "../engine/state/mod.ts";
 import type { State } from "../engine/state/mod.ts";
@@ -117,7 +116,8 @@ export async function endSession(state: State, token: string | undefined): Promi
 
 // ---- admin credential ----
 
-const PBKDF2_ITERATIONS = 310_000;
+/** OWASP's 2023 floor for PBKDF2-HMAC-SHA256. */
+export const PBKDF2_ITERATIONS = 600_000;
 const HASH_PREFIX = "pbkdf2-sha256";
 
 /** `pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>` of a password. */
@@ -179,8 +179,8 @@ async function pbkdf2(
 export interface AdminCredential {
   user: string;
   hash: string;
-  /** Where the hash came from. */
-  origin: "file" | "generated" | "stored";
+  /** Where the hash came from: the config file, or the setup page / CLI (state store). */
+  origin: "file" | "stored";
 }
 
 /** Options for {@link loadAdminCredential}. */
@@ -188,20 +188,18 @@ export interface AdminCredentialOptions {
   user: string;
   /** `portal.adminPasswordFile`: a plain password or a `pbkdf2-sha256$…` hash. */
   passwordFile?: string;
-  /** Told the generated password exactly once (the log at start-up). */
-  announce: (password: string) => void;
   /** For tests: fewer iterations. */
   iterations?: number;
 }
 
 /**
- * The admin credential: from the configured file, else the hash stored in KV, else a random
- * password generated now — its hash stored, the password itself announced once and forgotten.
+ * The admin credential: from the configured file, else the hash stored at setup; null while
+ * the appliance waits for its first-run setup.
  */
 export async function loadAdminCredential(
   state: State,
   opts: AdminCredentialOptions,
-): Promise<AdminCredential> {
+): Promise<AdminCredential | null> {
   if (opts.passwordFile) {
     const text = (await Deno.readTextFile(opts.passwordFile)).replace(/\r?\n$/, "");
     if (!text) throw new Error(`The admin password file "${opts.passwordFile}" is empty`);
@@ -211,12 +209,7 @@ export async function loadAdminCredential(
     return { user: opts.user, hash, origin: "file" };
   }
   const stored = await getAdminHash(state);
-  if (stored) return { user: opts.user, hash: stored.hash, origin: "stored" };
-  const password = randomToken(18);
-  const hash = await hashPassword(password, { iterations: opts.iterations });
-  await putAdminHash(state, { hash, createdAt: new Date().toISOString() });
-  opts.announce(password);
-  return { user: opts.user, hash, origin: "generated" };
+  return stored ? { user: opts.user, hash: stored.hash, origin: "stored" } : null;
 }
 
 /** Checks an admin login against the credential (user compared in constant time too). */

@@ -11,7 +11,7 @@ import {
   verifyAdmin,
   verifyPassword,
 } from "./sessions.ts";
-import { closeState, listPortalRecords, openState } from "../engine/state/mod.ts";
+import { closeState, listPortalRecords, openState, putAdminHash } from "../engine/state/mod.ts";
 
 Deno.test("sessions expire after their idle minutes and slide while used", async () => {
   const state = await openState(":memory:");
@@ -67,20 +67,18 @@ Deno.test("hashPassword() and verifyPassword() agree, and refuse others", async 
   assert.ok(!sameSecret("abc", "abcd"));
 });
 
-Deno.test("loadAdminCredential() generates once, stores only the hash, announces once", async () => {
+Deno.test("loadAdminCredential() waits for setup, then reads the stored hash only", async () => {
   const state = await openState(":memory:");
   try {
-    const told: string[] = [];
-    const opts = { user: "admin", announce: (p: string) => told.push(p), iterations: 1000 };
-    const first = await loadAdminCredential(state, opts);
-    assert.equal(first.origin, "generated");
-    assert.equal(told.length, 1);
-    const second = await loadAdminCredential(state, opts);
-    assert.equal(second.origin, "stored");
-    assert.equal(told.length, 1);
-    assert.ok(await verifyAdmin(second, { user: "admin", password: told[0] }));
-    assert.ok(!(await verifyAdmin(second, { user: "root", password: told[0] })));
-    assert.ok(!JSON.stringify(await listPortalRecords(state)).includes(told[0]));
+    const opts = { user: "admin", iterations: 1000 };
+    assert.equal(await loadAdminCredential(state, opts), null);
+    const hash = await hashPassword("chosen at setup", { iterations: 1000 });
+    await putAdminHash(state, { hash, createdAt: new Date().toISOString() });
+    const cred = await loadAdminCredential(state, opts);
+    assert.equal(cred?.origin, "stored");
+    assert.ok(await verifyAdmin(cred!, { user: "admin", password: "chosen at setup" }));
+    assert.ok(!(await verifyAdmin(cred!, { user: "root", password: "chosen at setup" })));
+    assert.ok(!JSON.stringify(await listPortalRecords(state)).includes("chosen at setup"));
   } finally {
     closeState(state);
   }
@@ -92,27 +90,24 @@ Deno.test("loadAdminCredential() takes a plain password or a hash from the file"
   try {
     const plain = join(dir, "plain");
     await Deno.writeTextFile(plain, "s3cret-pass\n");
-    const never = () => assert.fail("must not generate");
     const a = await loadAdminCredential(state, {
       user: "ops",
       passwordFile: plain,
-      announce: never,
       iterations: 1000,
     });
-    assert.equal(a.origin, "file");
-    assert.ok(await verifyAdmin(a, { user: "ops", password: "s3cret-pass" }));
+    assert.equal(a?.origin, "file");
+    assert.ok(await verifyAdmin(a!, { user: "ops", password: "s3cret-pass" }));
     const hashed = join(dir, "hash");
     await Deno.writeTextFile(hashed, await hashPassword("other", { iterations: 1000 }));
     const b = await loadAdminCredential(state, {
       user: "ops",
       passwordFile: hashed,
-      announce: never,
     });
-    assert.ok(await verifyAdmin(b, { user: "ops", password: "other" }));
+    assert.ok(await verifyAdmin(b!, { user: "ops", password: "other" }));
     const empty = join(dir, "empty");
     await Deno.writeTextFile(empty, "");
     await assert.rejects(
-      loadAdminCredential(state, { user: "ops", passwordFile: empty, announce: never }),
+      loadAdminCredential(state, { user: "ops", passwordFile: empty }),
       /is empty/,
     );
   } finally {

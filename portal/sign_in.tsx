@@ -1,17 +1,21 @@
 /**
  * Signing in and out: the subscriber's login (mailbox and PIN), the administrator's login, and
- * logout. Failed attempts are counted per mailbox, per client address and for the admin account
- * (see login_throttle.ts); every attempt is audited.
+ * logout. Failed attempts are counted per account and client address, and per address across
+ * accounts (see login_throttle.ts); a refused attempt is a 429 with `Retry-After`. Every attempt
+ * is audited.
  * @module
  */
 import { Hono } from "hono";
 import {
-  clearThrottle,
-  lockedUntil,
+  checkThrottle,
+  type LoginAttempt,
   recordFailure,
-  type ThrottleKey,
+  recordSuccess,
+  throttleKeys,
+  type ThrottleVerdict,
   withThrottleLock,
 } from "./login_throttle.ts";
+import { spokenDuration } from "./http.ts";
 import { checkPin } from "./pin_check.ts";
 import { isMailboxId } from "../engine/support/mod.ts";
 import { createSession, endSession, type SessionRole, verifyAdmin } from "./sessions.ts";
@@ -69,16 +73,17 @@ async function subscriberLogin<E extends PortalEnv>(
   const page = (status: LoginStatus, error: string) =>
     c.html(renderPage(<LoginPage csrf={csrf} error={error} mailbox={mailbox} />), status);
   const valid = isMailboxId(mailbox);
-  const keys: ThrottleKey[] = [{ kind: "address", id: c.get("from") }];
-  if (valid) keys.push({ kind: "mailbox", id: mailbox });
+  const attempt: LoginAttempt = {
+    account: valid ? { kind: "mailbox", id: mailbox } : null,
+    address: c.get("from"),
+  };
   const actor = valid ? `subscriber:${mailbox}` : "subscriber:?";
-  return await withThrottleLock(keys, async () => {
-    if (await lockedUntil(deps.state, keys)) {
-      await auditEvent(c, deps, { actor, action: "login-locked" });
-      return page(
-        429,
-        "Too many failed attempts. Try again later, or ask your administrator to unlock it.",
-      );
+  return await withThrottleLock(throttleKeys(attempt), async () => {
+    const verdict = await checkThrottle(deps.state, attempt, { limits: deps.limits });
+    if (verdict.state !== "open") {
+      await auditEvent(c, deps, refusal("login", actor, verdict));
+      c.header("Retry-After", String(verdict.retryAfterSeconds));
+      return page(429, refusalText(verdict, "or ask your administrator to unlock it"));
     }
     const result = valid ? await checkPin(deps.config, { mailbox, pin }) : "bad";
     if (result === "unavailable") {
@@ -90,12 +95,12 @@ async function subscriberLogin<E extends PortalEnv>(
       return page(503, "Your PIN cannot be checked right now. Please try again in a while.");
     }
     if (result === "bad") {
-      await recordFailure(deps.state, keys, { limits: deps.limits });
+      await recordFailure(deps.state, attempt, { limits: deps.limits });
       const detail = { reason: "wrong mailbox or PIN" };
       await auditEvent(c, deps, { actor, action: "login-failed", detail });
       return page(401, "The mailbox number or PIN is not right.");
     }
-    await clearThrottle(deps.state, { kind: "mailbox", id: mailbox });
+    await recordSuccess(deps.state, attempt);
     await startSession(c, deps, { role: "subscriber", subject: mailbox });
     const detail = { method: deps.config.portal.pinCheck };
     await auditEvent(c, deps, { actor, action: "login", detail });
@@ -113,28 +118,46 @@ async function adminLogin<E extends PortalEnv>(
   const csrf = loginFormToken(c, deps);
   const page = (status: LoginStatus, error: string) =>
     c.html(renderPage(<LoginPage admin csrf={csrf} error={error} />), status);
-  // One admin account: its counter is shared whatever user name is typed.
-  const keys: ThrottleKey[] = [
-    { kind: "address", id: c.get("from") },
-    { kind: "admin", id: "admin" },
-  ];
-  return await withThrottleLock(keys, async () => {
-    if (await lockedUntil(deps.state, keys)) {
-      await auditEvent(c, deps, { actor: "admin:?", action: "admin-login-locked" });
-      return page(429, "Too many failed attempts. Try again later.");
+  // One admin account: its pairs are shared whatever user name is typed.
+  const attempt: LoginAttempt = {
+    account: { kind: "admin", id: "admin" },
+    address: c.get("from"),
+  };
+  return await withThrottleLock(throttleKeys(attempt), async () => {
+    const verdict = await checkThrottle(deps.state, attempt, { limits: deps.limits });
+    if (verdict.state !== "open") {
+      await auditEvent(c, deps, refusal("admin-login", "admin:?", verdict));
+      c.header("Retry-After", String(verdict.retryAfterSeconds));
+      return page(429, refusalText(verdict, "or sign in on the server itself"));
     }
     const cred = await deps.admin;
     if (!cred) return page(503, "Administrator login is not available: see the log.");
     if (!(await verifyAdmin(cred, { user, password }))) {
-      await recordFailure(deps.state, keys, { limits: deps.limits });
+      await recordFailure(deps.state, attempt, { limits: deps.limits });
       await auditEvent(c, deps, { actor: "admin:?", action: "admin-login-failed" });
       return page(401, "The user name or password is not right.");
     }
-    await clearThrottle(deps.state, { kind: "admin", id: "admin" });
+    await recordSuccess(deps.state, attempt);
     await startSession(c, deps, { role: "admin", subject: cred.user });
     await auditEvent(c, deps, { actor: `admin:${cred.user}`, action: "admin-login" });
     return c.redirect("/admin", 303);
   });
+}
+
+type Refused = Exclude<ThrottleVerdict, { state: "open" }>;
+
+// "login-locked" / "login-delayed" (and the admin's), with how long the client must wait.
+function refusal(prefix: string, actor: string, v: Refused) {
+  const action = `${prefix}-${v.state === "locked" ? "locked" : "delayed"}`;
+  return { actor, action, detail: { retryAfterSeconds: v.retryAfterSeconds } };
+}
+
+function refusalText(v: Refused, otherwise: string): string {
+  if (v.state === "wait") {
+    return `Too many failed attempts. Wait ${spokenDuration(v.retryAfterSeconds)}, then try again.`;
+  }
+  const at = v.until.toISOString().slice(11, 16);
+  return `Too many failed attempts from your address. Try again after ${at} UTC, ${otherwise}.`;
 }
 
 // A new token at every login: a token planted before login is never promoted.

@@ -2,6 +2,7 @@
  * The admin's sync health, rendered on the server.
  * @module
  */
+import { When } from "./time.tsx";
 import type { HeldDeletions, MailboxResult, RunRecord, Subscription } from "../engine/state/mod.ts";
 
 /** Props of {@link StatusSection}. */
@@ -35,7 +36,8 @@ export function StatusSection(p: StatusPageProps) {
             {p.held.map((h) => (
               <li key={h.mailbox}>
                 {h.mailbox}: {h.count} of {h.mirrored} mirrored message(s){" "}
-                {h.reason === "mailbox" ? "of the mailbox" : "in the whole mirror"}, since {h.since}
+                {h.reason === "mailbox" ? "of the mailbox" : "in the whole mirror"}, since{" "}
+                <When iso={h.since} />
                 {h.released ? ` (released by ${h.released.by})` : ""}
               </li>
             ))}
@@ -64,7 +66,7 @@ export function StatusSection(p: StatusPageProps) {
                   <td class={r ? (r.ok ? "good" : "bad") : ""}>
                     {r ? (r.ok ? "ok" : "failed") : "never synced"}
                   </td>
-                  <td>{r?.finishedAt ?? ""}</td>
+                  <td>{r?.finishedAt ? <When iso={r.finishedAt} /> : ""}</td>
                   <td>{r?.copied ?? ""}</td>
                   <td>{r?.deleted ?? ""}{r?.held ? ` (held ${r.held})` : ""}</td>
                   <td>{r?.error?.message ?? ""}</td>
@@ -79,8 +81,9 @@ export function StatusSection(p: StatusPageProps) {
         <ul>
           {p.runs.map((r) => (
             <li key={r.id}>
-              {r.startedAt}: {r.mailboxes} mailbox(es), {r.failed} failed, {r.copied} copied,{" "}
-              {r.deleted} deleted
+              <When iso={r.startedAt} />: {r.mailboxes} mailbox(es), {r.failed} failed, {r.copied}
+              {" "}
+              copied, {r.deleted} deleted
             </li>
           ))}
         </ul>

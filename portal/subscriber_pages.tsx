@@ -8,25 +8,7 @@ import type { MessageSummary, ThreadNode } from "./mailbox_reader.ts";
 import type { PortalFolder } from "./context.ts";
 import { formatDuration, spokenDuration } from "./http.ts";
 import { Page, type Viewer } from "./layout.tsx";
-
-const dateFormat = new Intl.DateTimeFormat("en-GB", {
-  day: "numeric",
-  month: "short",
-  year: "numeric",
-  hour: "2-digit",
-  minute: "2-digit",
-});
-
-/** A date as people read it, in the server's time zone. */
-export function formatDate(iso: string | null): string {
-  if (!iso) return "";
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? "" : dateFormat.format(d);
-}
-
-function When(p: { iso: string | null }) {
-  return p.iso ? <time dateTime={p.iso}>{formatDate(p.iso)}</time> : <span>date unknown</span>;
-}
+import { When } from "./time.tsx";
 
 /** The message's own id in URLs: `<uidvalidity>-<uid>`. */
 export function messageId(m: { uidValidity: number; uid: number }): string {

@@ -33,5 +33,7 @@ const listen = Deno.env.get("VMIRROR_DEMO_LISTEN") ?? "127.0.0.1:8080";
 const first = info.mailboxes[0] as { mailbox: string; pin: string };
 console.log(`\n== the appliance is running; portal: http://${listen}/  (Ctrl-C stops it)`);
 console.log(`   subscriber login: mailbox ${first.mailbox}, PIN ${first.pin} (the lab's)`);
-console.log(`   admin: http://${listen}/admin (user "admin"; the password is printed once below)`);
+console.log(
+  `   admin: http://${listen}/admin (user "admin"; the first visit sets the password, see below)`,
+);
 Deno.exit(await main(["serve", "--listen", listen, ...common]));

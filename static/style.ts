@@ -13,7 +13,7 @@ export const STYLE_CSS = `
 html{-webkit-text-size-adjust:100%}
 body{margin:0;font:1rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 a{color:var(--link)}
-a:focus-visible,button:focus-visible,input:focus-visible,audio:focus-visible,summary:focus-visible{outline:3px solid #111;outline-offset:2px;box-shadow:0 0 0 5px #ffd54a}
+a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,textarea:focus-visible,audio:focus-visible,summary:focus-visible{outline:3px solid #111;outline-offset:2px;box-shadow:0 0 0 5px #ffd54a}
 .skip{position:absolute;left:-999px;top:0;background:#fff;padding:.5rem 1rem}
 .skip:focus{left:.5rem;z-index:10}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
@@ -22,11 +22,14 @@ header.top .brand{font-weight:700;font-size:1.1rem;color:var(--fg);text-decorati
 header.top nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center}
 header.top form{display:inline;margin:0}
 main{max-width:52rem;margin:0 auto;padding:1rem}
+footer.foot{max-width:52rem;margin:0 auto;padding:.5rem 1rem 1.5rem;color:var(--muted);font-size:.85rem}
 h1{font-size:1.5rem;margin:.5rem 0 1rem;line-height:1.25}
 h2{font-size:1.2rem;margin:1.5rem 0 .5rem}
 button,.button{font:inherit;min-height:44px;padding:.5rem 1rem;border:2px solid var(--accent);border-radius:6px;background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-flex;align-items:center}
 button.quiet{background:#fff;color:var(--accent)}
 input[type=text],input[type=password],input[type=email]{display:block;font:inherit;width:100%;max-width:24rem;min-height:44px;padding:.4rem .6rem;border:2px solid #6b6b6b;border-radius:6px;color:var(--fg);background:#fff}
+select,textarea{display:block;font:inherit;width:100%;max-width:24rem;min-height:44px;padding:.4rem .6rem;border:2px solid #6b6b6b;border-radius:6px;color:var(--fg);background:#fff}
+textarea{max-width:36rem;resize:vertical}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}
 .hint{color:var(--muted);font-size:.9rem;margin:.2rem 0 0}
 form.stack button{margin-top:1rem}
@@ -62,9 +65,42 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 .table-wrap{overflow-x:auto}
 .bad{color:var(--bad);font-weight:600}.good{color:var(--ok);font-weight:600}
+.crumbs{margin:.25rem 0 0}
+.hint.file-note{margin:.75rem 0}
+ul.sections{list-style:none;margin:0 0 1rem;padding:0;border-top:1px solid var(--line)}
+ul.sections li{display:flex;flex-direction:column;gap:.1rem;padding:.7rem .25rem;border-bottom:1px solid var(--line)}
+ul.sections a{font-weight:600;font-size:1.05rem}
+ul.sections .summary{overflow-wrap:anywhere}
+fieldset.group{border:1px solid var(--line);border-radius:6px;margin:1rem 0;padding:.25rem 1rem 1rem;min-width:0}
+fieldset.group>legend{font-weight:700;font-size:1.05rem;padding:0 .35rem}
+.field{margin:0 0 .25rem}
+.field.invalid{border-left:4px solid var(--bad);padding-left:.6rem}
+.field.invalid input,.field.invalid select,.field.invalid textarea{border-color:var(--bad)}
+.field-error{color:var(--bad);font-weight:600;margin:.25rem 0 0}
+.field .fixed{color:var(--muted);font-style:italic;font-size:.9rem;margin:.2rem 0 0}
+.field .status{margin:0 0 .25rem}
+.check{display:grid;grid-template-columns:auto 1fr;gap:0 .6rem;align-items:center;margin:.75rem 0 .25rem}
+.check>input[type=checkbox]{width:1.5rem;height:1.5rem;margin:0}
+.check>label{margin:0}
+.check>.hint,.check>.fixed,.check>.field-error{grid-column:2}
+input:disabled,select:disabled,textarea:disabled{background:var(--soft);color:var(--muted);border-style:dashed;cursor:not-allowed}
+fieldset.rule{border:1px dashed var(--line);border-radius:6px;margin:.75rem 0;padding:.25rem .75rem .75rem;min-width:0}
+fieldset.rule>legend{font-weight:600;padding:0 .25rem}
+.actions{display:flex;flex-wrap:wrap;gap:.5rem 1rem;margin:1rem 0}
+.error-summary h2{margin:.25rem 0 .5rem;font-size:1.1rem}
+.error-summary ul{margin:0;padding-left:1.25rem}
+section.probe{margin:1rem 0}
+section.probe h2{margin:.25rem 0}
+ol.steps{list-style:none;margin:.5rem 0 0;padding:0}
+ol.steps li{margin:.25rem 0;overflow-wrap:anywhere}
+.step .mark{display:inline-block;width:1.2em;font-weight:700}
+.step.passed .mark{color:var(--ok)}.step.failed .mark{color:var(--bad)}.step.skipped .mark,.step.skipped .state{color:var(--muted)}
+@media (min-width:40rem){fieldset.rule{display:grid;grid-template-columns:1fr 1fr;gap:0 1rem}fieldset.rule>legend{grid-column:1/-1}}
 @media (max-width:30rem){main{padding:.75rem}h1{font-size:1.3rem}.msg>a{padding:.7rem .25rem}}
 @media (prefers-color-scheme:dark){:root{--fg:#ececec;--muted:#c2c2c2;--bg:#141414;--line:#4a4a4a;--link:#8ab4ff;--soft:#1f2329;--accent:#2f6fd6}
-input[type=text],input[type=password],input[type=email]{background:#1c1c1c;color:var(--fg);border-color:#8a8a8a}
+input[type=text],input[type=password],input[type=email],select,textarea{background:#1c1c1c;color:var(--fg);border-color:#8a8a8a}
+input:disabled,select:disabled,textarea:disabled{background:var(--soft);color:var(--muted)}
+.field-error,.step.failed .mark{color:#ff9a9a}.step.passed .mark{color:#7ddc8c}.field.invalid{border-left-color:#ff9a9a}
 button.quiet{background:transparent;color:var(--link)}.badge.plain{background:transparent;color:var(--fg)}
 .error{background:#3a1d1d}.ok{background:#1d3322}.note{background:#2a2238}.skip{background:#000}}
 `;

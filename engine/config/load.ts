@@ -109,6 +109,7 @@ export async function validateConfig(
     // The schema has checked every pattern, so compiling cannot fail here.
     rules: { ...p.rules, compiled: compileBroadcastRules(p.rules.broadcast) },
     logLevel: p.logLevel,
+    timeZone: p.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC",
   };
 }
 
@@ -162,7 +163,8 @@ export function requireSections<K extends "source" | "target" | "ldap" | "smtp">
   return config as Config & { [P in K]-?: NonNullable<Config[P]> };
 }
 
-async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+/** Reads and parses a JSON/JSONC config file into an object (ConfigError otherwise). */
+export async function readConfigFile(file: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await Deno.readTextFile(file);

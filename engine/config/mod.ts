@@ -19,9 +19,12 @@ export {
   loadConfig,
   type LoadOptions,
   mergeSettings,
+  readConfigFile,
   redactConfig,
   requireSections,
   resolvePaths,
   validateConfig,
 } from "./load.ts";
 export * from "./secrets.ts";
+export { configSchema, isAddressOrCidr, isTimeZone, type ParsedConfig } from "./schema.ts";
+export { LiveConfig, type ServingAt, type SettingsInputs } from "./live.ts";

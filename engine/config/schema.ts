@@ -134,6 +134,13 @@ const portalSchema = z.strictObject({
   tlsKeyFile: nonEmpty.optional(),
   adminUser: nonEmpty.default("admin"),
   adminPasswordFile: nonEmpty.optional(),
+  /**
+   * Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR blocks); from any
+   * other peer the header is ignored, since anyone can send it.
+   */
+  trustedProxies: z.array(
+    nonEmpty.refine(isAddressOrCidr, "expected an IP address or CIDR block, e.g. 10.0.0.0/8"),
+  ).default([]),
 });
 
 const scheduleSchema = z.strictObject({
@@ -190,6 +197,9 @@ export const configSchema = z.strictObject({
   rules: rulesSchema.default(rulesSchema.parse({})),
   /** The lowest log level written; VMIRROR_LOG_LEVEL overrides it. */
   logLevel: logLevelSchema.default("info"),
+  /** The time zone every page shows dates in (IANA name); default: the server's own. */
+  timeZone: nonEmpty.refine(isTimeZone, 'expected an IANA time zone, e.g. "Europe/Berlin"')
+    .optional(),
 });
 
 /** The file's content after validation, defaults applied (paths and secrets not resolved). */
@@ -252,6 +262,8 @@ export type PortalConfig = ParsedConfig["portal"] & {
 export type Config =
   & Pick<ParsedConfig, "schedule" | "limits" | "logLevel">
   & {
+    /** The time zone of every date shown (the configured one, else the server's). */
+    timeZone: string;
     /** The broadcast rules as written, and compiled once at load. */
     rules: ParsedConfig["rules"] & { compiled: CompiledBroadcastRule[] };
     /** The file it came from, or null for the embedded defaults. */
@@ -263,6 +275,30 @@ export type Config =
     smtp?: SmtpConfig;
     portal: PortalConfig;
   };
+
+/** Whether `name` is a time zone this runtime knows. */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `text` is an IPv4/IPv6 address or a CIDR block of one. */
+export function isAddressOrCidr(text: string): boolean {
+  const [addr, bits, extra] = text.split("/");
+  if (extra !== undefined) return false;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);
+  const max = v4 ? 32 : 128;
+  if (v4) {
+    if (v4.slice(1).some((o) => Number(o) > 255)) return false;
+  } else if (!/^[0-9a-f:.]+$/i.test(addr) || !addr.includes(":")) {
+    return false;
+  }
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
+}
 
 function kindOf(v: unknown): string {
   if (v === null) return "null";

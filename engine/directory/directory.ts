@@ -340,6 +340,8 @@ export interface DirectoryScheduleOptions {
   /** Stops the loop. */
   signal: AbortSignal;
   provisionMailbox?: (mailbox: string) => Promise<void>;
+  /** Runs a pass at once whatever the history says (the directory settings just changed). */
+  runNow?: boolean;
 }
 
 /**
@@ -353,18 +355,20 @@ export async function runDirectorySchedule(
 ): Promise<void> {
   if (!config.ldap) return;
   const every = config.schedule.directoryHours * 3_600_000;
+  let now = opts.runNow ?? false;
   while (!opts.signal.aborted) {
     let wait = 0;
-    try {
-      const last = (await listDirectoryRuns(state, 1))[0];
-      if (last) {
-        const interval = last.ok ? every : Math.min(every, 3_600_000);
-        wait = Date.parse(last.startedAt) + interval - Date.now();
-      }
-    } catch (e) {
-      log("error", `Cannot read the directory run history: ${redact((e as Error).message)}`);
-      wait = every;
-    }
+    if (now) now = false;
+    else {try {
+        const last = (await listDirectoryRuns(state, 1))[0];
+        if (last) {
+          const interval = last.ok ? every : Math.min(every, 3_600_000);
+          wait = Date.parse(last.startedAt) + interval - Date.now();
+        }
+      } catch (e) {
+        log("error", `Cannot read the directory run history: ${redact((e as Error).message)}`);
+        wait = every;
+      }}
     if (wait > 0) {
       // setTimeout caps at ~24.8 days; the loop re-checks what is due after each wake-up.
       await sleep(Math.min(wait, 2 ** 31 - 1), opts.signal);

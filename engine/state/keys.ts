@@ -77,6 +77,8 @@ export const portalKeys = {
   throttles: (): Deno.KvKey => ["portal", "throttle"],
   throttle: (kind: string, id: string): Deno.KvKey => ["portal", "throttle", kind, id],
   admin: (): Deno.KvKey => ["portal", "admin"],
+  apiTokens: (): Deno.KvKey => ["portal", "apitoken"],
+  apiToken: (tokenHash: string): Deno.KvKey => ["portal", "apitoken", tokenHash],
   summary: (k: FolderKey, uid: number): Deno.KvKey => [
     "portal",
     "summary",

@@ -1,0 +1,532 @@
+/**
+ * The admin console in a real browser: Debian's headless Chromium driven by playwright-core
+ * against the real appliance (`vmirror serve` in a child process, empty data dir, no config
+ * file). Claims it with the setup code (wrong code refused), fills every server section for
+ * the lab and presses its test button (wrong password, another CA and a closed port first),
+ * saves, and waits on the status page until the lab's mailboxes are mirrored — no restart.
+ * Screenshots of every page at desktop and phone width go to `<lab>/artifacts/admin/`.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Page } from "playwright-core";
+import { readSmtpInbox } from "../scripts/lab.ts";
+import { freePort, lab, tempDir, wipeMailbox, withImap } from "./test_utils/mod.ts";
+
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const PASSWORD = "browser admin password";
+const SAMPLE = "4001";
+const ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
+
+async function sh(cmd: string): Promise<{ ok: boolean; out: string }> {
+  const r = await new Deno.Command("sh", { args: ["-c", cmd], stdout: "piped", stderr: "piped" })
+    .output();
+  return { ok: r.success, out: new TextDecoder().decode(r.stdout).trim() };
+}
+
+/** Debian's chromium, installed on first use when this machine lacks it. */
+async function chromiumPath(): Promise<string> {
+  let found = await sh("command -v chromium");
+  if (!found.ok) {
+    const install = await sh(
+      "DEBIAN_FRONTEND=noninteractive apt-get update -q && " +
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium",
+    );
+    assert.ok(install.ok, "chromium is missing and could not be installed with apt-get");
+    found = await sh("command -v chromium");
+  }
+  assert.ok(found.ok && found.out, "chromium not found");
+  return found.out;
+}
+
+/** This machine's first IPv4 address that is not loopback, or null. */
+async function outsideAddress(): Promise<string | null> {
+  const r = await sh("ip -4 -o addr");
+  if (!r.ok) return null;
+  for (const line of r.out.split("\n")) {
+    const m = /\binet (\d+\.\d+\.\d+\.\d+)\//.exec(line);
+    if (m && !m[1].startsWith("127.")) return m[1];
+  }
+  return null;
+}
+
+/** `vmirror serve` in a child process, its stderr kept for the test to read. */
+class Appliance {
+  readonly lines: string[] = [];
+  readonly #child: Deno.ChildProcess;
+  readonly #drained: Promise<unknown>;
+
+  constructor(data: string, listen: string) {
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "serve", "--data", data, "--listen", listen],
+      // No config file, as on a freshly installed appliance; nothing leaks in from the caller.
+      env: { NO_COLOR: "1", VMIRROR_CONFIG: "", VMIRROR_DATA: "" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Both pipes are read to the end so the child never blocks on a full pipe.
+    this.#drained = Promise.all([this.#read(this.#child.stderr), this.#read(this.#child.stdout)]);
+  }
+
+  async #read(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let rest = "";
+    for await (const chunk of stream) {
+      rest += decoder.decode(chunk, { stream: true });
+      const parts = rest.split("\n");
+      rest = parts.pop()!;
+      this.lines.push(...parts);
+    }
+    if (rest) this.lines.push(rest);
+  }
+
+  /** The first captured group of the first line matching `re`, waiting up to `ms`. */
+  async waitFor(re: RegExp, ms = 60_000): Promise<string> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      for (const l of this.lines) {
+        const m = re.exec(l);
+        if (m) return m[1] ?? m[0];
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`serve did not say ${re} within ${ms} ms:\n${this.tail()}`);
+  }
+
+  /** The last lines it wrote, for failure messages. */
+  tail(n = 30): string {
+    return this.lines.slice(-n).join("\n");
+  }
+
+  /** SIGTERM, then SIGKILL if it lingers; waits for the exit and the pipes' end. */
+  async stop(): Promise<Deno.CommandStatus> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    const timer = setTimeout(() => {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // Gone in the meantime.
+      }
+    }, 15_000);
+    try {
+      const status = await this.#child.status;
+      await this.#drained;
+      return status;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** A probe result as the page shows it. */
+interface Shown {
+  ok: boolean;
+  heading: string;
+  server: string;
+  steps: { step: string; state: string; detail: string }[];
+}
+
+async function probeShown(page: Page): Promise<Shown> {
+  const section = page.locator("section.probe").first();
+  await section.waitFor();
+  const cls = (await section.getAttribute("class")) ?? "";
+  const steps = await section.locator("ol.steps > li").evaluateAll((lis) =>
+    lis.map((li) => ({
+      step: li.querySelector("strong")?.textContent ?? "",
+      state: li.classList.contains("failed")
+        ? "failed"
+        : li.classList.contains("skipped")
+        ? "skipped"
+        : "passed",
+      detail: (li.querySelector(".detail")?.textContent ?? "").replace(/^: /, ""),
+    }))
+  );
+  return {
+    ok: /\bok\b/.test(cls),
+    heading: (await section.locator("h2").textContent()) ?? "",
+    server: (await section.locator("p").first().textContent()) ?? "",
+    steps,
+  };
+}
+
+function failedStep(shown: Shown): { step: string; detail: string } {
+  const f = shown.steps.find((s) => s.state === "failed");
+  assert.ok(f, `no failed step: ${JSON.stringify(shown)}`);
+  return f;
+}
+
+function assertPassed(shown: Shown, steps: string[]): void {
+  assert.ok(shown.ok, `the test failed: ${JSON.stringify(shown, null, 1)}`);
+  assert.match(shown.heading, /passed/);
+  for (const s of steps) {
+    assert.ok(
+      shown.steps.some((x) => x.step === s && x.state === "passed"),
+      `step ${s} did not pass: ${JSON.stringify(shown.steps)}`,
+    );
+  }
+}
+
+/** Fills inputs by field id; checkboxes take booleans, selects take option values. */
+async function fill(page: Page, values: Record<string, string | boolean>): Promise<void> {
+  for (const [id, value] of Object.entries(values)) {
+    const el = page.locator(`#${id}`);
+    const tag = await el.evaluate((e) => e.tagName.toLowerCase());
+    if (typeof value === "boolean") await el.setChecked(value);
+    else if (tag === "select") await el.selectOption(value);
+    else await el.fill(value);
+  }
+}
+
+/** Presses a button and waits for the page it leads to. */
+async function press(page: Page, name: string): Promise<void> {
+  await Promise.all([
+    page.waitForNavigation(),
+    page.getByRole("button", { name, exact: true }).click(),
+  ]);
+}
+
+Deno.test({
+  name: "admin console in Chromium: setup with the code, settings tested and saved, mirror runs",
+  async fn(t) {
+    const l = lab();
+    const executablePath = await chromiumPath();
+    await using tmp = await tempDir("admin-browser");
+    const data = join(tmp.path, "data");
+    const artifacts = join(l.dir, "artifacts", "admin");
+    await Deno.mkdir(artifacts, { recursive: true });
+
+    // Another CA, for the certificate check to reject the lab's server certificate.
+    const otherCa = join(tmp.path, "other-ca.pem");
+    const ca = await sh(
+      `openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Not the lab CA" ` +
+        `-keyout "${join(tmp.path, "other-ca.key")}" -out "${otherCa}" 2>&1`,
+    );
+    assert.ok(ca.ok, `openssl: ${ca.out}`);
+
+    // A fresh mirror: the backup holds nothing of the lab's mailboxes, so the first pass copies.
+    const withMail: string[] = [];
+    for (const m of l.mailboxes) {
+      await wipeMailbox("backup", m.mailbox);
+      const count = await withImap("prod", m.mailbox, async (c) => {
+        let n = 0;
+        const existing = new Set((await c.list()).map((f) => f.path));
+        for (const folder of l.folders.filter((f) => existing.has(f))) {
+          const status = await c.status(folder, { messages: true });
+          n += status ? status.messages ?? 0 : 0;
+        }
+        return n;
+      });
+      if (count > 0) withMail.push(m.mailbox);
+    }
+    assert.ok(withMail.length > 0, "no lab mailbox has mail on production");
+
+    // From loopback the setup page asks no code; listening on an outside address makes the
+    // browser's requests come from that address, as from another machine.
+    const outside = await outsideAddress();
+    const host = outside ?? "127.0.0.1";
+    const port = freePort();
+    const base = `http://${host}:${port}`;
+    const app = new Appliance(data, `${host}:${port}`);
+    const profile = await Deno.makeTempDir({ prefix: "vmirror-chromium-" });
+    let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | null = null;
+    const overflows: string[] = [];
+    const shots: string[] = [];
+    let stopped: Deno.CommandStatus | null = null;
+
+    /** Desktop and phone screenshots of what the page shows now; notes sideways scrolling. */
+    const shoot = async (page: Page, name: string) => {
+      await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+      await page.setViewportSize(PHONE);
+      await page.screenshot({ path: join(artifacts, `${name}-phone.png`), fullPage: true });
+      const over = await page.locator("html").evaluate((html) =>
+        html.scrollWidth - html.clientWidth
+      );
+      if (over > 0) overflows.push(`${name}: ${over}px`);
+      await page.setViewportSize(DESKTOP);
+      shots.push(name);
+    };
+
+    try {
+      await app.waitFor(/Portal listening on (\S+)/);
+      const code = await app.waitFor(/Setup code \(needed from any other machine\): (\S+)/);
+      assert.match(code, /^[A-Z0-9]{4}(-[A-Z0-9]{4}){4}$/);
+      const codeFile = join(data, "setup-code.txt");
+      assert.equal((await Deno.readTextFile(codeFile)).trim(), code);
+      assert.equal((await Deno.stat(codeFile)).mode! & 0o777, 0o600);
+
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath,
+        headless: true,
+        args: ARGS,
+        viewport: DESKTOP,
+      });
+      const page = context.pages()[0] ?? await context.newPage();
+
+      await t.step(
+        "setup: a wrong code is refused, the right one leads to the settings",
+        async () => {
+          await page.goto(`${base}/admin`);
+          assert.match(page.url(), /\/admin\/setup$/);
+          if (!outside) {
+            // No outside address on this machine: the browser is on loopback, where the page
+            // asks no code (the code was still printed and written, checked above).
+            assert.equal(await page.locator("#code").count(), 0);
+            await shoot(page, "setup");
+          } else {
+            await shoot(page, "setup");
+            await page.getByLabel("Setup code").fill("AAAA-BBBB-CCCC-DDDD-EEEE");
+            await page.getByLabel("New admin password").fill(PASSWORD);
+            await page.getByLabel("Repeat the password").fill(PASSWORD);
+            await press(page, "Save and continue");
+            assert.match(page.url(), /\/admin\/setup$/);
+            assert.match(
+              (await page.locator("#setup-error").textContent()) ?? "",
+              /setup code is not right/,
+            );
+            await shoot(page, "setup-wrong-code");
+            await page.getByLabel("Setup code").fill(code.toLowerCase());
+          }
+          await page.getByLabel("New admin password").fill(PASSWORD);
+          await page.getByLabel("Repeat the password").fill(PASSWORD);
+          await press(page, "Save and continue");
+          assert.match(page.url(), /\/admin\/settings$/);
+          assert.equal(await page.locator("h1").textContent(), "Settings");
+          // The code is spent: its file is gone, the setup page leads to the login.
+          await assert.rejects(Deno.stat(codeFile), Deno.errors.NotFound);
+          await shoot(page, "settings-empty");
+        },
+      );
+
+      const source = (over: Record<string, string | boolean> = {}) => ({
+        "f-source-name": "mss-prod",
+        "f-source-host": "127.0.0.1",
+        "f-source-port": String(l.imap.prod.imapsPort),
+        "f-source-tls": "tls",
+        "f-source-caFile": l.tls.caFile,
+        "f-source-trustedUser": l.trusted.user,
+        "f-source-trustedPassword": l.trusted.password,
+        "f-source-impersonation": "authzid",
+        "f-source-folders": l.folders.join("\n"),
+        "f-source-greetingsFolder": l.greetingsFolder,
+        "f-_mailbox": SAMPLE,
+        ...over,
+      });
+      const testSource = async (over: Record<string, string | boolean>, shot: string) => {
+        await fill(page, source(over));
+        await press(page, "Test the production MSS");
+        const shown = await probeShown(page);
+        await shoot(page, shot);
+        return shown;
+      };
+
+      await t.step("source: a wrong password is refused by the named server", async () => {
+        await page.getByRole("link", { name: "Production MSS" }).click();
+        await page.waitForURL(/\/admin\/settings\/source$/);
+        await shoot(page, "source");
+        const shown = await testSource(
+          { "f-source-trustedPassword": "not-the-password" },
+          "source-test-wrong-password",
+        );
+        assert.equal(shown.ok, false);
+        assert.match(shown.heading, /failed/);
+        const f = failedStep(shown);
+        assert.equal(f.step, "login");
+        assert.match(f.detail, /mss-prod/);
+        assert.match(f.detail, /refused|authenticat/i);
+        // Neither the typed password nor the lab's is written into the page.
+        const html = await page.content();
+        assert.ok(!html.includes("not-the-password"));
+        assert.ok(!html.includes(l.trusted.password));
+      });
+
+      await t.step("source: a CA file of another CA shows an untrusted certificate", async () => {
+        const shown = await testSource({ "f-source-caFile": otherCa }, "source-test-other-ca");
+        const f = failedStep(shown);
+        assert.equal(f.step, "tls");
+        assert.match(f.detail, /certificate/);
+        assert.match(f.detail, /CA this appliance does not trust/);
+      });
+
+      await t.step("source: a closed port shows the connection refused", async () => {
+        const closed = freePort();
+        const shown = await testSource(
+          { "f-source-port": String(closed) },
+          "source-test-closed-port",
+        );
+        const f = failedStep(shown);
+        assert.equal(f.step, "connect");
+        assert.match(f.detail, /refused/);
+        assert.match(f.detail, new RegExp(`:${closed}`));
+      });
+
+      await t.step("source: the lab's values pass every step, and are saved", async () => {
+        const shown = await testSource({}, "source-test-ok");
+        assertPassed(shown, ["connect", "tls", "login", "impersonate", "folders", "capabilities"]);
+        await fill(page, source());
+        await press(page, "Save");
+        assert.match(page.url(), /\/admin\/settings\/source\?saved=\d+/);
+        assert.match((await page.locator("p.ok[role=status]").textContent()) ?? "", /^Saved: \d+/);
+        await shoot(page, "source-saved");
+      });
+
+      await t.step("target: the backup MSS passes its test, and is saved", async () => {
+        await page.goto(`${base}/admin/settings/target`);
+        await shoot(page, "target");
+        const target = {
+          "f-target-type": "imap",
+          "f-target-name": "mss-backup",
+          "f-target-host": "127.0.0.1",
+          "f-target-port": String(l.imap.backup.imapsPort),
+          "f-target-tls": "tls",
+          "f-target-caFile": l.tls.caFile,
+          "f-target-trustedUser": l.trusted.user,
+          "f-target-trustedPassword": l.trusted.password,
+          "f-target-impersonation": "authzid",
+        };
+        await fill(page, { ...target, "f-_mailbox": SAMPLE });
+        await press(page, "Test the backup");
+        assertPassed(await probeShown(page), ["connect", "tls", "login", "impersonate"]);
+        await shoot(page, "target-test-ok");
+        await fill(page, target);
+        await press(page, "Save");
+        assert.match(page.url(), /\/admin\/settings\/target\?saved=\d+/);
+        await shoot(page, "target-saved");
+      });
+
+      await t.step("ldap: both directories pass their tests, and are saved", async () => {
+        await page.goto(`${base}/admin/settings/ldap`);
+        await shoot(page, "ldap");
+        // As the lab's own config: subscribers by their object class, default attribute names.
+        const ldap = {
+          "f-ldap-source-url": l.ldap.prod.url,
+          "f-ldap-source-bindDn": l.ldap.prod.bindDn,
+          "f-ldap-source-bindPassword": l.trusted.password,
+          "f-ldap-source-baseDn": l.ldap.prod.baseDn,
+          "f-ldap-source-filter": "(objectClass=vmSubscriber)",
+          "f-ldap-target-url": l.ldap.backup.url,
+          "f-ldap-target-bindDn": l.ldap.backup.bindDn,
+          "f-ldap-target-bindPassword": l.trusted.password,
+          "f-ldap-target-baseDn": l.ldap.backup.baseDn,
+          "f-ldap-target-filter": "(objectClass=vmSubscriber)",
+        };
+        await fill(page, ldap);
+        await press(page, "Test the production directory");
+        assertPassed(await probeShown(page), ["connect", "bind", "search"]);
+        await shoot(page, "ldap-test-source-ok");
+        await fill(page, ldap);
+        await press(page, "Test the backup directory");
+        assertPassed(await probeShown(page), ["connect", "bind", "search"]);
+        await shoot(page, "ldap-test-target-ok");
+        await fill(page, ldap);
+        await press(page, "Save");
+        assert.match(page.url(), /\/admin\/settings\/ldap\?saved=\d+/);
+        await shoot(page, "ldap-saved");
+      });
+
+      await t.step("smtp: a test message reaches the lab's recorder, and is saved", async () => {
+        await page.goto(`${base}/admin/settings/smtp`);
+        await shoot(page, "smtp");
+        const smtp = {
+          "f-smtp-host": l.smtp.host,
+          "f-smtp-port": String(l.smtp.port),
+          "f-smtp-secure": false,
+          "f-smtp-from": "vmirror@lab.invalid",
+        };
+        const to = `admin-browser-${crypto.randomUUID().slice(0, 8)}@example.com`;
+        await fill(page, { ...smtp, "f-_to": to });
+        await press(page, "Send a test message");
+        assertPassed(await probeShown(page), ["connect"]);
+        await shoot(page, "smtp-test-ok");
+        assert.equal(readSmtpInbox(l.dir).filter((r) => r.to.includes(to)).length, 1);
+        await fill(page, smtp);
+        await press(page, "Save");
+        assert.match(page.url(), /\/admin\/settings\/smtp\?saved=\d+/);
+        await shoot(page, "smtp-saved");
+      });
+
+      await t.step("the overview names what is set", async () => {
+        await page.getByRole("link", { name: "All settings" }).click();
+        await page.waitForURL(/\/admin\/settings$/);
+        await shoot(page, "settings");
+      });
+
+      await t.step("status: the lab's mailboxes are mirrored without a restart", async () => {
+        // The table shows each mailbox's latest pass: copies are seen in the pass that made
+        // them, so what each poll saw is kept.
+        const copied = new Map<string, number>();
+        let rows: { mailbox: string; state: string; copied: number; error: string }[] = [];
+        const deadline = Date.now() + 90_000;
+        const done = () =>
+          withMail.every((m) =>
+            rows.some((r) => r.mailbox === m && r.state === "ok") && (copied.get(m) ?? 0) > 0
+          );
+        while (Date.now() < deadline) {
+          await page.goto(`${base}/admin`);
+          rows = await page.locator("table tbody tr").evaluateAll((trs) =>
+            trs.map((tr) => {
+              const td = [...tr.querySelectorAll("td")].map((c) => c.textContent ?? "");
+              return {
+                mailbox: tr.querySelector("th")?.textContent ?? "",
+                state: td[0],
+                copied: Number(td[2] || 0),
+                error: td[4],
+              };
+            })
+          );
+          for (const r of rows) {
+            copied.set(r.mailbox, Math.max(copied.get(r.mailbox) ?? 0, r.copied));
+          }
+          if (done()) break;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+        assert.ok(
+          done(),
+          `not mirrored within 90 s: ${JSON.stringify(rows)}\n${app.tail()}`,
+        );
+        await shoot(page, "status");
+      });
+
+      await t.step("audit log and lockouts", async () => {
+        await page.getByRole("link", { name: "Audit log" }).click();
+        await page.waitForURL(/\/admin\/audit$/);
+        const actions = await page.locator("td").allTextContents();
+        for (const a of ["admin-setup", "settings-change"]) {
+          assert.ok(actions.includes(a), `${a} not in the audit log`);
+        }
+        if (outside) assert.ok(actions.includes("admin-setup-refused"));
+        // Saved secrets are audited as changed, never shown.
+        assert.ok(!(await page.content()).includes(l.trusted.password));
+        await shoot(page, "audit");
+        await page.getByRole("link", { name: "Lockouts" }).click();
+        await page.waitForURL(/\/admin\/lockouts$/);
+        await shoot(page, "lockouts");
+      });
+
+      await t.step("no page scrolls sideways on a phone", () => {
+        assert.ok(shots.length >= 20, `only ${shots.length} pages shot`);
+        assert.deepEqual(overflows, [], `pages wider than a phone: ${overflows.join(", ")}`);
+      });
+    } finally {
+      await context?.close();
+      stopped = await app.stop();
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
+    }
+    // Reached only when the steps passed: a failure above keeps its own message.
+    assert.ok(stopped.success, `serve did not stop cleanly (code ${stopped.code}):\n${app.tail()}`);
+  },
+});
