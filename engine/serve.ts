@@ -58,8 +58,8 @@ export async function serve(
   }
   const work = runLoops(live, state, stopped.signal);
   try {
-    while (!stopped.signal.aborted) {
-      const restart = await listenOnce(live, opts, stopped.signal);
+    for (let first = true; !stopped.signal.aborted; first = false) {
+      const restart = await listenOnce(live, opts, stopped.signal, first);
       if (!restart) break;
       log("info", "Portal restarting on the configured address");
     }
@@ -75,24 +75,40 @@ export async function serve(
 }
 
 // One listener, until the appliance stops (false) or the console asks for a restart (true).
-async function listenOnce(live: LiveConfig, opts: ServeOptions, stop: AbortSignal) {
+// `--listen` holds for the first start; a restart asked for by the console goes to the address
+// the settings now name (that is what the admin asked for).
+async function listenOnce(
+  live: LiveConfig,
+  opts: ServeOptions,
+  stop: AbortSignal,
+  first: boolean,
+): Promise<boolean> {
   const config = live.current;
-  const listen = opts.listen ?? config.portal.listen;
+  const forced = first ? opts.listen : undefined;
+  const listen = forced ?? config.portal.listen;
   const { hostname, port } = parseListen(listen);
   const tls = config.portal.tls ?? {};
-  const ac = new AbortController();
   let restart = false;
-  const onStop = () => ac.abort();
-  stop.addEventListener("abort", onStop);
+  let server: Deno.HttpServer<Deno.NetAddr> | null = null;
+  const force = new AbortController();
+  let forceTimer: ReturnType<typeof setTimeout> | undefined;
+  // shutdown(), not an abort: the request that asked for the restart gets its answer first;
+  // a download or stream still open after 5 s is cut.
+  const close = () =>
+    setTimeout(() => {
+      server?.shutdown();
+      forceTimer ??= setTimeout(() => force.abort(), 5000);
+    }, 0);
+  stop.addEventListener("abort", close);
   const off = live.onRestart(() => {
     restart = true;
-    ac.abort();
+    close();
   });
   try {
-    const server = Deno.serve({
+    server = Deno.serve({
       hostname,
       port,
-      signal: ac.signal,
+      signal: force.signal,
       ...tls,
       onListen: (a) => {
         log(
@@ -102,18 +118,18 @@ async function listenOnce(live: LiveConfig, opts: ServeOptions, stop: AbortSigna
         opts.onListen?.(a);
       },
     }, opts.handler);
-    live.serving = opts.listen
+    if (stop.aborted) close();
+    live.serving = {
       // An address forced on the command line is not the console's to change.
-      ? {
-        listen: config.portal.listen,
-        tlsCertFile: config.portal.tlsCertFile,
-        tlsKeyFile: config.portal.tlsKeyFile,
-      }
-      : { listen, tlsCertFile: config.portal.tlsCertFile, tlsKeyFile: config.portal.tlsKeyFile };
+      listen: forced ? config.portal.listen : listen,
+      tlsCertFile: config.portal.tlsCertFile,
+      tlsKeyFile: config.portal.tlsKeyFile,
+    };
     await server.finished;
   } finally {
+    clearTimeout(forceTimer);
     off();
-    stop.removeEventListener("abort", onStop);
+    stop.removeEventListener("abort", close);
   }
   return restart && !stop.aborted;
 }

@@ -32,7 +32,7 @@ export function AuditSection(p: { entries: AuditEntry[] }) {
                 <td>{e.actor}</td>
                 <td>{e.action}</td>
                 <td>{e.from ?? ""}</td>
-                <td>{e.detail ? describeDetail(e.detail) : ""}</td>
+                <td class="detail">{e.detail ? <Detail detail={e.detail} /> : ""}</td>
               </tr>
             ))}
           </tbody>
@@ -40,6 +40,33 @@ export function AuditSection(p: { entries: AuditEntry[] }) {
       </div>
     </>
   );
+}
+
+// A settings change reads as "path: old → new", one line each.
+function Detail(p: { detail: Record<string, unknown> }) {
+  const { changes, ...rest } = p.detail;
+  const list = Array.isArray(changes)
+    ? (changes as { path?: unknown; from?: unknown; to?: unknown }[])
+    : null;
+  return (
+    <>
+      {describeDetail(list ? rest : p.detail)}
+      {list && (
+        <ul class="changes">
+          {list.map((ch, i) => (
+            <li key={i}>
+              <code>{String(ch.path)}</code>: {show(ch.from)} → {show(ch.to)}
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
+
+function show(v: unknown): string {
+  if (v === undefined || v === null) return "(none)";
+  return typeof v === "string" ? v : JSON.stringify(v);
 }
 
 function describeDetail(detail: Record<string, unknown>): string {

@@ -64,6 +64,8 @@ section.play,section.forward,section.thread{margin:1.25rem 0}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 .table-wrap{overflow-x:auto}
+td.detail{overflow-wrap:anywhere;min-width:12rem}
+ul.changes{margin:.25rem 0 0;padding-left:1rem}
 .bad{color:var(--bad);font-weight:600}.good{color:var(--ok);font-weight:600}
 .crumbs{margin:.25rem 0 0}
 .hint.file-note{margin:.75rem 0}

@@ -352,6 +352,28 @@ Deno.test({
         headers: { authorization: `Bearer ${token}` },
       });
       const body = await status.json();
+      assert.equal(body.restartPending, false);
+      // A new address needs the listener restarted: the API says so and does it.
+      const moved = freePort();
+      const put = await fetch(`http://127.0.0.1:${port}/api/admin/settings`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ portal: { listen: `127.0.0.1:${moved}` } }),
+      });
+      assert.equal((await put.json()).restartNeeded, true);
+      const restart = await fetch(`http://127.0.0.1:${port}/api/admin/restart`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(restart.status, 202);
+      await restart.body?.cancel();
+      let health: Response | null = null;
+      for (let i = 0; i < 40 && !health; i++) {
+        health = await fetch(`http://127.0.0.1:${moved}/healthz`).catch(() => null);
+        if (!health) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(health?.status, 200);
+      await health?.body?.cancel();
       assert.ok(
         body.mailboxes.some((m: { mailbox: string; ok: boolean }) => m.mailbox === mailbox && m.ok),
       );

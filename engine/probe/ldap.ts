@@ -104,13 +104,16 @@ export async function probeLdap(
     });
     const cap = opts.countCap ?? 10_000;
     let first: string | null = null;
+    // Only entries that name a mailbox are subscribers: the base entry and organisational units
+    // a broad filter also finds are not counted, nor offered as the sample.
+    const subscribers = `(&${parenthesized(l.filter)}(${attrs.mailbox}=*))`;
     await probe.step("search", async () => {
       let count = 0;
       let capped = false;
       try {
         const pages = session!.client.searchPaginated(l.baseDn, {
           scope: "sub",
-          filter: l.filter,
+          filter: subscribers,
           // "1.1": no attributes, the DNs are enough to count.
           attributes: ["1.1"],
           paged: { pageSize: l.pageSize },
@@ -130,7 +133,7 @@ export async function probeLdap(
       return {
         detail: `${n} ${
           count === 1 ? "entry matches" : "entries match"
-        } "${l.filter}" under "${l.baseDn}"${
+        } "${l.filter}" with a "${attrs.mailbox}" under "${l.baseDn}"${
           count === 0 ? " — warning: nothing to read (check baseDn and filter)" : ""
         }`,
         info: { count, capped },
@@ -334,4 +337,10 @@ export function extendedResult(msg: Uint8Array): { code: number; message: string
     message = new TextDecoder().decode(msg.subarray(i, Math.min(i + m, msg.length)));
   }
   return { code, message };
+}
+
+// RFC 4515 filters are parenthesized; an operator may have typed "objectClass=x" without them.
+function parenthesized(filter: string): string {
+  const f = filter.trim();
+  return f.startsWith("(") ? f : `(${f})`;
 }

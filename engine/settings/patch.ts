@@ -5,7 +5,7 @@
  * @module
  */
 import { ConfigError, isSealed, mergeSettings, validateConfig } from "../config/mod.ts";
-import { isSecretKey, SECRET_PATHS } from "./catalog.ts";
+import { findField, isSecretKey, SECRET_PATHS } from "./catalog.ts";
 import {
   effectiveSettings,
   type FieldError,
@@ -78,6 +78,9 @@ export async function applySettingsPatch(input: PatchInput): Promise<PatchOutcom
     if (!Object.keys(next.target as object).length) delete next.target;
   }
 
+  // A form shows every default filled in; storing them would pin today's defaults forever.
+  next = pruneDefaults(next, "");
+
   try {
     await validateConfig(withStandIns(mergeSettings(next, fileRaw)), {
       file: input.file,
@@ -93,6 +96,27 @@ export async function applySettingsPatch(input: PatchInput): Promise<PatchOutcom
   const changes = diff(before, after);
   const restartNeeded = changes.some((c) => RESTART_PATHS.includes(c.path));
   return { ok: true, stored: next, changes, restartNeeded };
+}
+
+/** Drops every stored value that equals its schema default (the default applies anyway). */
+export function pruneDefaults(
+  settings: Record<string, unknown>,
+  prefix: string,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(settings)) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    if (isPlainObject(v) && !findField(path)) {
+      out[k] = pruneDefaults(v, path);
+      continue;
+    }
+    const field = findField(path)?.field;
+    if (field && "default" in field && JSON.stringify(field.default) === JSON.stringify(v)) {
+      continue;
+    }
+    out[k] = v;
+  }
+  return out;
 }
 
 /** Turns a ConfigError's problems ("path.to.key: message") into field errors. */

@@ -43,12 +43,8 @@ Deno.test("applySettingsPatch() merges objects, replaces arrays and scalars, rem
     },
     { stored },
   ));
-  assert.deepEqual(out.stored.source, {
-    ...base.source,
-    port: 993,
-    tls: "tls",
-    folders: ["INBOX"],
-  });
+  // ["INBOX"] is the default: not stored, so a future default would apply.
+  assert.deepEqual(out.stored.source, { ...base.source, port: 993, tls: "tls" });
   assert.deepEqual(out.stored.schedule, { idle: false });
   const removed = await ok(input({ source: { port: null } }, { stored: out.stored }));
   assert.ok(!("port" in (removed.stored.source as object)));
@@ -56,6 +52,17 @@ Deno.test("applySettingsPatch() merges objects, replaces arrays and scalars, rem
     removed.changes.find((c) => c.path === "source.port"),
     { path: "source.port", from: 993, to: null },
   );
+});
+
+Deno.test("applySettingsPatch() stores no value equal to its default", async () => {
+  const out = await ok(input({
+    source: { tls: "starttls", separator: "*", connectTimeoutSeconds: 30, port: 1143 },
+    schedule: { syncSeconds: 60, idleMailboxes: 7 },
+  }));
+  const source = out.stored.source as Record<string, unknown>;
+  assert.equal(source.port, 1143);
+  for (const k of ["tls", "separator", "connectTimeoutSeconds"]) assert.ok(!(k in source), k);
+  assert.deepEqual(out.stored.schedule, { idleMailboxes: 7 });
 });
 
 Deno.test("applySettingsPatch() takes a GET answer back unchanged", async () => {
