@@ -6,7 +6,9 @@ import type { Viewer } from "./layout.tsx";
 import type { Session } from "./sessions.ts";
 
 const LINKS = [
-  { href: "/admin", label: "Status" },
+  { href: "/admin", label: "Dashboard" },
+  { href: "/admin/subscriptions", label: "Mailboxes" },
+  { href: "/admin/jobs", label: "Sync & restore" },
   { href: "/admin/settings", label: "Settings" },
   { href: "/admin/audit", label: "Audit log" },
   { href: "/admin/lockouts", label: "Lockouts" },

@@ -21,6 +21,9 @@ import {
 } from "./context.ts";
 import { requireApiAdmin, requireRole } from "./middleware.ts";
 import { setupPending } from "./admin_account.ts";
+import { subscriptionApiRoutes } from "./api_subscriptions.ts";
+import { jobApiRoutes } from "./api_jobs.ts";
+import { auditApiRoutes } from "./api_audit.ts";
 import {
   currentView,
   runTest,
@@ -114,6 +117,10 @@ export function apiRoutes(deps: PortalDeps): Hono<PortalEnv> {
     return c.json({ restarting }, restarting ? 202 : 409);
   });
 
+  // Behind the same door: subscriptions, jobs (sync, directory sync, restore), the audit log.
+  admin.route("/", subscriptionApiRoutes(deps));
+  admin.route("/", jobApiRoutes(deps));
+  admin.route("/", auditApiRoutes(deps));
   app.route("/admin", admin);
   return app;
 }

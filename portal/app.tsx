@@ -25,6 +25,11 @@ import { signInRoutes } from "./sign_in.tsx";
 import { timeZoneScope } from "./time.tsx";
 import { setupRedirect, setupRoutes } from "./setup.tsx";
 import { settingsRoutes } from "./admin_settings.tsx";
+import { dashboardRoutes } from "./admin_dashboard.tsx";
+import { subscriptionRoutes } from "./admin_subscriptions.tsx";
+import { jobRoutes } from "./admin_jobs.tsx";
+import { auditRoutes } from "./admin_audit.tsx";
+import { metricsRoutes } from "./metrics.ts";
 import { subscriberRoutes } from "./subscriber.tsx";
 
 /** What the portal reads. */
@@ -91,8 +96,13 @@ export function createApp(deps: AppDeps): Hono<PortalEnv> {
   app.route("/", subscriberRoutes(portal));
   app.route("/m", mediaRoutes(portal));
   app.route("/m", forwardRoutes(portal));
+  app.route("/admin", dashboardRoutes(portal));
   app.route("/admin", adminRoutes(portal));
   app.route("/admin", settingsRoutes(portal));
+  app.route("/admin", subscriptionRoutes(portal));
+  app.route("/admin", jobRoutes(portal));
+  app.route("/admin", auditRoutes(portal));
+  app.route("/", metricsRoutes(portal));
   app.route("/api", apiRoutes(portal));
 
   app.notFound(notFoundPage);

@@ -53,11 +53,20 @@ export function loadSession(deps: PortalDeps) {
   });
 }
 
+// Lists of mailboxes (a pasted list, an uploaded CSV of 10,000 lines) need more room than a form.
+const LARGE_BODY_PATHS = ["/admin/subscriptions", "/api/admin/subscriptions"];
+const small = bodyLimit({ maxSize: 32 * 1024, onError: (c) => c.text("Payload too large", 413) });
+const large = bodyLimit({
+  maxSize: 4 * 1024 * 1024,
+  onError: (c) => c.text("Payload too large", 413),
+});
+
 /** Every state-changing request: a small body, and never from another site. */
 export const guardWrites = [
-  bodyLimit({
-    maxSize: 32 * 1024,
-    onError: (c) => c.text("Payload too large", 413),
+  createMiddleware<PortalEnv>((c, next) => {
+    const path = c.req.path;
+    const roomy = LARGE_BODY_PATHS.some((p) => path === p || path.startsWith(`${p}/`));
+    return (roomy ? large : small)(c, next);
   }),
   createMiddleware<PortalEnv>(async (c, next) => {
     // The Origin's host must be this request's Host; the scheme is not compared, so a

@@ -109,6 +109,8 @@ export async function validateConfig(
     // The schema has checked every pattern, so compiling cannot fail here.
     rules: { ...p.rules, compiled: compileBroadcastRules(p.rules.broadcast) },
     logLevel: p.logLevel,
+    alerts: p.alerts,
+    audit: p.audit,
     timeZone: p.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC",
   };
 }

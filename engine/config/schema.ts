@@ -184,6 +184,32 @@ const broadcastRule = z.strictObject({
 
 const rulesSchema = z.strictObject({ broadcast: z.array(broadcastRule).default([]) });
 
+const emailAddress = nonEmpty.refine(
+  (a) => /^[^\s@<>]+@[^\s@<>]+$/.test(a),
+  "expected an e-mail address",
+);
+
+// Alert mails: one when a condition starts, one when it clears (see engine/alerts).
+const alertsSchema = z.strictObject({
+  /** Who gets alert mails (through `smtp`); none: alerts show on the dashboard only. */
+  to: z.array(emailAddress).default([]),
+  /** A mailbox failing this many passes in a row raises an alert. */
+  failedPasses: z.number().int().min(1).default(3),
+  /** A server unreachable this long raises an alert. */
+  unreachableMinutes: z.number().positive().default(10),
+  /** Free space under this share of the file store's or the data directory's disk. */
+  diskFreePercent: z.number().min(0).max(100).default(10),
+  /** A configured server's TLS certificate expiring within this many days. */
+  certificateDays: z.number().int().min(1).default(30),
+  /** How often servers are checked for the dashboard, /readyz and alerts. */
+  checkSeconds: z.number().int().min(10).default(60),
+});
+
+const auditSchema = z.strictObject({
+  /** Audit entries older than this are removed. */
+  retentionDays: z.number().int().min(1).default(365),
+});
+
 /** The file's schema; every section but source and target has defaults. */
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -195,6 +221,8 @@ export const configSchema = z.strictObject({
   schedule: scheduleSchema.default(scheduleSchema.parse({})),
   limits: limitsSchema.default(limitsSchema.parse({})),
   rules: rulesSchema.default(rulesSchema.parse({})),
+  alerts: alertsSchema.default(alertsSchema.parse({})),
+  audit: auditSchema.default(auditSchema.parse({})),
   /** The lowest log level written; VMIRROR_LOG_LEVEL overrides it. */
   logLevel: logLevelSchema.default("info"),
   /** The time zone every page shows dates in (IANA name); default: the server's own. */
@@ -260,7 +288,7 @@ export type PortalConfig = ParsedConfig["portal"] & {
 
 /** The resolved configuration every part of the appliance reads. */
 export type Config =
-  & Pick<ParsedConfig, "schedule" | "limits" | "logLevel">
+  & Pick<ParsedConfig, "schedule" | "limits" | "logLevel" | "alerts" | "audit">
   & {
     /** The time zone of every date shown (the configured one, else the server's). */
     timeZone: string;

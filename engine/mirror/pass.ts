@@ -5,7 +5,7 @@
  */
 import type { Config, SourceConfig } from "../config/mod.ts";
 import { ImapError } from "../imap/mod.ts";
-import { type KeyedLock, log, pool } from "../support/mod.ts";
+import { KeyedLock, log, pool } from "../support/mod.ts";
 import { emptyResult, type MirrorContext, mirrorMailbox, type TargetOpener } from "./mailbox.ts";
 import { type PendingMailbox, settlePass } from "./deletions.ts";
 import { type MailboxResult, putMailboxResult, putRun, type State } from "../state/mod.ts";
@@ -40,11 +40,17 @@ export interface SyncOptions {
   openTarget?: TargetOpener;
   /** Base delay before the first retry; doubles each time. */
   retryDelayMs?: number;
-  /** Shared with concurrent passes so one mailbox is never mirrored twice at once. */
+  /**
+   * Shared with concurrent passes so one mailbox is never mirrored twice at once; default: the
+   * process's own {@link mailboxLocks} (the scheduler and the console's "sync now" share it).
+   */
   locks?: KeyedLock;
   /** Record the pass in the run history (default true; event-driven passes say false). */
   recordRun?: boolean;
 }
+
+/** The process-wide per-mailbox locks every pass takes unless told otherwise. */
+export const mailboxLocks: KeyedLock = new KeyedLock();
 
 /** Picks the target implementation the config names. */
 export async function targetOpener(config: Config): Promise<TargetOpener> {
@@ -81,9 +87,10 @@ export async function runSync(
   const authFailures = new Map<string, { count: number; error: ImapError; confirmed: boolean }>();
   const authOk = new Set<string>();
   let done = 0;
+  const locks = opts.locks ?? mailboxLocks;
 
   const one = async (mailbox: string): Promise<MailboxResult> => {
-    const release = await opts.locks?.acquire(mailbox);
+    const release = await locks.acquire(mailbox);
     try {
       return await oneLocked(mailbox);
     } finally {
@@ -159,7 +166,7 @@ export async function runSync(
   if (settled.length) {
     await settlePass(config, state, settled, {
       openTarget,
-      lock: opts.locks ? (m) => opts.locks!.acquire(m) : undefined,
+      lock: (m) => locks.acquire(m),
     });
     for (const p of settled) await putMailboxResult(state, p.result);
   }

@@ -7,8 +7,8 @@ import type { Config, SourceConfig } from "../config/mod.ts";
 import { log } from "../support/mod.ts";
 import type { TargetOpener } from "./mailbox.ts";
 import { listSubscriptions, type MailboxResult, type State } from "../state/mod.ts";
-import { runSync, type SyncSummary } from "./pass.ts";
-import { KeyedLock, sleep, Wakeup } from "../support/mod.ts";
+import { mailboxLocks, runSync, type SyncSummary } from "./pass.ts";
+import { sleep, Wakeup } from "../support/mod.ts";
 import { IdleWatchers } from "./idle.ts";
 
 /** Options for {@link runScheduler}. */
@@ -28,8 +28,9 @@ export async function runScheduler(
   state: State,
   opts: SchedulerOptions,
 ): Promise<void> {
-  // Per-mailbox exclusion between passes that may overlap (poll and IDLE-triggered).
-  const locks = new KeyedLock();
+  // Per-mailbox exclusion between passes that may overlap (poll, IDLE-triggered, and the
+  // console's "sync now"): the process-wide locks.
+  const locks = mailboxLocks;
   const dirty = new Set<string>();
   const bell = new Wakeup();
   const watchers = new IdleWatchers(

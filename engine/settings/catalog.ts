@@ -67,6 +67,7 @@ export type SectionId =
   | "limits"
   | "rules"
   | "portal"
+  | "alerts"
   | "general";
 
 /** The target types a form can choose. */
@@ -723,6 +724,74 @@ const SPECS: SectionSpec[] = [
             label: "Administrator user name",
             help: "The name the administrator signs in with.",
             kind: "text",
+            optional: true,
+          },
+        ],
+      },
+    ],
+  },
+  {
+    id: "alerts",
+    title: "Alerts",
+    help: "Who is told by e-mail when the mirror stops working, and when.",
+    groups: [
+      {
+        title: "Alert mails",
+        prefix: "alerts",
+        specs: [
+          {
+            key: "to",
+            label: "Send alerts to",
+            help: "One e-mail address per line (sent through the mail relay); empty: dashboard only.",
+            kind: "list",
+            optional: true,
+          },
+          {
+            key: "failedPasses",
+            label: "Failed passes in a row",
+            help: "A mailbox failing this many passes in a row raises an alert.",
+            kind: "number",
+            optional: true,
+          },
+          {
+            key: "unreachableMinutes",
+            label: "Server unreachable for (minutes)",
+            help: "A server down this long raises an alert.",
+            kind: "number",
+            optional: true,
+          },
+          {
+            key: "diskFreePercent",
+            label: "Free disk under (%)",
+            help: "For the file store and the data directory.",
+            kind: "number",
+            optional: true,
+          },
+          {
+            key: "certificateDays",
+            label: "Certificate expiring within (days)",
+            help: "For the TLS certificates of the configured servers.",
+            kind: "number",
+            optional: true,
+          },
+          {
+            key: "checkSeconds",
+            label: "Check servers every (seconds)",
+            help: "For the dashboard, /readyz and the alerts.",
+            kind: "number",
+            optional: true,
+          },
+        ],
+      },
+      {
+        title: "Audit log",
+        prefix: "audit",
+        specs: [
+          {
+            key: "retentionDays",
+            label: "Keep audit entries for (days)",
+            help: "Older entries are removed.",
+            kind: "number",
             optional: true,
           },
         ],

@@ -76,6 +76,7 @@ Deno.test("sections have unique ids and fields unique paths", () => {
     "limits",
     "rules",
     "portal",
+    "alerts",
     "general",
   ]);
   const paths = fields.map((f) => f.path);

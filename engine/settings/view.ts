@@ -147,6 +147,10 @@ export function sectionSummary(section: SectionId, settings: Record<string, unkn
       return `Listening on ${at("portal.listen")}${
         at("portal.tlsCertFile") ? " (HTTPS)" : ""
       }, sessions of ${at("portal.sessionMinutes")} min`;
+    case "alerts": {
+      const to = (at("alerts.to") as string[] | undefined) ?? [];
+      return to.length ? `Alert mails to ${to.join(", ")}` : "No alert mails (dashboard only)";
+    }
     case "general":
       return `Time zone ${at("timeZone") ?? "of the server"}, log level ${at("logLevel")}`;
   }

@@ -1,6 +1,6 @@
 /**
  * What passes did: each mailbox's newest result, the history of mirror passes and of
- * directory passes, and the audit trail.
+ * directory passes.
  * @module
  */
 import { keys } from "./keys.ts";
@@ -37,15 +37,6 @@ export interface RunRecord {
   flagsUpdated: number;
 }
 
-/** Who did what, when, from where. */
-export interface AuditEntry {
-  at: string;
-  actor: string;
-  action: string;
-  detail?: Record<string, unknown>;
-  from?: string;
-}
-
 /** Stores a mailbox's newest result. */
 export async function putMailboxResult(state: State, result: MailboxResult): Promise<void> {
   await state.kv.set(keys.result(result.mailbox), result);
@@ -64,17 +55,6 @@ export async function putRun(state: State, run: RunRecord): Promise<void> {
 /** The newest runs first. */
 export async function listRuns(state: State, limit = 20): Promise<RunRecord[]> {
   return await listValues<RunRecord>(state, keys.runs(), { reverse: true, limit });
-}
-
-/** Writes one audit entry. */
-export async function audit(state: State, entry: Omit<AuditEntry, "at"> & { at?: string }) {
-  const at = entry.at ?? new Date().toISOString();
-  await state.kv.set(keys.audit(at, crypto.randomUUID()), { ...entry, at });
-}
-
-/** Audit entries, newest first. */
-export async function listAudit(state: State, limit = 100): Promise<AuditEntry[]> {
-  return await listValues<AuditEntry>(state, keys.audits(), { reverse: true, limit });
 }
 
 /**

@@ -1,0 +1,5 @@
+/**
+ * (placeholder: filled in by the stats work)
+ * @module
+ */
+export {};
