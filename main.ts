@@ -3,7 +3,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { join } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
 import {
   type Config,
   ConfigError,
@@ -24,8 +24,10 @@ import {
   releaseHeldDeletions,
   removeSubscriptions,
   restoreState,
+  SCHEMA_VERSION,
   type State,
   StateError,
+  statTotals,
 } from "./engine/state/mod.ts";
 import { isMailboxId, log, MAILBOX_ID_RULE, redact, setLogLevel } from "./engine/support/mod.ts";
 import { keyFilePath } from "./engine/config/mod.ts";
@@ -217,10 +219,19 @@ const VERBS: Record<string, Verb> = {
         const runs = await listRuns(state, 5);
         const directoryRuns = await listDirectoryRuns(state, 5);
         const heldDeletions = await listHeldDeletions(state);
+        // The same persisted totals /metrics reports (messages since the store was made).
+        const totals = await statTotals(state);
         if (ctx.values.json) {
           console.log(
             JSON.stringify(
-              { subscriptions: subs, mailboxes: results, runs, directoryRuns, heldDeletions },
+              {
+                subscriptions: subs,
+                mailboxes: results,
+                runs,
+                directoryRuns,
+                heldDeletions,
+                totals,
+              },
               null,
               2,
             ),
@@ -453,6 +464,133 @@ Administrator.`,
       return EXIT.ok;
     },
   },
+  upgrade: {
+    summary: "replace the installed release by FILE; rolled back automatically if it fails",
+    usage: `vmirror upgrade FILE [--prefix DIR] [--data-dir DIR] [--config-dir DIR]
+                       [--service-stop CMD --service-start CMD] [--wait-seconds N] [--sha256 HEX]
+                       [--allow-downgrade] [--dry-run] [--target linux-x64|windows-x64]
+
+FILE is a portable package (.tar.gz / .zip) or an executable, with the release's SHA256SUMS and
+SHA256SUMS.sig beside it (the signature must be this appliance's release key's), or checked
+against --sha256 HEX instead. Then: FILE is unpacked into PREFIX/releases/<version>/ and its
+self-test runs (a copy of the state store migrated, the configuration loaded); the service is
+stopped, the state backed up into DATA/backups/ (the 5 newest are kept),
+PREFIX/current switched to the new release and PREFIX/vmirror.prev to the old one, the service
+started; the upgrade waits for the portal's /healthz to answer the new version and, when there is
+something to mirror, one successful mirror pass. If any step fails, the previous release is put
+back (the state too, if the new one may have migrated it), started and awaited; the reason goes to
+the console, the audit log ("upgrade-rolled-back") and an alert mail to alerts.to. A release with
+an older state schema is refused unless --allow-downgrade, which puts the newest automatic backup
+of that schema back (the current state is backed up first).
+Service control: systemd (systemctl stop/start vmirror) on Linux, the start-up task on Windows, or
+--service-stop/--service-start, shell command lines (both). Run it as PREFIX/current/vmirror, as
+root for a systemd service. Defaults as for install. Exit 0 upgraded, 1 failed and rolled back,
+4 failed and the previous release did not come back.`,
+    options: {
+      prefix: { type: "string" },
+      "data-dir": { type: "string" },
+      "config-dir": { type: "string" },
+      "service-stop": { type: "string" },
+      "service-start": { type: "string" },
+      "wait-seconds": { type: "string" },
+      sha256: { type: "string" },
+      "allow-downgrade": { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      target: { type: "string" },
+    },
+    run: async (ctx) => {
+      const file = onePath(ctx, "upgrade");
+      const sha256 = ctx.values.sha256 as string | undefined;
+      if (sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha256)) {
+        throw new UsageError("--sha256: expected 64 hexadecimal digits");
+      }
+      const up = await import("./engine/upgrade/mod.ts");
+      const opts = await switchOptions(ctx, "upgrade");
+      if (!opts.dryRun && !(await Deno.stat(file).then((s) => s.isFile, () => false))) {
+        throw new UsageError(`no file "${file}"`);
+      }
+      return reportSwitch(
+        await switchOrRefuse(() =>
+          up.runUpgrade({
+            ...opts,
+            file: opts.layout.os === Deno.build.os ? resolvePath(file) : file,
+            sha256,
+          })
+        ),
+      );
+    },
+  },
+  rollback: {
+    summary: "go back to the previous release (PREFIX/vmirror.prev), the same careful way",
+    usage: `vmirror rollback [--prefix DIR] [--data-dir DIR] [--config-dir DIR]
+                        [--service-stop CMD --service-start CMD] [--wait-seconds N]
+                        [--allow-downgrade] [--dry-run] [--target linux-x64|windows-x64]
+
+Switches PREFIX/current to the release PREFIX/vmirror.prev points at (the one before the last
+upgrade) and vmirror.prev to the one left, with the upgrade's steps: self-test, stop, state backup,
+switch, start, wait for /healthz and a mirror pass; if it fails, the release that ran is put back.
+Audited as "rollback" ("rollback-failed"). A previous release with an older state schema needs
+--allow-downgrade (see upgrade).`,
+    options: {
+      prefix: { type: "string" },
+      "data-dir": { type: "string" },
+      "config-dir": { type: "string" },
+      "service-stop": { type: "string" },
+      "service-start": { type: "string" },
+      "wait-seconds": { type: "string" },
+      "allow-downgrade": { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      target: { type: "string" },
+    },
+    run: async (ctx) => {
+      const up = await import("./engine/upgrade/mod.ts");
+      const opts = await switchOptions(ctx, "rollback");
+      return reportSwitch(await switchOrRefuse(() => up.runRollback(opts)));
+    },
+  },
+  "self-test": {
+    summary: "check this release against the data and config without touching them",
+    usage: `vmirror self-test [--backup FILE] [--json]
+
+Opens a copy of the data directory's state store (or of a backup-state FILE) and applies this
+release's migrations to the copy, loads the configuration with its stored settings, and builds
+the portal and asks its /healthz. The data directory is only read: it runs beside the service (an
+upgrade runs the new release's self-test before switching to it). Exit 0 ok, 1 a check failed.`,
+    options: { backup: { type: "string" }, json: { type: "boolean" } },
+    run: async (ctx) => {
+      const up = await import("./engine/upgrade/mod.ts");
+      const backup = ctx.values.backup as string | undefined;
+      const report = await up.selfTest({
+        configFile: ctx.global.config,
+        dataDir: ctx.global.data,
+        backup: backup === undefined ? undefined : resolvePath(backup),
+        extra: async ({ config, live, state }) => {
+          // The composition root's share: the portal builds over this config and answers.
+          const { createApp } = await import("./portal/app.tsx");
+          const app = createApp({ config, live, state });
+          const info = { remoteAddr: { hostname: "127.0.0.1", port: 0, transport: "tcp" } };
+          const res = await app.fetch(new Request("http://self-test/healthz"), info);
+          const body = await res.json().catch(() => null);
+          if (res.status !== 200 || body?.version !== VERSION) {
+            throw new Error(`the portal's /healthz answered ${res.status}`);
+          }
+          return `the portal answers /healthz as ${VERSION}`;
+        },
+      });
+      if (ctx.values.json) console.log(JSON.stringify(report, null, 2));
+      else {
+        for (const c of report.checks) {
+          console.log(`${c.ok ? "ok    " : "FAILED"} ${c.name}: ${c.detail}`);
+        }
+        console.log(
+          `vmirror ${report.version} (state schema ${report.stateSchema}): self-test ${
+            report.ok ? "passed" : "failed"
+          }`,
+        );
+      }
+      return report.ok ? EXIT.ok : EXIT.failed;
+    },
+  },
   "backup-state": {
     summary: "write a consistent copy of the state store to FILE (and the secrets key to FILE.key)",
     usage: `vmirror backup-state FILE
@@ -660,8 +798,10 @@ or the next \`sync --once\`) delete them; \`status\` lists what is held.`,
     options: { json: { type: "boolean" } },
     run: (ctx) => {
       const b = buildInfo();
-      if (ctx.values.json) console.log(JSON.stringify(b, null, 2));
-      else {
+      // stateSchema: what an upgrade compares before switching (a downgrade is refused).
+      if (ctx.values.json) {
+        console.log(JSON.stringify({ ...b, stateSchema: SCHEMA_VERSION }, null, 2));
+      } else {
         console.log(
           `vmirror ${b.version} (commit ${b.commit}${b.buildDate ? `, built ${b.buildDate}` : ""}${
             b.target ? `, ${b.target}` : ""
@@ -824,6 +964,94 @@ function requireAdmin(os: string, verb: string): void {
   }
 }
 
+/** The options `upgrade` and `rollback` share, from the install layout and the verb's flags. */
+async function switchOptions(
+  ctx: Context,
+  verb: string,
+): Promise<import("./engine/upgrade/mod.ts").SwitchOptions> {
+  const inst = await import("./engine/install/mod.ts");
+  const up = await import("./engine/upgrade/mod.ts");
+  const layout = installLayout(ctx, inst.defaultLayout);
+  const dryRun = !!ctx.values["dry-run"];
+  const wait = (ctx.values["wait-seconds"] as string | undefined) ?? "120";
+  if (!/^\d{1,5}$/.test(wait) || Number(wait) < 1) {
+    throw new UsageError(`--wait-seconds: expected a whole number of seconds, got "${wait}"`);
+  }
+  let service;
+  try {
+    service = up.serviceControl(layout.os, {
+      stop: ctx.values["service-stop"] as string | undefined,
+      start: ctx.values["service-start"] as string | undefined,
+    });
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
+  // Paths of this machine are made absolute; another platform's plan keeps them as given.
+  const here = layout.os === Deno.build.os;
+  const abs = (p: string) => (here ? resolvePath(p) : p);
+  if (!dryRun && service.kind === "systemd") requireAdmin(layout.os, verb);
+  return {
+    layout: {
+      os: layout.os,
+      prefix: abs(layout.prefix),
+      dataDir: abs(ctx.global.data ?? layout.dataDir),
+      configFile: abs(ctx.global.config ?? up.pathOn(layout.os, layout.configDir, "vmirror.json")),
+    },
+    service,
+    waitSeconds: Number(wait),
+    allowDowngrade: !!ctx.values["allow-downgrade"],
+    dryRun,
+    log: (line) => console.error(line),
+  };
+}
+
+/** Runs a switch; a refusal before anything changed is one sentence and exit 1. */
+async function switchOrRefuse(
+  run: () => Promise<import("./engine/upgrade/mod.ts").SwitchOutcome>,
+): Promise<import("./engine/upgrade/mod.ts").SwitchOutcome | number> {
+  const up = await import("./engine/upgrade/mod.ts");
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof up.SwitchRefused || e instanceof up.UpgradeError) {
+      console.error(e.message);
+      return EXIT.failed;
+    }
+    throw e;
+  }
+}
+
+/** Prints how an upgrade or rollback ended; returns the exit code. */
+function reportSwitch(out: import("./engine/upgrade/mod.ts").SwitchOutcome | number): number {
+  if (typeof out === "number") return out;
+  if (out.dryRun) {
+    // A dry run: the plan is the output.
+    for (const line of out.plan) console.log(line);
+    return EXIT.ok;
+  }
+  const what = out.action === "upgrade" ? "Upgraded" : "Rolled back";
+  if (out.ok) {
+    console.log(
+      `${what} vmirror ${out.from} -> ${out.to}${
+        out.backup ? `; the state before is in ${out.backup}` : ""
+      }`,
+    );
+    return EXIT.ok;
+  }
+  const f = out.failure!;
+  console.error(
+    `The ${out.action} to ${out.to} failed (${f.stage}): ${f.reason}\n${
+      !f.stopped
+        ? `Nothing was changed: vmirror ${out.from} kept serving.`
+        : f.restored
+        ? `vmirror ${out.from} is serving again.`
+        : `vmirror ${out.from} was put back but is NOT serving: ${f.revertError}`
+    }`,
+  );
+  return f.restored ? EXIT.failed : EXIT.fatal;
+}
+
 /** Runs the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
@@ -861,8 +1089,14 @@ export async function main(args: string[]): Promise<number> {
       console.log(verbHelp(name, verb));
       return EXIT.ok;
     }
-    const takesPositionals = ["subscribe", "unsubscribe", "backup-state", "restore-state", "admin"]
-      .includes(name);
+    const takesPositionals = [
+      "subscribe",
+      "unsubscribe",
+      "backup-state",
+      "restore-state",
+      "admin",
+      "upgrade",
+    ].includes(name);
     if (!takesPositionals && parsed.positionals.length) {
       throw new UsageError(`Unexpected argument "${parsed.positionals[0]}"`);
     }

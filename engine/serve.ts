@@ -8,10 +8,13 @@
  * @module
  */
 import { type Config, LiveConfig } from "./config/mod.ts";
-import { log } from "./support/mod.ts";
+import { log, redact, sleep } from "./support/mod.ts";
 import type { State } from "./state/mod.ts";
 import { runScheduler } from "./mirror/mod.ts";
 import { runDirectorySchedule } from "./directory/mod.ts";
+import { runMonitor } from "./monitor/mod.ts";
+import { jobRegistry } from "./jobs/mod.ts";
+import { pruneAudit } from "./state/mod.ts";
 
 /** Answers one HTTP request (the portal app's `fetch`). */
 export type HttpHandler = (
@@ -56,7 +59,12 @@ export async function serve(
     Deno.addSignalListener("SIGINT", stop);
     if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
   }
-  const work = runLoops(live, state, stopped.signal);
+  const work = Promise.all([
+    runLoops(live, state, stopped.signal),
+    // Server checks for the dashboard, /readyz and the alert mails; reads the live settings.
+    runMonitor(live, state, { signal: stopped.signal }),
+    pruneAuditDaily(live, state, stopped.signal),
+  ]);
   try {
     for (let first = true; !stopped.signal.aborted; first = false) {
       const restart = await listenOnce(live, opts, stopped.signal, first);
@@ -66,6 +74,8 @@ export async function serve(
   } finally {
     stop();
     await work;
+    // A sync or restore started from the console records how it ended before the store closes.
+    await jobRegistry(state).idle();
     if (!opts.signal) {
       Deno.removeSignalListener("SIGINT", stop);
       if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", stop);
@@ -168,5 +178,19 @@ async function runLoops(live: LiveConfig, state: State, stop: AbortSignal): Prom
     }
     if (!stop.aborted) log("info", "Settings changed: the mirror and directory loops use them now");
     previous = config;
+  }
+}
+
+// The audit trail keeps `audit.retentionDays`; pruned at start and every 6 hours.
+async function pruneAuditDaily(live: LiveConfig, state: State, stop: AbortSignal): Promise<void> {
+  while (!stop.aborted) {
+    const days = live.current.audit.retentionDays;
+    try {
+      const removed = await pruneAudit(state, new Date(Date.now() - days * 86_400_000));
+      if (removed) log("info", `Audit log: removed ${removed} entries older than ${days} days`);
+    } catch (e) {
+      log("error", `Audit log pruning failed: ${redact((e as Error).message)}`);
+    }
+    await sleep(6 * 3_600_000, stop);
   }
 }

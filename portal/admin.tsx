@@ -1,6 +1,6 @@
 /**
- * The administrator's pages: sync health (the status page), the audit log, and failed-login
- * lockouts with a clear button. Signing in is in sign_in.tsx.
+ * The administrator's failed-login lockouts with a clear button. Signing in is in sign_in.tsx;
+ * the dashboard is admin_dashboard.tsx, the audit log admin_audit.tsx.
  * @module
  */
 import { Hono } from "hono";
@@ -10,55 +10,16 @@ import {
   THROTTLE_KINDS,
   type ThrottleKind,
 } from "./login_throttle.ts";
-import {
-  listAudit,
-  listHeldDeletions,
-  listMailboxResults,
-  listRuns,
-  listSubscriptions,
-} from "../engine/state/mod.ts";
-import { VERSION } from "../engine/version.ts";
 import { actorOf, auditEvent, type PortalDeps, type PortalEnv } from "./context.ts";
-import { AuditSection, LockoutSection } from "./admin_pages.tsx";
+import { LockoutSection } from "./admin_pages.tsx";
 import { Page, renderPage } from "./layout.tsx";
 import { adminViewer } from "./admin_nav.ts";
 import { csrfForm, requireRole } from "./middleware.ts";
-import { StatusSection } from "./status_page.tsx";
 
-/** The admin pages sub-app (mounted at "/admin"): `/`, `/audit`, `/lockouts`, `/lockouts/clear`. */
+/** The admin pages sub-app (mounted at "/admin"): `/lockouts`, `/lockouts/clear`. */
 export function adminRoutes(deps: PortalDeps): Hono<PortalEnv> {
   const app = new Hono<PortalEnv>();
   const admin = requireRole("admin");
-
-  app.get("/", admin, async (c) => {
-    const [subscriptions, results, runs, held] = await Promise.all([
-      listSubscriptions(deps.state),
-      listMailboxResults(deps.state),
-      listRuns(deps.state, 10),
-      listHeldDeletions(deps.state),
-    ]);
-    return c.html(renderPage(
-      <Page title="Sync status" viewer={adminViewer(c.get("user"), "/admin")}>
-        <StatusSection
-          version={VERSION}
-          subscriptions={subscriptions}
-          results={results}
-          runs={runs}
-          held={held}
-          configured={!!deps.config.source && !!deps.config.target}
-        />
-      </Page>,
-    ));
-  });
-
-  app.get("/audit", admin, async (c) => {
-    const entries = await listAudit(deps.state, 500);
-    return c.html(renderPage(
-      <Page title="Audit log" viewer={adminViewer(c.get("user"), "/admin/audit")}>
-        <AuditSection entries={entries} />
-      </Page>,
-    ));
-  });
 
   app.get("/lockouts", admin, async (c) => {
     const s = c.get("user");

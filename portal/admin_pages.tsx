@@ -1,80 +1,10 @@
 /**
- * The administrator's page sections: the audit log and the failed-login lockouts.
+ * The administrator's page sections: the failed-login lockouts (the audit log is
+ * admin_audit.tsx).
  * @module
  */
-import type { AuditEntry } from "../engine/state/mod.ts";
 import { When } from "./time.tsx";
 import type { ThrottleKind, ThrottleListing } from "./login_throttle.ts";
-
-/** The audit log, newest first; secrets in details are left out. */
-export function AuditSection(p: { entries: AuditEntry[] }) {
-  return (
-    <>
-      <h1>Audit log</h1>
-      <p>The newest {p.entries.length} entries, newest first.</p>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Who</th>
-              <th scope="col">Action</th>
-              <th scope="col">From</th>
-              <th scope="col">Detail</th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.entries.map((e, i) => (
-              <tr key={i}>
-                <td>
-                  <When iso={e.at} />
-                </td>
-                <td>{e.actor}</td>
-                <td>{e.action}</td>
-                <td>{e.from ?? ""}</td>
-                <td class="detail">{e.detail ? <Detail detail={e.detail} /> : ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </>
-  );
-}
-
-// A settings change reads as "path: old → new", one line each.
-function Detail(p: { detail: Record<string, unknown> }) {
-  const { changes, ...rest } = p.detail;
-  const list = Array.isArray(changes)
-    ? (changes as { path?: unknown; from?: unknown; to?: unknown }[])
-    : null;
-  return (
-    <>
-      {describeDetail(list ? rest : p.detail)}
-      {list && (
-        <ul class="changes">
-          {list.map((ch, i) => (
-            <li key={i}>
-              <code>{String(ch.path)}</code>: {show(ch.from)} → {show(ch.to)}
-            </li>
-          ))}
-        </ul>
-      )}
-    </>
-  );
-}
-
-function show(v: unknown): string {
-  if (v === undefined || v === null) return "(none)";
-  return typeof v === "string" ? v : JSON.stringify(v);
-}
-
-function describeDetail(detail: Record<string, unknown>): string {
-  return Object.entries(detail)
-    .filter(([k]) => !/pass|pin|secret|token/i.test(k))
-    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
-    .join(" ");
-}
 
 const KIND_LABEL: Record<ThrottleKind, string> = {
   mailbox: "Mailbox",

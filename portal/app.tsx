@@ -13,7 +13,7 @@ import { log, redact } from "../engine/support/mod.ts";
 import { adminRoutes } from "./admin.tsx";
 import { apiRoutes } from "./api.ts";
 import { type PortalDeps, type PortalEnv, portalFolders } from "./context.ts";
-import { errorPage, notFoundPage } from "./errors.tsx";
+import { errorHandler, notFoundPage } from "./errors.tsx";
 import { forwardRoutes } from "./forward.tsx";
 import type { ThrottleKind, ThrottleLimit } from "./login_throttle.ts";
 import { type MailboxReader, openMailboxReader } from "./mailbox_reader.ts";
@@ -30,6 +30,7 @@ import { subscriptionRoutes } from "./admin_subscriptions.tsx";
 import { jobRoutes } from "./admin_jobs.tsx";
 import { auditRoutes } from "./admin_audit.tsx";
 import { metricsRoutes } from "./metrics.ts";
+import { readinessRoutes } from "./readiness.ts";
 import { subscriberRoutes } from "./subscriber.tsx";
 
 /** What the portal reads. */
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps): Hono<PortalEnv> {
   app.use(responseHeaders(tls, () => portal.config.portal.trustedProxies));
   // Public routes first: they answer before the session lookup, so they cost no KV read.
   app.route("/", publicRoutes());
+  app.route("/", readinessRoutes(portal));
   app.use(timeZoneScope(() => portal.config.timeZone));
   app.use(loadSession(portal));
   // Every state-changing request: a small body, and never from another site. (Each form also
@@ -106,7 +108,7 @@ export function createApp(deps: AppDeps): Hono<PortalEnv> {
   app.route("/api", apiRoutes(portal));
 
   app.notFound(notFoundPage);
-  app.onError(errorPage);
+  app.onError(errorHandler(portal));
   return app;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Failures to HTTP statuses, in one place: the client gets a generic title and sentence (HTML
- * for pages, plain text for the API and scripts); the detail, redacted, goes to the log.
+ * for pages, plain text for the API and scripts); the detail, redacted, goes to the log. A
+ * refused request (a CSRF or cross-origin 403, an unknown message id) also goes to the audit log.
  * @module
  */
 import type { Context } from "hono";
@@ -8,8 +9,10 @@ import { HTTPException } from "hono/http-exception";
 import { WavError } from "../engine/audio/mod.ts";
 import { FileStoreError } from "../engine/files/mod.ts";
 import { ImapError } from "../engine/imap/mod.ts";
+import { audit, type State } from "../engine/state/mod.ts";
 import { log, redact } from "../engine/support/mod.ts";
-import type { PortalEnv } from "./context.ts";
+import { actorOf, type PortalEnv } from "./context.ts";
+import type { Session } from "./sessions.ts";
 import { renderPage } from "./layout.tsx";
 import { MessageOnlyPage } from "./subscriber_pages.tsx";
 
@@ -21,7 +24,99 @@ export function notFoundPage(c: Context<PortalEnv>): Response | Promise<Response
   );
 }
 
-/** The portal's `onError` handler. */
+/**
+ * The portal's `onError` handler with refused requests audited (see {@link auditRefusal}): a
+ * 403 (wrong CSRF token, cross-origin write) and a 404 for a message id that is not there.
+ */
+export function errorHandler(
+  deps: { state: State },
+): (err: Error, c: Context<PortalEnv>) => Promise<Response> {
+  return async (err, c) => {
+    const reason = refusalReason(err);
+    if (reason) {
+      await auditRefusal(deps.state, c, { status: (err as HTTPException).status, reason });
+    }
+    return await errorPage(err, c);
+  };
+}
+
+/** Refused requests audited per client address and minute (per store); more are only logged. */
+export const REFUSALS_PER_MINUTE = 30;
+
+/**
+ * Audits a refused request as "request-refused": the session's actor (else "anonymous") and
+ * {status, reason, method, path} — never a body, query string or cookie. At most
+ * {@link REFUSALS_PER_MINUTE} a minute per client address are written, so a flood cannot fill
+ * the store; a failure to write is logged, never shown.
+ */
+export async function auditRefusal(
+  state: State,
+  c: Context,
+  refusal: { status: number; reason: string },
+): Promise<void> {
+  const from: string = c.get("from") ?? "";
+  if (!limiterOf(state)(from)) {
+    log("debug", `Refused request not audited (over the limit): ${refusal.reason} from ${from}`);
+    return;
+  }
+  const session: Session | null | undefined = c.get("session");
+  try {
+    await audit(state, {
+      actor: session ? actorOf(session) : "anonymous",
+      action: "request-refused",
+      detail: {
+        status: refusal.status,
+        reason: refusal.reason.slice(0, 40),
+        method: c.req.method.slice(0, 10),
+        path: c.req.path.slice(0, 200),
+      },
+      from: from || undefined,
+    });
+  } catch (e) {
+    log("error", `Cannot write the audit entry "request-refused": ${(e as Error).message}`);
+  }
+}
+
+// The fixed words of the refusal; the exception's own message is ours, but a table keeps what
+// reaches the audit log to known text.
+function refusalReason(err: Error): string | null {
+  if (!(err instanceof HTTPException)) return null;
+  if (err.status === 403) {
+    if (/csrf/i.test(err.message)) return "csrf";
+    if (/cross-origin/i.test(err.message)) return "cross-origin";
+    return "forbidden";
+  }
+  if (err.status === 404 && /^no such (message|recording|part|folder)$/.test(err.message)) {
+    return "unknown message";
+  }
+  return null;
+}
+
+// One limiter per store: apps built on one store (tests make several) share its count.
+const limiters = new WeakMap<State, (from: string) => boolean>();
+
+function limiterOf(state: State): (from: string) => boolean {
+  let limit = limiters.get(state);
+  if (!limit) {
+    let minute = 0;
+    const counts = new Map<string, number>();
+    limit = (from) => {
+      const now = Math.floor(Date.now() / 60_000);
+      if (now !== minute) {
+        minute = now;
+        counts.clear();
+      }
+      const n = (counts.get(from) ?? 0) + 1;
+      // Past 10,000 addresses in a minute, new ones are not counted (and so not refused).
+      if (counts.size < 10_000 || counts.has(from)) counts.set(from, n);
+      return n <= REFUSALS_PER_MINUTE;
+    };
+    limiters.set(state, limit);
+  }
+  return limit;
+}
+
+/** The portal's `onError` handler (nothing audited; see {@link errorHandler}). */
 export function errorPage(err: Error, c: Context<PortalEnv>): Response | Promise<Response> {
   const [status, title, text] = classify(err);
   if (status >= 500) {

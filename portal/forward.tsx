@@ -1,5 +1,6 @@
 /**
- * Forwarding a message by e-mail: refused for private messages and greetings, limited to
+ * Forwarding a message by e-mail — every recording of it, its forward/reply chain's included:
+ * refused for private messages, greetings and messages without a recording, limited to
  * {@link FORWARDS_PER_HOUR} per mailbox (counted in KV, so a restart does not reset it), audited
  * whatever the outcome.
  * @module
@@ -10,10 +11,11 @@ import { isValidAddress, MailError, sendMail } from "../engine/mail/mod.ts";
 import { forwardLimitReached, takeForward } from "../engine/state/mod.ts";
 import { log } from "../engine/support/mod.ts";
 import { actorOf, auditEvent, type PortalDeps, type PortalEnv } from "./context.ts";
-import { forwardMail } from "./forward_mail.ts";
-import { mainVoice, messageParams, withReader } from "./message_ref.ts";
+import { forwardMail, type ForwardVoice } from "./forward_mail.ts";
+import { messageParams, withReader } from "./message_ref.ts";
 import { csrfForm, requireRole } from "./middleware.ts";
 import { messagePage } from "./subscriber.tsx";
+import { countForwards } from "./metrics.ts";
 
 /**
  * Forwards per mailbox per hour: forwarding is mail sent in the system's name, and a cap keeps a
@@ -21,7 +23,7 @@ import { messagePage } from "./subscriber.tsx";
  */
 export const FORWARDS_PER_HOUR = 30;
 
-type ForwardStatus = 400 | 403 | 429 | 502 | 503;
+type ForwardStatus = 400 | 403 | 409 | 429 | 502 | 503;
 
 /** The forward sub-app (mounted at "/m"): `POST /:f/:id/forward`. */
 export function forwardRoutes(deps: PortalDeps): Hono<PortalEnv> {
@@ -32,6 +34,7 @@ export function forwardRoutes(deps: PortalDeps): Hono<PortalEnv> {
     "/:f/:id/forward",
     requireRole("subscriber", "error"),
     csrfForm(deps, "session"),
+    countForwards,
     (c) => {
       const s = c.get("user");
       const to = (c.get("form").to ?? "").trim();
@@ -64,6 +67,11 @@ export function forwardRoutes(deps: PortalDeps): Hono<PortalEnv> {
               : "Greetings cannot be forwarded.",
           );
         }
+        // Before the address is even read: the page offered no form for this message.
+        if (m.voices.length === 0) {
+          await audit("forward-refused", { reason: "no-recording" });
+          return refuse(409, "This message has no recording to forward.");
+        }
         const smtp = deps.config.smtp;
         if (!smtp) return refuse(503, "Forwarding by e-mail is not available on this system.");
         if (!isValidAddress(to)) {
@@ -72,15 +80,21 @@ export function forwardRoutes(deps: PortalDeps): Hono<PortalEnv> {
         if (await forwardLimitReached(deps.state, s.subject, limit)) {
           return await overLimit();
         }
-        const main = mainVoice(m);
-        const voice = main ? await r.voice(ref, main.index) : null;
-        if (!main || !voice) return refuse(400, "This message has no recording to forward.");
+        const voices: ForwardVoice[] = [];
+        for (const v of m.voices) {
+          const data = await r.voice(ref, v.index);
+          if (data) voices.push({ ref: v, data });
+        }
+        if (voices.length === 0) {
+          await audit("forward-refused", { reason: "no-recording" });
+          return refuse(409, "This message has no recording to forward.");
+        }
         // Counted before the send: a relay that fails still took an attempt.
         if (!(await takeForward(deps.state, s.subject, limit))) return await overLimit();
         try {
           await sendMail(
             smtp,
-            forwardMail(m, voice, { to, mailbox: s.subject, timeZone: deps.config.timeZone }),
+            forwardMail(m, voices, { to, mailbox: s.subject, timeZone: deps.config.timeZone }),
           );
         } catch (e) {
           if (!(e instanceof MailError)) throw e;
@@ -88,7 +102,7 @@ export function forwardRoutes(deps: PortalDeps): Hono<PortalEnv> {
           await audit("forward-failed", { to });
           return refuse(502, "The message could not be sent. Please try again later.");
         }
-        await audit("forward", { to });
+        await audit("forward", { to, recordings: voices.length });
         return c.redirect(`/m/${f}/${uidValidity}-${uid}?forwarded=1#notice`, 303);
       });
     },

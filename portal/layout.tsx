@@ -6,6 +6,7 @@
 import type { ComponentChildren, VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
 import { STYLE_CSS } from "../static/style.ts";
+import { VERSION } from "../engine/version.ts";
 import { zoneNote } from "./time.tsx";
 
 /** Cache-busting version of the style sheet (its content hash, FNV-1a). */
@@ -32,6 +33,8 @@ export interface Viewer {
 export interface PageProps {
   title: string;
   viewer?: Viewer | null;
+  /** Reloads the page every so many seconds (a job's progress: there is no client script). */
+  refreshSeconds?: number;
   children: ComponentChildren;
 }
 
@@ -42,6 +45,7 @@ export function Page(p: PageProps) {
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
+        {p.refreshSeconds ? <meta http-equiv="refresh" content={String(p.refreshSeconds)} /> : null}
         <title>{`${p.title} — Voicemail`}</title>
         <link rel="stylesheet" href={`/static/style.css?v=${STYLE_VERSION}`} />
         <link rel="icon" href="/static/icon.svg" type="image/svg+xml" />
@@ -68,6 +72,8 @@ export function Page(p: PageProps) {
         <main id="main" tabIndex={-1}>{p.children}</main>
         <footer class="foot">
           <p>{zoneNote()}</p>
+          {/* Which release answers: after an upgrade or a rollback, the operator sees it here. */}
+          <p class="version">vmirror {VERSION}</p>
         </footer>
       </body>
     </html>

@@ -10,7 +10,7 @@
  * UID) — a message never changes under its UID — so a page is parsed once.
  * @module
  */
-import { join } from "node:path";
+import { join, resolve, sep } from "node:path";
 import type { ImapFlow } from "imapflow";
 import type { Config, FilesTargetConfig, ImapTargetConfig } from "../engine/config/mod.ts";
 import { isHiddenEntry, senderLabel } from "../engine/files/mod.ts";
@@ -22,10 +22,17 @@ import {
   visibleDirs,
 } from "../engine/files/mod.ts";
 import { connectAs, disconnect, ImapError } from "../engine/imap/mod.ts";
-import { type Address, decodeBody, headerValue } from "../engine/mime/mod.ts";
-import { getCachedSummary, putCachedSummary } from "../engine/state/mod.ts";
+import { type Address, decodeBody, headerValue, topMessageId } from "../engine/mime/mod.ts";
+import { originalPath, safeSegment } from "../engine/mirror/mod.ts";
+import {
+  getCachedSummary,
+  listMap,
+  mapUidValidities,
+  putCachedSummary,
+} from "../engine/state/mod.ts";
 import { examine, fetchSource } from "../engine/imap/mod.ts";
 import type { State } from "../engine/state/mod.ts";
+import { formatDateTime } from "./dates.ts";
 import {
   FileStoreError,
   type StoredChainNode,
@@ -76,8 +83,13 @@ export interface MessageSummary {
   urgent: boolean;
   private: boolean;
   broadcast: boolean;
-  /** A placeholder for a message kept whole on the application server (no audio here). */
+  /** The mirror holds a placeholder: the message was too long or too big for the backup. */
   placeholder: boolean;
+  /**
+   * With `placeholder`: the original is kept on this appliance, and the voices, duration and
+   * thread are described from it, so the message plays, downloads and forwards like any other.
+   */
+  keptOriginal?: boolean;
   size: number;
   messageId: string | null;
   inReplyTo: string | null;
@@ -111,11 +123,30 @@ export interface MessageRef {
   uid: number;
 }
 
+/** What the inbox search narrows a folder to; every field is optional. */
+export interface MessageFilter {
+  /** Part of the caller's name or number, or of the subject (any case). */
+  text?: string;
+  /** First and last day of arrival (YYYY-MM-DD, both included), in `timeZone`. */
+  fromDay?: string;
+  toDay?: string;
+  /** The zone days are counted in (default UTC). */
+  timeZone?: string;
+}
+
+/** Options of {@link MailboxReader.list}. */
+export interface ListOptions {
+  offset: number;
+  limit: number;
+  /** Only messages matching this; `total` counts the matches. */
+  filter?: MessageFilter;
+}
+
 /** Read-only access to one mailbox of the mirror. */
 export interface MailboxReader {
   readonly mailbox: string;
-  /** A page of a folder, newest first. */
-  list(folder: string, opts: { offset: number; limit: number }): Promise<MessagePage>;
+  /** A page of a folder (or of its messages matching a filter), newest first. */
+  list(folder: string, opts: ListOptions): Promise<MessagePage>;
   /** One message, or null when it is not there (or the folder's UIDVALIDITY changed). */
   get(ref: MessageRef): Promise<MessageSummary | null>;
   /** One voice part of a message (numbered as in {@link MessageSummary.voices}), or null. */
@@ -138,7 +169,9 @@ export function openMailboxReader(
 ): MailboxReader {
   const t = config.target;
   if (!t) throw new Error("No target configured: there is no mirror to read");
-  return t.type === "imap" ? imapReader(t, mailbox, opts.state) : filesReader(t, mailbox);
+  return t.type === "imap"
+    ? imapReader(t, mailbox, opts.state, join(config.dataDir, "originals"))
+    : filesReader(t, mailbox);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -281,6 +314,28 @@ export function summarizeStored(meta: StoredMessageMeta, folder: string): Messag
 }
 
 // ---------------------------------------------------------------------------------------------
+// Search
+
+/** Whether a filter narrows anything at all. */
+export function isFiltering(f: MessageFilter | undefined): f is MessageFilter {
+  return !!(f && (f.text || f.fromDay || f.toDay));
+}
+
+/** Whether a message that arrived at `iso` falls within the filter's days. */
+export function withinDays(iso: string, f: MessageFilter): boolean {
+  if (!f.fromDay && !f.toDay) return true;
+  const day = formatDateTime(iso, f.timeZone ?? "UTC").slice(0, 10);
+  return !!day && (!f.fromDay || day >= f.fromDay) && (!f.toDay || day <= f.toDay);
+}
+
+/** Whether any of `texts` contains the filter's text (any case); true without one. */
+export function matchesText(texts: (string | null | undefined)[], f: MessageFilter): boolean {
+  if (!f.text) return true;
+  const want = f.text.toLowerCase();
+  return texts.some((t) => t?.toLowerCase().includes(want));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Decoded voice parts, kept a few minutes: a player's Range requests come one after another.
 
 const VOICE_CACHE_BYTES = 64 * 1024 * 1024;
@@ -336,6 +391,7 @@ function imapReader(
   target: ImapTargetConfig,
   mailbox: string,
   state: State | undefined,
+  originals: string,
 ): MailboxReader {
   let client: ImapFlow | null = null;
   let opened: { folder: string; uidValidity: number; exists: number } | null = null;
@@ -386,6 +442,33 @@ function imapReader(
     return out;
   };
 
+  // Days on the rows' INTERNALDATE (what the list is sorted by); text by the server's SEARCH,
+  // FROM covering the caller's name and number, on the mirror itself.
+  const narrow = async (c: ImapFlow, folder: string, all: Row[], filter: MessageFilter) => {
+    let out = all.filter((r) => withinDays(r.internalDate, filter));
+    if (filter.text && out.length) {
+      let uids: number[] | false | undefined;
+      try {
+        const text = filter.text;
+        uids = await c.search({ or: [{ from: text }, { subject: text }] }, { uid: true });
+      } catch (e) {
+        throw fail(`search "${folder}"`, e);
+      }
+      const hits = new Set(uids || []);
+      out = out.filter((r) => hits.has(r.uid));
+    }
+    return out;
+  };
+
+  // A placeholder is described from its kept original when this appliance has it.
+  const describeMessage = async (bytes: Uint8Array, facts: MessageFacts) => {
+    const s = describeBytes(bytes, facts);
+    if (!s.placeholder) return s;
+    const original = await readKeptOriginal(originals, state, { mailbox, ...facts }, bytes);
+    if (!original) return { ...s, keptOriginal: false };
+    return { ...describeBytes(original, facts), placeholder: true, keptOriginal: true };
+  };
+
   // Cached descriptions first; the rest fetched in one command (collected before any other
   // command, since imapflow runs one at a time), parsed, and cached.
   const describe = async (
@@ -401,6 +484,10 @@ function imapReader(
         ),
       )
       : page.map(() => null);
+    // A placeholder described before originals were read is described again.
+    cached.forEach((c, i) => {
+      if (c?.placeholder && c.keptOriginal === undefined) cached[i] = null;
+    });
     const missing = page.filter((_, i) => !cached[i]);
     const fetched = new Map<number, MessageSummary>();
     if (missing.length) {
@@ -421,9 +508,10 @@ function imapReader(
         throw fail(`fetch messages of "${folder}"`, e);
       }
       for (const { row, bytes } of sources) {
-        const summary = describeBytes(bytes, { folder, uidValidity, ...row });
+        const summary = await describeMessage(bytes, { folder, uidValidity, ...row });
         fetched.set(row.uid, summary);
-        if (state) {
+        // An original missing now may be restored into place later: not cached.
+        if (state && summary.keptOriginal !== false) {
           await putCachedSummary(state, { mailbox, folder, uidValidity }, row.uid, summary);
         }
       }
@@ -439,12 +527,13 @@ function imapReader(
 
   return {
     mailbox,
-    list: async (folder, { offset, limit }) => {
+    list: async (folder, { offset, limit, filter }) => {
       const o = await open(folder);
       if (!o || o.box.exists === 0) {
         return { folder, uidValidity: o?.box.uidValidity ?? 0, total: 0, offset, items: [] };
       }
-      const all = await rows(o.c, "1:*", false);
+      let all = await rows(o.c, "1:*", false);
+      if (isFiltering(filter)) all = await narrow(o.c, folder, all, filter);
       all.sort((a, b) => b.internalDate.localeCompare(a.internalDate) || b.uid - a.uid);
       const page = all.slice(offset, offset + limit);
       return {
@@ -477,7 +566,15 @@ function imapReader(
         throw fail(`fetch a message of "${folder}"`, e);
       }
       if (!bytes) return null;
-      const part = voiceParts(classifyMessage(bytes))[index];
+      let info = classifyMessage(bytes);
+      if (headerValue(info.headers, "x-vmirror-placeholder") !== null) {
+        const key = { mailbox, folder, uidValidity, uid };
+        const original = await readKeptOriginal(originals, state, key, bytes);
+        if (!original) return null;
+        bytes = original;
+        info = classifyMessage(bytes);
+      }
+      const part = voiceParts(info)[index];
       if (!part) return null;
       const data = {
         bytes: decodeBody(bytes, part),
@@ -527,6 +624,105 @@ function describeBytes(bytes: Uint8Array, facts: MessageFacts): MessageSummary {
     };
   }
   return summarizeClassified(info, facts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Originals of over-length messages: the backup holds a placeholder, this appliance the original
+// under <data>/originals (engine/mirror/originals.ts), keyed by the SOURCE folder's UIDVALIDITY
+// and UID, which the portal (reading the backup) does not know. The mirror's map says which
+// source message a target UID stands for; without a map entry (a lost state store) the
+// placeholder's X-Vmirror-Placeholder Message-ID finds the original among the folder's.
+
+/**
+ * The bytes of the original that placeholder `placeholder` (target message `key`) stands for,
+ * or null when this appliance does not keep it. Only files of `key.mailbox`'s own originals
+ * folder are ever read.
+ */
+export async function readKeptOriginal(
+  root: string,
+  state: State | undefined,
+  key: MessageRef & { mailbox: string },
+  placeholder: Uint8Array,
+): Promise<Uint8Array | null> {
+  const info = classifyMessage(placeholder);
+  const claimed = headerValue(info.headers, "x-vmirror-placeholder")?.trim() ?? null;
+  const wantId = claimed && /^<[^<>\s]+>$/.test(claimed) ? claimed : null;
+  const folderDir = resolve(root, safeSegment(key.mailbox), safeSegment(key.folder));
+  const inside = (path: string) => resolve(path).startsWith(folderDir + sep);
+  for (const c of state ? await mappedOriginals(root, state, key) : []) {
+    if (!inside(c.path)) continue;
+    const bytes = await readIfPresent(c.path);
+    if (bytes && bytes.length === c.size && (!wantId || topMessageId(bytes) === wantId)) {
+      return bytes;
+    }
+  }
+  if (!wantId) return null;
+  let names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(folderDir)) {
+      // Work files of an interrupted write end in ".tmp" and are never originals.
+      if (e.isFile && /^\d+-\d+\.eml$/.test(e.name)) names.push(e.name);
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw originalError(folderDir, e);
+  }
+  names = names.sort();
+  for (const name of names) {
+    const path = join(folderDir, name);
+    if (topMessageId(await readHead(path, 64 * 1024)) === wantId) return await readIfPresent(path);
+  }
+  return null;
+}
+
+// Where the map says the originals of target message `key` are kept, with their sizes.
+async function mappedOriginals(
+  root: string,
+  state: State,
+  key: MessageRef & { mailbox: string },
+): Promise<{ path: string; size: number }[]> {
+  const f = { mailbox: key.mailbox, folder: key.folder };
+  const out: { path: string; size: number }[] = [];
+  for (const uidValidity of await mapUidValidities(state, f)) {
+    for (const e of await listMap(state, { ...f, uidValidity })) {
+      if (e.kind !== "placeholder" || e.targetUid !== key.uid) continue;
+      if ((e.targetUidValidity ?? key.uidValidity) !== key.uidValidity) continue;
+      const path = e.keptAs ?? originalPath(root, { ...f, uidValidity, uid: e.srcUid });
+      out.push({ path, size: e.size });
+    }
+  }
+  return out;
+}
+
+async function readIfPresent(path: string): Promise<Uint8Array | null> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw originalError(path, e);
+  }
+}
+
+async function readHead(path: string, max: number): Promise<Uint8Array> {
+  try {
+    using f = await Deno.open(path, { read: true });
+    const buf = new Uint8Array(max);
+    let off = 0;
+    while (off < max) {
+      const n = await f.read(buf.subarray(off));
+      if (n === null) break;
+      off += n;
+    }
+    return buf.subarray(0, off);
+  } catch (e) {
+    throw originalError(path, e);
+  }
+}
+
+function originalError(path: string, e: unknown): Error {
+  return new Error(`Cannot read the kept original "${path}": ${(e as Error)?.message ?? e}`, {
+    cause: e,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -601,14 +797,29 @@ function filesReader(target: FilesTargetConfig, mailbox: string): MailboxReader 
 
   return {
     mailbox,
-    list: async (folder, { offset, limit }) => {
+    list: async (folder, { offset, limit, filter }) => {
       const f = await findFolder(folder);
       if (!f) return { folder, uidValidity: 0, total: 0, offset, items: [] };
       try {
         // Names start with the arrival time, so name order is date order.
-        const all = (await entries(f.dir)).sort((a, b) =>
+        let all = (await entries(f.dir)).sort((a, b) =>
           a.name < b.name ? 1 : a.name > b.name ? -1 : 0
         );
+        if (isFiltering(filter)) {
+          // Every description is read (a few at a time): one meta.json per message.
+          const kept: typeof all = [];
+          for (let i = 0; i < all.length; i += 32) {
+            const batch = all.slice(i, i + 32);
+            const metas = await Promise.all(batch.map((e) => liveMeta(join(f.dir, e.name), e.uid)));
+            batch.forEach((e, j) => {
+              const m = metas[j];
+              const hit = m && withinDays(m.internalDate, filter) &&
+                matchesText([m.sender, m.from?.name, m.from?.address, m.subject], filter);
+              if (hit) kept.push(e);
+            });
+          }
+          all = kept;
+        }
         const page = all.slice(offset, offset + limit);
         const metas = await Promise.all(page.map((e) => liveMeta(join(f.dir, e.name), e.uid)));
         return {

@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import { validateConfig } from "../engine/config/mod.ts";
+import { join } from "node:path";
 import {
   type MessageSummary,
   openMailboxReader,
+  readKeptOriginal,
   summarizeClassified,
   voiceParts,
 } from "./mailbox_reader.ts";
+import { keepOriginal } from "../engine/mirror/mod.ts";
+import { closeState, openState, recordCopy } from "../engine/state/mod.ts";
 import { decodeBody } from "../engine/mime/mod.ts";
 import { openFileTarget } from "../engine/files/mod.ts";
 import { classifyMessage } from "../engine/voicemail/mod.ts";
@@ -137,6 +141,71 @@ Deno.test("summarizeClassified() recognises the mirror's placeholders", () => {
     headers: ["X-Vmirror-Placeholder: <orig@x>"],
   });
   assert.equal(summarizeClassified(classifyMessage(bytes), FACTS).placeholder, true);
+});
+
+Deno.test("readKeptOriginal() finds a placeholder's original by map, else by Message-ID", async () => {
+  const root = await Deno.makeTempDir({ prefix: "vmirror-originals-" });
+  const state = await openState(join(root, "state.kv"));
+  try {
+    const original = message({ messageId: "<long@x>", date: "Wed, 01 May 2024 14:03:22 +0000" });
+    const other = message({ messageId: "<other@x>", date: "Wed, 01 May 2024 14:03:22 +0000" });
+    const placeholder = message({
+      messageId: "<p@x>",
+      date: "Wed, 01 May 2024 14:03:22 +0000",
+      headers: ["X-Vmirror-Placeholder: <long@x>"],
+    });
+    const key = { mailbox: "4006", folder: "INBOX", uidValidity: 77, uid: 5 };
+    // Kept under the SOURCE's UIDVALIDITY and UID, which the portal does not know.
+    const source = { mailbox: "4006", folder: "INBOX", uidValidity: 3, uid: 40 };
+    await keepOriginal(root, { ...source, uid: 39, bytes: other });
+    const path = await keepOriginal(root, { ...source, bytes: original });
+    assert.deepEqual(await readKeptOriginal(root, state, key, placeholder), original);
+
+    // The map names the file even when the Message-ID could not be written in the placeholder.
+    const anonymous = message({
+      messageId: "<p2@x>",
+      date: "Wed, 01 May 2024 14:03:22 +0000",
+      headers: ["X-Vmirror-Placeholder: none"],
+    });
+    assert.equal(await readKeptOriginal(root, state, key, anonymous), null);
+    await recordCopy(state, source, {
+      srcUid: 40,
+      targetUid: 5,
+      targetUidValidity: 77,
+      kind: "placeholder",
+      messageId: "<long@x>",
+      internalDate: "2024-05-01T14:03:22.000Z",
+      size: original.length,
+      flags: [],
+      keptAs: path,
+    });
+    assert.deepEqual(await readKeptOriginal(root, state, key, anonymous), original);
+    // Another UID, or another mailbox's key, finds nothing of it.
+    assert.equal(await readKeptOriginal(root, state, { ...key, uid: 6 }, anonymous), null);
+    assert.equal(
+      await readKeptOriginal(root, state, { ...key, mailbox: "4007" }, placeholder),
+      null,
+    );
+    // A map entry pointing outside the mailbox's originals is not followed.
+    await recordCopy(state, { ...source, mailbox: "4007" }, {
+      srcUid: 40,
+      targetUid: 5,
+      targetUidValidity: 77,
+      kind: "placeholder",
+      messageId: "<long@x>",
+      internalDate: "2024-05-01T14:03:22.000Z",
+      size: original.length,
+      flags: [],
+      keptAs: path,
+    });
+    assert.equal(
+      await readKeptOriginal(root, state, { ...key, mailbox: "4007" }, anonymous),
+      null,
+    );
+  } finally {
+    closeState(state);
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
 Deno.test("the file-store reader lists newest first, pages, and stays in its mailbox", async () => {

@@ -1,20 +1,34 @@
 /**
  * A message's recordings: a voice part as 16-bit PCM WAV, decoded on the fly with Range for
- * seeking (Hono's serveStatic answers no Range), and the original recording as a download.
+ * seeking (Hono's serveStatic answers no Range), and as downloads — 16-bit PCM WAV, which plays
+ * everywhere, or the stored original. Private messages are not downloaded unless
+ * `portal.privateDownload` allows it: refused here, not only left off the page.
  * @module
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { parseWav, pcmWavSize, pcmWavStream } from "../engine/audio/mod.ts";
+import { parseWav, pcmWavSize, pcmWavStream, WavError } from "../engine/audio/mod.ts";
 import { audioExtension } from "../engine/files/mod.ts";
 import { actorOf, auditEvent, type Ctx, type PortalDeps, type PortalEnv } from "./context.ts";
 import { attachmentDisposition, parseRange } from "./http.ts";
 import type { MessageRef } from "./mailbox_reader.ts";
-import { downloadName, downloadType, messageParams, partIndex, withReader } from "./message_ref.ts";
+import {
+  downloadType,
+  mayDownload,
+  messageParams,
+  partDownloadName,
+  partIndex,
+  withReader,
+} from "./message_ref.ts";
 import { requireRole } from "./middleware.ts";
 import type { Session } from "./sessions.ts";
+import { messagePage } from "./subscriber.tsx";
+import { portalPlays } from "./metrics.ts";
 
-/** The recordings sub-app (mounted at "/m"): `/:f/:id/audio/:n`, `/:f/:id/original/:n`. */
+/**
+ * The recordings sub-app (mounted at "/m"): `/:f/:id/audio/:n` (the player's),
+ * `/:f/:id/download/:n` (PCM WAV) and `/:f/:id/original/:n` (the stored recording).
+ */
 export function mediaRoutes(deps: PortalDeps): Hono<PortalEnv> {
   const app = new Hono<PortalEnv>();
   const auditPlay = playAuditor(deps);
@@ -50,33 +64,68 @@ export function mediaRoutes(deps: PortalDeps): Hono<PortalEnv> {
     return new Response(body, { status: range ? 206 : 200, headers });
   });
 
-  app.get("/:f/:id/original/:n", requireRole("subscriber", "error"), async (c) => {
-    const s = c.get("user");
-    const { f, uidValidity, uid } = messageParams(c, deps);
-    const n = partIndex(c.req.param("n"));
-    const ref = { folder: deps.folders[f].name, uidValidity, uid };
-    const found = await withReader(deps, s, async (r) => {
-      const m = await r.get(ref);
-      const v = m ? await r.voice(ref, n) : null;
-      return m && v ? { m, v } : null;
+  for (const format of ["wav", "original"] as const) {
+    const path = format === "wav" ? "/:f/:id/download/:n" : "/:f/:id/original/:n";
+    app.get(path, requireRole("subscriber", "error"), async (c) => {
+      const s = c.get("user");
+      const { f, uidValidity, uid } = messageParams(c, deps);
+      const n = partIndex(c.req.param("n"));
+      const ref = { folder: deps.folders[f].name, uidValidity, uid };
+      const detail = { ...ref, part: n, format };
+      const found = await withReader(deps, s, async (r) => {
+        const m = await r.get(ref);
+        if (!m || !m.voices[n]) return null;
+        // Refused before a byte of the recording is read.
+        if (!mayDownload(m, deps)) return { m, v: null };
+        const v = await r.voice(ref, n);
+        return v ? { m, v } : null;
+      });
+      if (!found) throw new HTTPException(404, { message: "no such recording" });
+      const { m, v } = found;
+      if (!v) {
+        await auditEvent(c, deps, { actor: actorOf(s), action: "download-refused", detail });
+        const text = "This message is private: it can be played here, but not downloaded.";
+        return c.html(messagePage(deps, { s, f, m }, { notice: { kind: "error", text } }), 403);
+      }
+      const name = partDownloadName(m, m.voices[n]);
+      const headers = { "Cache-Control": "private, no-store" };
+      if (format === "wav") {
+        let size: number | null = null;
+        try {
+          size = pcmWavSize(parseWav(v.bytes));
+        } catch (e) {
+          // Undecodable: the stored recording is all there is to give.
+          if (!(e instanceof WavError)) throw e;
+        }
+        if (size !== null) {
+          await auditEvent(c, deps, { actor: actorOf(s), action: "download", detail });
+          const body = pcmWavStream(chunks(v.bytes), { totalSize: v.bytes.length });
+          return new Response(body, {
+            headers: {
+              ...headers,
+              "Content-Type": "audio/wav",
+              "Content-Length": String(size),
+              "Content-Disposition": attachmentDisposition(`${name}.wav`),
+            },
+          });
+        }
+      }
+      await auditEvent(c, deps, {
+        actor: actorOf(s),
+        action: "download",
+        detail: { ...detail, format: "original" },
+      });
+      const ext = audioExtension(v.contentType, v.bytes.subarray(0, 4));
+      return new Response(v.bytes as Uint8Array<ArrayBuffer>, {
+        headers: {
+          ...headers,
+          "Content-Type": downloadType(v.contentType),
+          "Content-Length": String(v.bytes.length),
+          "Content-Disposition": attachmentDisposition(`${name}.${ext}`),
+        },
+      });
     });
-    if (!found) throw new HTTPException(404, { message: "no such recording" });
-    const { m, v } = found;
-    await auditEvent(c, deps, {
-      actor: actorOf(s),
-      action: "download",
-      detail: { ...ref, part: n },
-    });
-    const ext = audioExtension(v.contentType, v.bytes.subarray(0, 4));
-    return new Response(v.bytes as Uint8Array<ArrayBuffer>, {
-      headers: {
-        "Content-Type": downloadType(v.contentType),
-        "Content-Length": String(v.bytes.length),
-        "Content-Disposition": attachmentDisposition(`${downloadName(m)}.${ext}`),
-        "Cache-Control": "private, no-store",
-      },
-    });
-  });
+  }
   return app;
 }
 
@@ -97,6 +146,7 @@ function playAuditor(deps: PortalDeps) {
     if ((plays.get(key) ?? 0) >= now - 5 * 60_000) return;
     plays.set(key, now);
     if (plays.size > 10_000) plays.clear();
+    portalPlays.inc();
     await auditEvent(c, deps, { actor: actorOf(s), action: "play", detail: { ...part } });
   };
 }

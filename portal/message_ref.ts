@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { PortalDeps } from "./context.ts";
-import type { MailboxReader, MessageSummary, VoiceRef } from "./mailbox_reader.ts";
+import type { MailboxReader, MessageSummary, ThreadNode, VoiceRef } from "./mailbox_reader.ts";
 import type { Session } from "./sessions.ts";
 import { VOICE_TYPES } from "../engine/voicemail/mod.ts";
 
@@ -57,20 +57,51 @@ export function partIndex(raw: string | undefined): number {
   return Number(raw);
 }
 
-/** The recording that stands for the message: its first own Voice-Message part. */
-export function mainVoice(m: MessageSummary): VoiceRef | null {
-  const own = m.tree.voices.map((i) => m.voices[i]).filter((v) => v);
-  return own.find((v) => v.role === "Voice-Message") ?? own[0] ?? null;
-}
-
 /** `voicemail-2026-11-20-1403-4004`: date and caller, only characters safe everywhere. */
-export function downloadName(m: MessageSummary): string {
-  const d = new Date(m.date ?? m.internalDate);
+export function downloadName(
+  m: { date: string | null; internalDate?: string; sender: string },
+): string {
+  const d = new Date(m.date ?? m.internalDate ?? "");
   const stamp = Number.isNaN(d.getTime())
     ? "undated"
     : d.toISOString().slice(0, 16).replace("T", "-").replace(":", "");
   const who = m.sender.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40);
   return `voicemail-${stamp}${who ? `-${who}` : ""}`;
+}
+
+/** The message of the thread that voice part `index` belongs to (the message itself if none). */
+export function voiceOwner(m: MessageSummary, index: number): ThreadNode {
+  const find = (n: ThreadNode): ThreadNode | null =>
+    n.voices.includes(index) ? n : n.children.reduce<ThreadNode | null>(
+      (hit, c) => hit ?? find(c),
+      null,
+    );
+  return find(m.tree) ?? m.tree;
+}
+
+/** The file name (no extension) of voice part `v` of `m`: its own message's date and caller. */
+export function partDownloadName(m: MessageSummary, v: VoiceRef): string {
+  const owner = voiceOwner(m, v.index);
+  const base = downloadName(owner === m.tree ? m : { ...owner, internalDate: m.internalDate });
+  return v.role === "Originator-Spoken-Name"
+    ? `${base}-name`
+    : v.role === "Spoken-Subject"
+    ? `${base}-subject`
+    : base;
+}
+
+/** What a voice part is, as a page or a mail names it. */
+export function voiceLabel(role: VoiceRef["role"]): string {
+  return role === "Originator-Spoken-Name"
+    ? "Caller's name"
+    : role === "Spoken-Subject"
+    ? "Spoken subject"
+    : "Recording";
+}
+
+/** Whether `m`'s recordings may leave the portal as files: private ones only when allowed. */
+export function mayDownload(m: MessageSummary, deps: PortalDeps): boolean {
+  return !m.private || deps.config.portal.privateDownload;
 }
 
 /**

@@ -18,6 +18,7 @@ import {
 import { clientAddressOf, securityHeaders } from "./http.ts";
 import { getSession, sameSecret, type Session, type SessionRole } from "./sessions.ts";
 import { checkApiToken } from "./admin_account.ts";
+import { auditRefusal } from "./errors.tsx";
 
 /**
  * Notes the client's address (`X-Forwarded-For` believed only from `portal.trustedProxies`,
@@ -172,6 +173,7 @@ export function requireApiAdmin(deps: PortalDeps) {
     }
     const safe = c.req.method === "GET" || c.req.method === "HEAD";
     if (!safe && !sameSecret(c.req.header("x-csrf-token") ?? "", s.csrf)) {
+      await auditRefusal(deps.state, c, { status: 403, reason: "csrf" });
       return c.json({ error: "CSRF token missing or wrong (send it in X-CSRF-Token)" }, 403);
     }
     c.set("user", s);

@@ -33,6 +33,7 @@ import {
 import { renderPage } from "./layout.tsx";
 import { csrfForm, requireRole } from "./middleware.ts";
 import { LoginPage } from "./subscriber_pages.tsx";
+import { countLogins } from "./metrics.ts";
 
 /** The sign-in sub-app (mounted at "/"): `/login`, `/admin/login`, `/logout`. */
 export function signInRoutes(deps: PortalDeps): Hono<PortalEnv> {
@@ -42,13 +43,23 @@ export function signInRoutes(deps: PortalDeps): Hono<PortalEnv> {
     if (c.get("session")?.role === "subscriber") return c.redirect("/inbox", 303);
     return c.html(renderPage(<LoginPage csrf={loginFormToken(c, deps)} />));
   });
-  app.post("/login", csrfForm(deps, "login"), (c) => subscriberLogin(c, deps, c.get("form")));
+  app.post(
+    "/login",
+    csrfForm(deps, "login"),
+    countLogins("subscriber"),
+    (c) => subscriberLogin(c, deps, c.get("form")),
+  );
 
   app.get("/admin/login", (c) => {
     if (c.get("session")?.role === "admin") return c.redirect("/admin", 303);
     return c.html(renderPage(<LoginPage admin csrf={loginFormToken(c, deps)} />));
   });
-  app.post("/admin/login", csrfForm(deps, "login"), (c) => adminLogin(c, deps, c.get("form")));
+  app.post(
+    "/admin/login",
+    csrfForm(deps, "login"),
+    countLogins("admin"),
+    (c) => adminLogin(c, deps, c.get("form")),
+  );
 
   app.post("/logout", requireRole("any"), csrfForm(deps, "session"), async (c) => {
     const s = c.get("user");

@@ -9,11 +9,17 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { PortalDeps, PortalEnv } from "./context.ts";
 import { renderPage, type Viewer } from "./layout.tsx";
-import type { MessageSummary } from "./mailbox_reader.ts";
-import { folderIndex, messageParams, withReader } from "./message_ref.ts";
+import type { MessageFilter, MessageSummary } from "./mailbox_reader.ts";
+import { folderIndex, mayDownload, messageParams, withReader } from "./message_ref.ts";
 import { requireRole } from "./middleware.ts";
 import type { Session } from "./sessions.ts";
-import { InboxPage, MessagePage, type MessagePageProps } from "./subscriber_pages.tsx";
+import {
+  InboxPage,
+  type InboxSearch,
+  MessagePage,
+  type MessagePageProps,
+} from "./subscriber_pages.tsx";
+import { currentTimeZone } from "./time.tsx";
 
 /** Messages per inbox page: small enough to open at once, large enough to rarely page. */
 export const PAGE_SIZE = 50;
@@ -26,11 +32,13 @@ export function subscriberRoutes(deps: PortalDeps): Hono<PortalEnv> {
     const s = c.get("user");
     const f = folderIndex(c.req.query("f") ?? "0", deps);
     const page = Math.max(1, Math.min(1_000_000, Number(c.req.query("page") ?? "1") | 0 || 1));
-    const list = await withReader(
-      deps,
-      s,
-      (r) => r.list(deps.folders[f].name, { offset: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE }),
-    );
+    const search = searchParams(c.req.query());
+    const list = await withReader(deps, s, (r) =>
+      r.list(deps.folders[f].name, {
+        offset: (page - 1) * PAGE_SIZE,
+        limit: PAGE_SIZE,
+        filter: { ...messageFilter(search), timeZone: currentTimeZone() },
+      }));
     return c.html(renderPage(
       <InboxPage
         viewer={subscriberViewer(s)}
@@ -40,6 +48,7 @@ export function subscriberRoutes(deps: PortalDeps): Hono<PortalEnv> {
         total={list.total}
         page={page}
         pageSize={PAGE_SIZE}
+        search={search}
       />,
     ));
   });
@@ -71,9 +80,26 @@ export function messagePage(
       folderIndex={shown.f}
       m={shown.m}
       canMail={!!deps.config.smtp}
+      canDownload={mayDownload(shown.m, deps)}
       {...more}
     />,
   );
+}
+
+/** The inbox search as the URL gives it: kept only when well-formed (it is shown again). */
+export function searchParams(query: Record<string, string>): InboxSearch {
+  const day = (v: string | undefined) =>
+    v && /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v)) ? v : "";
+  // Control characters could not be searched for anyway (IMAP quoted strings refuse them).
+  const q = (query.q ?? "").replace(/\p{Cc}/gu, " ").trim().slice(0, 100);
+  let from = day(query.from);
+  let to = day(query.to);
+  if (from && to && from > to) [from, to] = [to, from];
+  return { q, from, to };
+}
+
+function messageFilter(p: InboxSearch): MessageFilter {
+  return { text: p.q || undefined, fromDay: p.from || undefined, toDay: p.to || undefined };
 }
 
 function subscriberViewer(s: Session): Viewer {

@@ -8,6 +8,7 @@ import type { MessageSummary, ThreadNode } from "./mailbox_reader.ts";
 import type { PortalFolder } from "./context.ts";
 import { formatDuration, spokenDuration } from "./http.ts";
 import { Page, type Viewer } from "./layout.tsx";
+import { voiceLabel } from "./message_ref.ts";
 import { When } from "./time.tsx";
 
 /** The message's own id in URLs: `<uidvalidity>-<uid>`. */
@@ -94,6 +95,13 @@ export function LoginPage(p: LoginPageProps) {
   );
 }
 
+/** The inbox search as entered: words, and first and last day (YYYY-MM-DD); "" for none. */
+export interface InboxSearch {
+  q: string;
+  from: string;
+  to: string;
+}
+
 /** Props of {@link InboxPage}. */
 export interface InboxPageProps {
   viewer: Viewer;
@@ -103,6 +111,17 @@ export interface InboxPageProps {
   total: number;
   page: number;
   pageSize: number;
+  search?: InboxSearch;
+}
+
+/** The query string of a folder's list: folder, search and page. */
+export function inboxQuery(f: number, search: InboxSearch | undefined, page = 1): string {
+  const q = new URLSearchParams({ f: String(f) });
+  if (search?.q) q.set("q", search.q);
+  if (search?.from) q.set("from", search.from);
+  if (search?.to) q.set("to", search.to);
+  if (page > 1) q.set("page", String(page));
+  return q.toString();
 }
 
 /** The list of one folder, newest first, paged. */
@@ -111,7 +130,8 @@ export function InboxPage(p: InboxPageProps) {
   const pages = Math.max(1, Math.ceil(p.total / p.pageSize));
   const first = p.total ? (p.page - 1) * p.pageSize + 1 : 0;
   const last = Math.min(p.total, p.page * p.pageSize);
-  const href = (page: number) => `/inbox?f=${p.folderIndex}${page > 1 ? `&page=${page}` : ""}`;
+  const href = (page: number) => `/inbox?${inboxQuery(p.folderIndex, p.search, page)}`;
+  const searching = !!(p.search && (p.search.q || p.search.from || p.search.to));
   return (
     <Page title={folder.label} viewer={p.viewer}>
       <h1>{folder.label}</h1>
@@ -128,10 +148,11 @@ export function InboxPage(p: InboxPageProps) {
           </ul>
         </nav>
       )}
-      <p class="count" id="count">
+      {!folder.greetings && <SearchForm f={p.folderIndex} search={p.search} active={searching} />}
+      <p class="count" id="count" role={searching ? "status" : undefined}>
         {p.total === 0
-          ? (folder.greetings ? "No greetings." : "No messages.")
-          : `${first}–${last} of ${p.total}, newest first`}
+          ? (searching ? "No messages match." : folder.greetings ? "No greetings." : "No messages.")
+          : `${first}–${last} of ${p.total}${searching ? " matching" : ""}, newest first`}
       </p>
       {p.items.length > 0 && (
         <ol class="msgs" aria-labelledby="count">
@@ -156,6 +177,31 @@ export function InboxPage(p: InboxPageProps) {
   );
 }
 
+// A GET form: a search is a link one can keep, and needs no CSRF token.
+function SearchForm(p: { f: number; search?: InboxSearch; active: boolean }) {
+  return (
+    <form method="get" action="/inbox" class="search" role="search" aria-label="Search messages">
+      <input type="hidden" name="f" value={String(p.f)} />
+      <div class="q">
+        <label for="q">Caller, number or subject</label>
+        <input type="search" id="q" name="q" maxLength={100} value={p.search?.q ?? ""} />
+      </div>
+      <div>
+        <label for="from">From day</label>
+        <input type="date" id="from" name="from" value={p.search?.from ?? ""} />
+      </div>
+      <div>
+        <label for="to">To day</label>
+        <input type="date" id="to" name="to" value={p.search?.to ?? ""} />
+      </div>
+      <div class="go">
+        <button type="submit">Search</button>
+        {p.active && <a href={`/inbox?f=${p.f}`}>Show all</a>}
+      </div>
+    </form>
+  );
+}
+
 function isUnread(m: MessageSummary): boolean {
   return !m.flags.includes("\\Seen");
 }
@@ -165,19 +211,32 @@ function title(m: MessageSummary, greetings: boolean): string {
   return m.sender;
 }
 
+/** What a message is: a reply, a forward, or (null) a message of its own. */
+export function messageKind(m: MessageSummary): "reply" | "forward" | null {
+  if (m.inReplyTo !== null) return "reply";
+  return m.tree.children.length > 0 ? "forward" : null;
+}
+
+/** The state badges of a message, in the order shown: [class, words]. */
+export function messageStates(m: MessageSummary, greetings: boolean): [string, string][] {
+  const out: [string, string][] = [];
+  if (!greetings && isUnread(m)) out.push(["new", "New"]);
+  if (m.urgent) out.push(["urgent", "Urgent"]);
+  if (m.private) out.push(["private", "Private"]);
+  if (m.flags.includes("\\Answered")) out.push(["answered", "Answered"]);
+  if (m.placeholder && !m.keptOriginal) out.push(["plain", "Not kept here"]);
+  return out;
+}
+
+// Two groups: what the message is (outlined) and what state it is in (filled).
 function Badges(p: { m: MessageSummary; greetings: boolean }) {
-  const m = p.m;
-  const reply = m.inReplyTo !== null;
-  const forward = !reply && m.tree.children.length > 0;
+  const kind = messageKind(p.m);
+  const states = messageStates(p.m, p.greetings);
+  if (!kind && states.length === 0) return null;
   return (
     <span class="badges">
-      {!p.greetings && isUnread(m) && <span class="badge new">New</span>}
-      {m.urgent && <span class="badge urgent">Urgent</span>}
-      {m.private && <span class="badge private">Private</span>}
-      {reply && <span class="badge plain">Reply</span>}
-      {forward && <span class="badge plain">Forwarded</span>}
-      {m.flags.includes("\\Answered") && <span class="badge plain">Answered</span>}
-      {m.placeholder && <span class="badge plain">Kept on the server</span>}
+      {kind && <span class="badge kind">{kind === "reply" ? "Reply" : "Forward"}</span>}
+      {states.map(([cls, words]) => <span key={cls} class={`badge ${cls}`}>{words}</span>)}
     </span>
   );
 }
@@ -194,7 +253,7 @@ function MessageRow(p: { m: MessageSummary; folderIndex: number; greetings: bool
           <span class="sr">{spokenDuration(m.durationSeconds)}</span>
         </span>
         <span class="when">
-          <When iso={m.date ?? m.internalDate} />
+          <When iso={m.date ?? m.internalDate} relative />
         </span>
         {!p.greetings && m.subject && <span class="subject">{m.subject}</span>}
         <Badges m={m} greetings={p.greetings} />
@@ -209,7 +268,7 @@ function ThreadList(p: { nodes: ThreadNode[] }) {
     <ul class="thread" aria-label="Earlier messages in this thread">
       {p.nodes.map((n, i) => (
         <li key={i}>
-          <span class="node">{n.sender}</span>, <When iso={n.date} />
+          <span class="node">{n.sender}</span>, <When iso={n.date} relative />
           {n.durationSeconds !== null && `, ${formatDuration(n.durationSeconds)}`}
           {n.children.length > 0 && <ThreadList nodes={n.children} />}
         </li>
@@ -226,6 +285,8 @@ export interface MessagePageProps {
   m: MessageSummary;
   /** Whether an SMTP relay is configured. */
   canMail: boolean;
+  /** Whether the recordings may be downloaded (private ones only when the config allows). */
+  canDownload: boolean;
   notice?: { kind: "ok" | "error"; text: string };
   to?: string;
 }
@@ -236,6 +297,7 @@ export function MessagePage(p: MessagePageProps) {
   const folder = p.folders[p.folderIndex];
   const base = `/m/${p.folderIndex}/${messageId(m)}`;
   const heading = folder.greetings ? m.subject || "Greeting" : `Voice message from ${m.sender}`;
+  const kind = messageKind(m);
   return (
     <Page title={heading} viewer={p.viewer}>
       <p>
@@ -273,58 +335,90 @@ export function MessagePage(p: MessagePageProps) {
             <dd>{m.subject}</dd>
           </>
         )}
+        {kind && (
+          <>
+            <dt>Kind</dt>
+            <dd>
+              {kind === "reply" ? "Reply to an earlier message" : "Forwarded message"}
+            </dd>
+          </>
+        )}
       </dl>
       <section class="play" aria-labelledby="listen">
         <h2 id="listen">Listen</h2>
-        {m.placeholder && (
-          <p class="note">
-            This message was too long for the backup system; its recording is kept on the
-            application server. Ask your administrator for it.
+        {m.placeholder && m.keptOriginal && (
+          <p class="note" id="kept-note">
+            This message is longer than the backup system keeps; it plays from the copy kept on this
+            server.
           </p>
         )}
-        <Voices m={m} node={m.tree} base={base} label={heading} />
-        {!m.placeholder && m.tree.voices.length === 0 && <p>This message has no recording.</p>}
+        {m.placeholder && !m.keptOriginal && (
+          <p class="note" id="kept-note">
+            This message was too long for the backup system, and its recording is not kept on this
+            server. Ask your administrator for it.
+          </p>
+        )}
+        {m.private && !p.canDownload && m.voices.length > 0 && (
+          <p class="note" id="private-download-note">
+            This message is private: it can be played here, but not downloaded.
+          </p>
+        )}
+        <Voices m={m} node={m.tree} base={base} label={heading} canDownload={p.canDownload} />
+        {!m.placeholder && m.voices.length === 0 && <p>This message has no recording.</p>}
       </section>
       {m.tree.children.length > 0 && (
         <section class="thread" aria-labelledby="thread">
           <h2 id="thread">Earlier in this thread</h2>
-          <ThreadSection m={m} nodes={m.tree.children} base={base} />
+          <ThreadSection m={m} nodes={m.tree.children} base={base} canDownload={p.canDownload} />
         </section>
       )}
       {!folder.greetings && (
         <section class="forward" aria-labelledby="fwd">
           <h2 id="fwd">Forward by e-mail</h2>
-          {m.private
-            ? (
-              <p class="note" id="private-note">
-                This message is private: it cannot be forwarded.
-              </p>
-            )
-            : !p.canMail
-            ? <p>Forwarding by e-mail is not available on this system.</p>
-            : (
-              <form method="post" action={`${base}/forward`} class="stack">
-                <input type="hidden" name="_csrf" value={p.viewer.csrf} />
-                <label for="to">E-mail address</label>
-                <input
-                  type="email"
-                  id="to"
-                  name="to"
-                  required
-                  maxLength={254}
-                  autocomplete="email"
-                  value={p.to ?? ""}
-                  aria-describedby="to-hint"
-                />
-                <p class="hint" id="to-hint">
-                  The recording is sent as a WAV attachment with the caller's name and the date.
-                </p>
-                <button type="submit">Forward</button>
-              </form>
-            )}
+          <ForwardForm {...p} base={base} />
         </section>
       )}
     </Page>
+  );
+}
+
+function ForwardForm(p: MessagePageProps & { base: string }) {
+  const m = p.m;
+  if (m.private) {
+    return (
+      <p class="note" id="private-note">
+        This message is private: it cannot be forwarded.
+      </p>
+    );
+  }
+  if (m.voices.length === 0) {
+    return <p id="no-recording-note">This message has no recording to forward.</p>;
+  }
+  if (!p.canMail) return <p>Forwarding by e-mail is not available on this system.</p>;
+  const n = m.voices.length;
+  return (
+    <form method="post" action={`${p.base}/forward`} class="stack">
+      <input type="hidden" name="_csrf" value={p.viewer.csrf} />
+      <label for="to">E-mail address</label>
+      <input
+        type="email"
+        id="to"
+        name="to"
+        required
+        maxLength={254}
+        autocomplete="email"
+        value={p.to ?? ""}
+        aria-describedby="to-hint"
+      />
+      <p class="hint" id="to-hint">
+        {n === 1
+          ? "The recording is sent as a WAV attachment with the caller's name and the date."
+          : m.tree.children.length > 0
+          ? `All ${n} recordings, this message's and the earlier ones in its thread, are sent as WAV attachments, each with its caller's name and date.`
+          : `Its ${n} recordings are sent as WAV attachments with the caller's name and the date.`}
+      </p>
+      <button type="submit">Forward</button>
+    </form>
   );
 }
 
@@ -334,17 +428,14 @@ function Voices(
     node: ThreadNode;
     base: string;
     label: string;
+    canDownload: boolean;
   },
 ) {
   const refs = p.node.voices.map((i) => p.m.voices[i]).filter((v) => v);
   return (
     <>
       {refs.map((v) => {
-        const what = v.role === "Originator-Spoken-Name"
-          ? "Caller's name"
-          : v.role === "Spoken-Subject"
-          ? "Spoken subject"
-          : "Recording";
+        const what = voiceLabel(v.role);
         return (
           <div key={v.index} class="voice">
             {refs.length > 1 && <p>{what}</p>}
@@ -358,12 +449,17 @@ function Voices(
             >
               <a href={`${p.base}/audio/${v.index}`}>Play the recording</a>
             </audio>
-            <p>
-              <a href={`${p.base}/original/${v.index}`} download>
-                Download the original file ({what.toLowerCase()})
-              </a>
-              {v.seconds !== null && ` (${spokenDuration(v.seconds)})`}
-            </p>
+            {v.seconds !== null && <p class="hint">{spokenDuration(v.seconds)}</p>}
+            {p.canDownload && (
+              <p class="downloads">
+                <a href={`${p.base}/download/${v.index}`} download>
+                  Download<span class="sr">{` the ${what.toLowerCase()}`}</span> (WAV)
+                </a>
+                <a href={`${p.base}/original/${v.index}`} download>
+                  Original format<span class="sr">{` of the ${what.toLowerCase()}`}</span>
+                </a>
+              </p>
+            )}
           </div>
         );
       })}
@@ -371,7 +467,9 @@ function Voices(
   );
 }
 
-function ThreadSection(p: { m: MessageSummary; nodes: ThreadNode[]; base: string }) {
+function ThreadSection(
+  p: { m: MessageSummary; nodes: ThreadNode[]; base: string; canDownload: boolean },
+) {
   return (
     <ol class="thread">
       {p.nodes.map((n, i) => (
@@ -385,8 +483,11 @@ function ThreadSection(p: { m: MessageSummary; nodes: ThreadNode[]; base: string
             node={n}
             base={p.base}
             label={`message from ${n.sender}`}
+            canDownload={p.canDownload}
           />
-          {n.children.length > 0 && <ThreadSection m={p.m} nodes={n.children} base={p.base} />}
+          {n.children.length > 0 && (
+            <ThreadSection m={p.m} nodes={n.children} base={p.base} canDownload={p.canDownload} />
+          )}
         </li>
       ))}
     </ol>

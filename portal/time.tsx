@@ -22,10 +22,40 @@ export function timeZoneScope(timeZone: () => string) {
   });
 }
 
-/** A date as every page shows it: "2026-12-02 10:41 CET", machine-readable underneath. */
-export function When(p: { iso: string | null | undefined; unknown?: string }) {
+/**
+ * A date as every page shows it: "2026-12-02 10:41 CET", machine-readable underneath. With
+ * `relative` (the subscriber's lists), today's and yesterday's dates read "today 10:41" and
+ * "yesterday 10:41" — the zone is named in the page footer — and the full date is the title.
+ */
+export function When(
+  p: { iso: string | null | undefined; unknown?: string; relative?: boolean; now?: Date },
+) {
   if (!p.iso || Number.isNaN(Date.parse(p.iso))) return <span>{p.unknown ?? "date unknown"}</span>;
-  return <time dateTime={p.iso}>{formatDateTime(p.iso, currentTimeZone())}</time>;
+  const full = formatDateTime(p.iso, currentTimeZone());
+  const near = p.relative ? relativeDateTime(p.iso, currentTimeZone(), p.now) : null;
+  return near
+    ? <time dateTime={p.iso} title={full}>{near}</time>
+    : <time dateTime={p.iso}>{full}</time>;
+}
+
+/**
+ * "today 10:41" or "yesterday 10:41" when `iso` falls on today's or yesterday's calendar day in
+ * `timeZone` (as of `now`); null for any other day.
+ */
+export function relativeDateTime(
+  iso: string,
+  timeZone: string,
+  now: Date = new Date(),
+): string | null {
+  const text = formatDateTime(iso, timeZone); // "2026-12-02 10:41 CET"
+  const today = formatDateTime(now, timeZone).slice(0, 10);
+  if (!text || !today) return null;
+  // The calendar day before today, counted on the date itself: a day of a DST change is not 24 h.
+  const [y, m, d] = today.split("-").map(Number);
+  const yesterday = new Date(Date.UTC(y, m - 1, d - 1)).toISOString().slice(0, 10);
+  const day = text.slice(0, 10);
+  const time = text.slice(11, 16);
+  return day === today ? `today ${time}` : day === yesterday ? `yesterday ${time}` : null;
 }
 
 /** "Times are in Europe/Berlin (CET)" for page footers. */

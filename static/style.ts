@@ -53,6 +53,8 @@ ol.msgs{list-style:none;margin:0;padding:0;border-top:1px solid var(--line)}
 .badge{display:inline-block;font-size:.8rem;font-weight:700;letter-spacing:.02em;padding:.05rem .5rem;border-radius:4px;color:#fff;margin-right:.35rem}
 .badge.new{background:var(--new)}.badge.urgent{background:var(--urgent)}.badge.private{background:var(--private)}
 .badge.plain{background:#fff;color:var(--fg);border:1px solid #6b6b6b}
+.badge.answered{background:var(--ok)}
+.badge.kind{background:transparent;color:var(--fg);border:1px solid var(--muted);border-radius:999px;font-weight:600}
 ul.thread,ol.thread{margin:.25rem 0 .75rem;padding-left:1.25rem;border-left:3px solid var(--line)}
 ul.thread li,ol.thread li{margin:.3rem 0;color:var(--muted);list-style:none}
 .thread .node{color:var(--fg)}
@@ -104,5 +106,41 @@ input[type=text],input[type=password],input[type=email],select,textarea{backgrou
 input:disabled,select:disabled,textarea:disabled{background:var(--soft);color:var(--muted)}
 .field-error,.step.failed .mark{color:#ff9a9a}.step.passed .mark{color:#7ddc8c}.field.invalid{border-left-color:#ff9a9a}
 button.quiet{background:transparent;color:var(--link)}.badge.plain{background:transparent;color:var(--fg)}
+.bad{color:#ff9a9a}.good{color:#7ddc8c}
 .error{background:#3a1d1d}.ok{background:#1d3322}.note{background:#2a2238}.skip{background:#000}}
+/* dashboard */
+.muted{color:var(--muted)}
+ul.tiles{display:flex;flex-wrap:wrap;gap:.5rem;list-style:none;padding:0}
+ul.tiles li{border:1px solid var(--line);border-radius:.4rem;padding:.5rem .75rem;background:var(--soft)}
+ul.tiles strong{font-size:1.25rem}
+ul.alerts{padding-left:1rem}
+figure.chart{margin:1rem 0}
+figure.chart figcaption{font-weight:600;margin-bottom:.25rem}
+figure.chart svg{width:100%;height:auto;max-height:14rem;display:block}
+figure.chart .bar{fill:var(--accent)}
+figure.chart .tick line{stroke:var(--line)}
+figure.chart text{font-size:11px;fill:var(--muted)}
+/* audit log */
+form.filters{display:grid;grid-template-columns:repeat(auto-fit,minmax(12rem,1fr));gap:0 1rem;align-items:start}
+form.filters .actions{grid-column:1/-1;align-items:center}
+form.filters input[type=date]{display:block;font:inherit;width:100%;max-width:24rem;min-height:44px;padding:.4rem .6rem;border:2px solid #6b6b6b;border-radius:6px;color:var(--fg);background:#fff}
+@media (prefers-color-scheme:dark){form.filters input[type=date]{background:#1c1c1c;border-color:#8a8a8a}}
+/* subscriber portal II */
+.downloads{display:flex;flex-wrap:wrap;gap:.25rem 1.25rem;margin:.25rem 0 .75rem}
+.voice .hint{margin:0}
+form.search{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:flex-end;margin:0 0 .75rem}
+form.search label{margin:.25rem 0}
+form.search input[type=search],form.search input[type=date]{display:block;font:inherit;min-height:44px;padding:.4rem .6rem;border:2px solid #6b6b6b;border-radius:6px;color:var(--fg);background:#fff;max-width:100%}
+form.search .q{flex:1 1 14rem}
+form.search .q input{width:100%}
+form.search .go{display:flex;gap:1rem;align-items:center}
+@media (prefers-color-scheme:dark){form.search input[type=search],form.search input[type=date]{background:#1c1c1c;border-color:#8a8a8a;color-scheme:dark}}
+/* sync & restore (jobs) */
+section.jobs-form{margin:0 0 2rem}
+section.jobs-form form{margin:.75rem 0}
+section.jobs-form .hint{display:block}
+section.jobs-form input[type=date]{display:block;font:inherit;width:100%;max-width:24rem;min-height:44px;padding:.4rem .6rem;border:2px solid #6b6b6b;border-radius:6px;color:var(--fg);background:#fff}
+ol.progress{font-family:ui-monospace,monospace;font-size:.9rem;overflow-wrap:anywhere}
+form.confirm{border-left:6px solid var(--accent);background:var(--soft);padding:.6rem .9rem;margin:1rem 0}
+@media (prefers-color-scheme:dark){section.jobs-form input[type=date]{background:#1c1c1c;border-color:#8a8a8a}}
 `;

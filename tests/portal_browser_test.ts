@@ -58,6 +58,41 @@ function findPart(root: Part, test: (p: Part) => boolean): Part | null {
   return null;
 }
 
+/**
+ * Runs in the page: every element with words of its own whose colour has less than 4.5:1
+ * contrast with the background it is drawn on (WCAG AA), as "selector: ratio" lines.
+ */
+function lowContrastTexts(): string[] {
+  const rgb = (c: string) => {
+    const m = /rgba?\(([\d.]+), ([\d.]+), ([\d.]+)(?:, ([\d.]+))?\)/.exec(c);
+    return m ? { v: [+m[1], +m[2], +m[3]], a: m[4] === undefined ? 1 : +m[4] } : null;
+  };
+  const lum = (v: number[]) => {
+    const [r, g, b] = v.map((x) => x / 255).map((x) =>
+      x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4
+    );
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = (el: Element | null): number[] => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c && c.a > 0.5) return c.v;
+    }
+    return [255, 255, 255];
+  };
+  const out: string[] = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent!.trim());
+    const box = el.getBoundingClientRect();
+    if (!own || box.width < 2 || box.height < 2 || el.closest(".sr, .skip")) continue;
+    const fg = rgb(getComputedStyle(el).color)!.v;
+    const [a, b] = [lum(fg), lum(background(el))].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    if (ratio < 4.5) out.push(`${el.tagName.toLowerCase()}.${el.className}: ${ratio.toFixed(2)}`);
+  }
+  return out;
+}
+
 Deno.test({
   name: "portal in Chromium: login, inbox, play, forward, private refused, logout",
   async fn(t) {
@@ -135,6 +170,18 @@ Deno.test({
         );
         assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px on a phone`);
         await page.setViewportSize({ width: 1100, height: 900 });
+      });
+
+      await t.step("light and dark: every word on the inbox keeps 4.5:1 contrast", async () => {
+        for (const colorScheme of ["light", "dark"] as const) {
+          await page.emulateMedia({ colorScheme });
+          const low = await page.evaluate(lowContrastTexts);
+          assert.deepEqual(low, [], `${colorScheme}: ${low.join("; ")}`);
+          // Kind and state badges are told apart by their words, not colour alone.
+          assert.ok(await page.locator(".badge.kind").count() >= 2);
+        }
+        await page.screenshot({ path: join(artifacts, "portal-inbox-dark.png"), fullPage: true });
+        await page.emulateMedia({ colorScheme: "light" });
       });
 
       const voice = seeded.find((m) => m.kind === "voice" && !m.private && m.encoding === "gsm")!;
@@ -233,6 +280,11 @@ Deno.test({
         await page.waitForLoadState();
         assert.match((await page.locator("#notice").textContent()) ?? "", /private/);
         assert.equal(readSmtpInbox().length, before);
+        // The refusal page (notice, notes, badges, player) in the dark scheme too.
+        await page.emulateMedia({ colorScheme: "dark" });
+        const low = await page.evaluate(lowContrastTexts);
+        assert.deepEqual(low, [], `dark message page: ${low.join("; ")}`);
+        await page.emulateMedia({ colorScheme: "light" });
       });
 
       await t.step("log out; the inbox asks for a login again", async () => {

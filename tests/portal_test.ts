@@ -382,7 +382,7 @@ Deno.test({
         await admin.adminLogin("admin", ADMIN_PASSWORD);
         const status = await admin.page("/admin");
         assert.equal(status.res.status, 200);
-        assert.match(status.html, /Sync status/);
+        assert.match(status.html, /<h1>Dashboard<\/h1>/);
         const audit = await admin.page("/admin/audit");
         for (const action of ["login", "play", "download", "forward", "forward-refused"]) {
           assert.match(audit.html, new RegExp(`<td>${action}</td>`), action);

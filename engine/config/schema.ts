@@ -141,6 +141,15 @@ const portalSchema = z.strictObject({
   trustedProxies: z.array(
     nonEmpty.refine(isAddressOrCidr, "expected an IP address or CIDR block, e.g. 10.0.0.0/8"),
   ).default([]),
+  /** Whether private messages may be downloaded (never forwarded); off: refused server-side. */
+  privateDownload: z.boolean().default(false),
+  /** Host headers the portal answers (DNS-rebinding guard); empty: any. */
+  allowedHosts: z.array(nonEmpty).default([]),
+  /** The portal's address as users reach it; its host is allowed too. */
+  publicUrl: nonEmpty.refine(
+    (u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol),
+    'expected an http(s) URL, e.g. "https://voicemail.example.com"',
+  ).optional(),
 });
 
 const scheduleSchema = z.strictObject({

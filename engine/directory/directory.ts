@@ -28,7 +28,9 @@ import {
   searchEntries,
 } from "./ldap.ts";
 import { log, redact } from "../support/mod.ts";
+import { directoryPassDuration } from "../metrics/mod.ts";
 import {
+  addDirectoryPassStats,
   addSubscriptions,
   getSubscription,
   listDirectoryRunRecords,
@@ -596,6 +598,8 @@ async function finish(state: State, report: DirectoryReport, t0: number): Promis
     !(report.recordedNames && recordedNamesFailed(report.recordedNames));
   if (!report.dryRun) {
     await putDirectoryRunRecord(state, compactReport(report));
+    directoryPassDuration.observe(report.durationMs / 1000);
+    await addDirectoryPassStats(state, { ok: report.ok });
   }
   return report;
 }

@@ -22,6 +22,7 @@ import type { ImapSession } from "../imap/mod.ts";
 import type { MessageMeta } from "../imap/mod.ts";
 import {
   type Intent,
+  LAG_SAMPLE_SIZE,
   listMap,
   type MailboxResult,
   type MapEntry,
@@ -199,11 +200,39 @@ async function writeBatch(c: CopyContext, items: { meta: MessageMeta; body: Body
     });
   }
   await recordCopies(state, { mailbox, folder, uidValidity }, records);
+  const copiedAt = Date.now();
   for (const r of records) {
     if (r.kind === "skipped") result.skipped[r.reason!] = (result.skipped[r.reason!] ?? 0) + 1;
-    else if (r.kind === "placeholder") result.placeholders++;
-    else result.copied++;
+    else {
+      if (r.kind === "placeholder") result.placeholders++;
+      else result.copied++;
+      noteLag(result, (copiedAt - Date.parse(r.internalDate)) / 1000);
+    }
   }
+}
+
+// The lags of each result's copies, for the statistics' sample; the result itself keeps only
+// the longest, so the stored result stays small whatever the pass copied.
+const lags = new WeakMap<MailboxResult, number[]>();
+
+// A clock behind production's makes a fresh message look copied before it arrived: that is no lag.
+function noteLag(result: MailboxResult, seconds: number) {
+  const lag = Math.max(0, Math.round(seconds * 1000) / 1000);
+  if (!Number.isFinite(lag)) return;
+  result.lagSeconds = Math.max(result.lagSeconds ?? 0, lag);
+  const list = lags.get(result) ?? [];
+  list.push(lag);
+  // The sample keeps the newest 1,000: a first pass of 50,000 copies holds no more than 2,000.
+  if (list.length > 2 * LAG_SAMPLE_SIZE) list.splice(0, list.length - LAG_SAMPLE_SIZE);
+  lags.set(result, list);
+}
+
+/**
+ * The mirror lags (seconds from INTERNALDATE on production to the copy being recorded) of the
+ * messages copied into `result`, in copy order.
+ */
+export function lagsOf(result: MailboxResult): number[] {
+  return lags.get(result) ?? [];
 }
 
 async function prepare(

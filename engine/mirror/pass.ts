@@ -8,7 +8,19 @@ import { ImapError } from "../imap/mod.ts";
 import { KeyedLock, log, pool } from "../support/mod.ts";
 import { emptyResult, type MirrorContext, mirrorMailbox, type TargetOpener } from "./mailbox.ts";
 import { type PendingMailbox, settlePass } from "./deletions.ts";
-import { type MailboxResult, putMailboxResult, putRun, type State } from "../state/mod.ts";
+import { lagsOf } from "./copy.ts";
+import {
+  addPassStats,
+  getMailboxResult,
+  isEventful,
+  mailboxFacts,
+  type MailboxResult,
+  putMailboxHistory,
+  putMailboxResult,
+  putRun,
+  type State,
+} from "../state/mod.ts";
+import { mailboxPasses, passDuration } from "../metrics/mod.ts";
 import { openImapTarget } from "../target/mod.ts";
 
 /** The outcome of one pass. */
@@ -68,18 +80,23 @@ export async function runSync(
   state: State,
   opts: SyncOptions,
 ): Promise<SyncSummary> {
+  const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const openTarget = opts.openTarget ?? await targetOpener(config);
   const mailboxes = [...new Set(opts.mailboxes)];
   // Deletions under each mailbox's own threshold wait for the end of a pass over several
   // mailboxes, so the guard sees the pass's whole share of the mirror before any is applied.
   const pending: PendingMailbox[] = [];
+  const deferred = new Set<MailboxResult>();
   const ctx: MirrorContext = {
     config,
     state,
     openTarget,
     deferDeletions: mailboxes.length > 1
-      ? (mailbox, deletions, result) => pending.push({ mailbox, deletions, result })
+      ? (mailbox, deletions, result) => {
+        pending.push({ mailbox, deletions, result });
+        deferred.add(result);
+      }
       : undefined,
   };
   const results: MailboxResult[] = [];
@@ -145,9 +162,16 @@ export async function runSync(
     }
   };
 
+  // Each result's predecessor, read before it is overwritten, for the running facts.
+  const previous = new Map<string, MailboxResult | null>();
   const finish = async (r: MailboxResult) => {
     results.push(r);
+    const prev = await getMailboxResult(state, r.mailbox);
+    previous.set(r.mailbox, prev);
+    Object.assign(r, mailboxFacts(prev, r));
     await putMailboxResult(state, r);
+    // A result whose deletions wait for the pass is recorded once they are settled.
+    if (!(deferred.has(r) && r.ok)) await recordOutcome(state, r);
     opts.onMailbox?.(r, ++done, mailboxes.length);
   };
 
@@ -168,7 +192,11 @@ export async function runSync(
       openTarget,
       lock: (m) => locks.acquire(m),
     });
-    for (const p of settled) await putMailboxResult(state, p.result);
+    for (const p of settled) {
+      Object.assign(p.result, mailboxFacts(previous.get(p.mailbox) ?? null, p.result));
+      await putMailboxResult(state, p.result);
+      await recordOutcome(state, p.result);
+    }
   }
 
   results.sort((a, b) => a.mailbox.localeCompare(b.mailbox, "en", { numeric: true }));
@@ -192,7 +220,26 @@ export async function runSync(
       flagsUpdated: summary.totals.flagsUpdated,
     });
   }
+  passDuration.observe((performance.now() - t0) / 1000);
   return summary;
+}
+
+/**
+ * A finished mailbox result's history entry, statistics and metrics. A quiet mailbox costs no
+ * KV write here: neither history nor statistics change for it.
+ */
+async function recordOutcome(state: State, r: MailboxResult): Promise<void> {
+  mailboxPasses.inc({ result: r.ok ? "ok" : "failed" });
+  if (!isEventful(r)) return;
+  await putMailboxHistory(state, r);
+  await addPassStats(state, {
+    at: r.finishedAt,
+    copied: r.copied,
+    deleted: r.deleted,
+    placeholders: r.placeholders,
+    skipped: r.skipped,
+    lags: lagsOf(r),
+  });
 }
 
 function summarize(startedAt: string, results: MailboxResult[]): SyncSummary {

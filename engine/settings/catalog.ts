@@ -726,6 +726,26 @@ const SPECS: SectionSpec[] = [
             kind: "text",
             optional: true,
           },
+          {
+            key: "publicUrl",
+            label: "Public address",
+            help: 'The address subscribers open, e.g. "https://voicemail.example.com".',
+            kind: "text",
+            optional: true,
+          },
+          {
+            key: "allowedHosts",
+            label: "Allowed host names",
+            help: "One per line; other Host headers are refused. Empty: any host.",
+            kind: "list",
+            optional: true,
+          },
+          {
+            key: "privateDownload",
+            label: "Allow downloading private messages",
+            help: "Off: private messages play in the browser but cannot be downloaded.",
+            kind: "boolean",
+          },
         ],
       },
     ],
@@ -742,7 +762,8 @@ const SPECS: SectionSpec[] = [
           {
             key: "to",
             label: "Send alerts to",
-            help: "One e-mail address per line (sent through the mail relay); empty: dashboard only.",
+            help:
+              "One e-mail address per line (sent through the mail relay); empty: dashboard only.",
             kind: "list",
             optional: true,
           },

@@ -19,6 +19,13 @@
  * - `["portal", "admin"]` → the admin password's PBKDF2 hash
  * - `["portal", "summary", mailbox, folder, uidValidity, uid]` → parsed message summaries
  * - `["portal", "forward", mailbox]` → the times of a mailbox's recent forwards (expire)
+ * - `["portal", "apitoken", sha256(token)]` → an API token's name and dates (never the token)
+ *
+ * Tables whose keys are built in their own module (each under its own first element):
+ * `["stats", …]` hourly/daily buckets, totals and lag samples (stats.ts), `["mbhist", mailbox,
+ * finishedAt]` recent results per mailbox (history.ts), `["health", role]` server checks
+ * (health.ts), `["alert", key]`, `["alertmail", id]`, `["disk", which]` alerts and their outbox
+ * (alerts.ts), `["job", id]` console jobs (jobs.ts).
  * @module
  */
 

@@ -23,7 +23,23 @@ export interface MailboxResult {
   skipped: Record<string, number>;
   warnings: string[];
   error?: { message: string; server?: string; operation?: string; folder?: string };
+  /** Consecutive failed passes up to this one; 0 when this one succeeded. */
+  failStreak?: number;
+  /** When a pass last found production changed (that pass's start). */
+  lastChangeAt?: string | null;
+  /** When a change last reached the mirror in full (that successful pass's finish). */
+  lastMirroredAt?: string | null;
+  /**
+   * Of the messages this pass copied: the longest time from INTERNALDATE on production to the
+   * copy, in seconds; null when it copied nothing.
+   */
+  lagSeconds?: number | null;
 }
+
+/** The running facts of a mailbox that each result carries on from the one before. */
+export type MailboxFacts = Required<
+  Pick<MailboxResult, "failStreak" | "lastChangeAt" | "lastMirroredAt" | "lagSeconds">
+>;
 
 /** One pass over many mailboxes. */
 export interface RunRecord {
@@ -35,6 +51,45 @@ export interface RunRecord {
   copied: number;
   deleted: number;
   flagsUpdated: number;
+}
+
+/** Whether a result found production changed (copies, deletions, flags, placeholders). */
+export function foundChange(r: MailboxResult): boolean {
+  return r.copied + r.deleted + r.flagsUpdated + r.placeholders > 0;
+}
+
+/**
+ * Whether a result is worth keeping in the mailbox's history: it failed or did something. An
+ * unchanged mailbox's result is not, so a pass over 10,000 quiet mailboxes writes no history.
+ */
+export function isEventful(r: MailboxResult): boolean {
+  const skipped = Object.values(r.skipped).reduce((a, b) => a + b, 0);
+  return !r.ok || foundChange(r) || skipped > 0 || !!r.adopted || !!r.held;
+}
+
+/**
+ * A result's running facts, carried on from the mailbox's previous result (null: its first).
+ * A failed pass that copied some messages moves `lastChangeAt` but not `lastMirroredAt`, so the
+ * two differing says a change has not fully reached the mirror.
+ */
+export function mailboxFacts(previous: MailboxResult | null, r: MailboxResult): MailboxFacts {
+  // Results stored before these facts existed count a failed one as a streak of one.
+  const prevStreak = previous ? previous.failStreak ?? (previous.ok ? 0 : 1) : 0;
+  const changed = foundChange(r);
+  return {
+    failStreak: r.ok ? 0 : prevStreak + 1,
+    lastChangeAt: changed ? r.startedAt : previous?.lastChangeAt ?? null,
+    lastMirroredAt: changed && r.ok ? r.finishedAt : previous?.lastMirroredAt ?? null,
+    lagSeconds: r.lagSeconds ?? null,
+  };
+}
+
+/** A mailbox's newest result, or null. */
+export async function getMailboxResult(
+  state: State,
+  mailbox: string,
+): Promise<MailboxResult | null> {
+  return (await state.kv.get<MailboxResult>(keys.result(mailbox))).value;
 }
 
 /** Stores a mailbox's newest result. */

@@ -1,0 +1,29 @@
+/**
+ * Upgrading the installed appliance by replacing its release, with an automatic rollback:
+ * `vmirror upgrade FILE`, `vmirror rollback` and the new release's `vmirror self-test`.
+ * @module
+ */
+export * from "./plan.ts";
+export {
+  runRollback,
+  runUpgrade,
+  type SwitchOptions,
+  type SwitchOutcome,
+  SwitchRefused,
+  type UpgradeOptions,
+} from "./upgrade.ts";
+export {
+  type ProgramInfo,
+  programInfo,
+  unpackRelease,
+  UpgradeError,
+  verifyUpgradeFile,
+} from "./package.ts";
+export {
+  selfTest,
+  type SelfTestCheck,
+  type SelfTestOptions,
+  type SelfTestReport,
+} from "./self_test.ts";
+export { BACKUPS_KEPT, listBackups } from "./backups.ts";
+export { failureMail, type FailureNote } from "./notify.ts";
