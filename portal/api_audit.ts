@@ -14,6 +14,7 @@ import {
   queryAudit,
 } from "../engine/state/mod.ts";
 import type { PortalDeps, SignedInEnv } from "./context.ts";
+import { zoneMidnight } from "../engine/support/mod.ts";
 
 /** The search's fields as typed, for refilling the form and building links. */
 export interface AuditSearchText {
@@ -108,53 +109,6 @@ export function instantOf(raw: string, timeZone: string, endOfDay: boolean): Dat
   }
   const t = Date.parse(raw);
   return Number.isNaN(t) ? null : new Date(t);
-}
-
-// Midnight in a zone as an instant: start from midnight UTC and correct by the zone's offset
-// there, then once more in case a DST change lies between the two.
-function zoneMidnight(y: number, m: number, d: number, timeZone: string): Date {
-  const utc = Date.UTC(y, m, d);
-  let t = utc - offsetMs(timeZone, utc);
-  t = utc - offsetMs(timeZone, t);
-  return new Date(t);
-}
-
-function offsetMs(timeZone: string, at: number): number {
-  let f: Intl.DateTimeFormat;
-  try {
-    f = zoneFormat(timeZone);
-  } catch {
-    return 0;
-  }
-  const p = Object.fromEntries(f.formatToParts(new Date(at)).map((x) => [x.type, x.value]));
-  const local = Date.UTC(
-    Number(p.year),
-    Number(p.month) - 1,
-    Number(p.day),
-    Number(p.hour) % 24,
-    Number(p.minute),
-    Number(p.second),
-  );
-  return local - Math.floor(at / 1000) * 1000;
-}
-
-const formats = new Map<string, Intl.DateTimeFormat>();
-function zoneFormat(timeZone: string): Intl.DateTimeFormat {
-  let f = formats.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-      hourCycle: "h23",
-    });
-    formats.set(timeZone, f);
-  }
-  return f;
 }
 
 const SECRET_KEY = /pass|pin|secret|token/i;

@@ -4,7 +4,7 @@
  * problem comes back as `{path, message}`, as the API answers with 400.
  * @module
  */
-import { isMailboxId, MAILBOX_ID_RULE } from "../support/mod.ts";
+import { isMailboxId, MAILBOX_ID_RULE, zoneMidnight } from "../support/mod.ts";
 
 /** One problem with a request, `path` naming the field ("mailboxes/2"). */
 export interface ParamError {
@@ -133,38 +133,7 @@ export function splitMailboxes(text: string): string[] {
 export function startOfDay(day: string, timeZone: string): Date {
   const m = DAY.exec(day);
   if (!m) throw new RangeError(`Invalid date "${day}": expected YYYY-MM-DD`);
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const wall = Date.UTC(y, mo - 1, d);
-  // The zone's offset at the guess, then at the corrected instant (a change of offset between
-  // them moves midnight; where midnight itself is skipped, the day starts at the first instant).
-  let t = wall - offsetMs(wall, timeZone);
-  t = wall - offsetMs(t, timeZone);
-  return new Date(t);
-}
-
-// The zone's offset from UTC at instant `t`, in ms (Berlin in winter: +3_600_000).
-function offsetMs(t: number, timeZone: string): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    }).formatToParts(new Date(t)).map((p) => [p.type, p.value]),
-  );
-  const asUtc = Date.UTC(
-    Number(parts.year),
-    Number(parts.month) - 1,
-    Number(parts.day),
-    Number(parts.hour),
-    Number(parts.minute),
-    Number(parts.second),
-  );
-  return asUtc - Math.floor(t / 1000) * 1000;
+  return zoneMidnight(Number(m[1]), Number(m[2]) - 1, Number(m[3]), timeZone);
 }
 
 function dayProblem(text: string, timeZone: string, now: Date): string | null {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ActiveAlert, AlertKind } from "../state/mod.ts";
+import { formatInZone } from "../support/mod.ts";
 
 /** An alert whose condition is over. */
 export interface ClearedAlert extends ActiveAlert {
@@ -153,21 +154,7 @@ export function testAlertMail(ctx: Omit<MailContext, "active">): MailText {
 }
 
 /** A date in the appliance's time zone: "2025-03-01 14:05 Europe/Berlin". */
-export function when(iso: string, timeZone: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  const parts = new Intl.DateTimeFormat("en-CA", {
-    timeZone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  }).formatToParts(d);
-  const p = (t: string) => parts.find((x) => x.type === t)?.value ?? "";
-  return `${p("year")}-${p("month")}-${p("day")} ${p("hour")}:${p("minute")} ${timeZone}`;
-}
+export const when = formatInZone;
 
 // One group's lines. Failing mailboxes with the same cause share a line of mailbox numbers:
 // a burst of hundreds is a few lines, not hundreds.

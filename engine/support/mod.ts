@@ -8,3 +8,4 @@ export * from "./durable.ts";
 export * from "./log.ts";
 export * from "./mailbox_id.ts";
 export * from "./timing.ts";
+export * from "./zone.ts";
