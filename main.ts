@@ -474,18 +474,18 @@ FILE is a portable package (.tar.gz / .zip) or an executable, with the release's
 SHA256SUMS.sig beside it (the signature must be this appliance's release key's), or checked
 against --sha256 HEX instead. Then: FILE is unpacked into PREFIX/releases/<version>/ and its
 self-test runs (a copy of the state store migrated, the configuration loaded); the service is
-stopped, the state backed up into DATA/backups/ (the 5 newest are kept),
-PREFIX/current switched to the new release and PREFIX/vmirror.prev to the old one, the service
-started; the upgrade waits for the portal's /healthz to answer the new version and, when there is
-something to mirror, one successful mirror pass. If any step fails, the previous release is put
-back (the state too, if the new one may have migrated it), started and awaited; the reason goes to
-the console, the audit log ("upgrade-rolled-back") and an alert mail to alerts.to. A release with
-an older state schema is refused unless --allow-downgrade, which puts the newest automatic backup
-of that schema back (the current state is backed up first).
+stopped, the state backed up into DATA/backups/ (the 5 newest are kept), PREFIX/current switched
+to the new release and PREFIX/vmirror.prev to the old one, the service started; the upgrade waits
+for the portal's /healthz to answer the new version and, when there is something to mirror, one
+successful mirror pass (audited as "upgrade" once the state is backed up). If any step fails, the
+previous release is put back (the state too, if the new one may have migrated it), started and
+awaited; the reason goes to the console, the audit log ("upgrade-rolled-back") and an alert mail
+to alerts.to. A release with an older state schema is refused unless --allow-downgrade, which puts
+the newest automatic backup of that schema back (the current state is backed up first).
 Service control: systemd (systemctl stop/start vmirror) on Linux, the start-up task on Windows, or
 --service-stop/--service-start, shell command lines (both). Run it as PREFIX/current/vmirror, as
-root for a systemd service. Defaults as for install. Exit 0 upgraded, 1 failed and rolled back,
-4 failed and the previous release did not come back.`,
+root for a systemd service. Defaults as for install. Exit 0 upgraded, 1 failed and rolled back, 4
+failed and the previous release did not come back.`,
     options: {
       prefix: { type: "string" },
       "data-dir": { type: "string" },

@@ -31,6 +31,7 @@ import { jobRoutes } from "./admin_jobs.tsx";
 import { auditRoutes } from "./admin_audit.tsx";
 import { metricsRoutes } from "./metrics.ts";
 import { readinessRoutes } from "./readiness.ts";
+import { hostCheck } from "./host_check.ts";
 import { subscriberRoutes } from "./subscriber.tsx";
 
 /** What the portal reads. */
@@ -78,6 +79,8 @@ export function createApp(deps: AppDeps): Hono<PortalEnv> {
 
   const app = new Hono<PortalEnv>();
   app.use(responseHeaders(tls, () => portal.config.portal.trustedProxies));
+  // Only the host names the portal is published under (portal.allowedHosts / publicUrl).
+  app.use(hostCheck(() => portal.config.portal));
   // Public routes first: they answer before the session lookup, so they cost no KV read.
   app.route("/", publicRoutes());
   app.route("/", readinessRoutes(portal));

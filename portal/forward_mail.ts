@@ -9,7 +9,13 @@ import { parseWav, pcmWavSize, toPcmWav, WavError } from "../engine/audio/mod.ts
 import { audioExtension } from "../engine/files/mod.ts";
 import { headerText, type MailAttachment, type OutgoingMail } from "../engine/mail/mod.ts";
 import type { MessageSummary, VoiceData, VoiceRef } from "./mailbox_reader.ts";
-import { downloadType, partDownloadName, voiceLabel, voiceOwner } from "./message_ref.ts";
+import {
+  downloadType,
+  partDownloadName,
+  uniqueName,
+  voiceLabel,
+  voiceOwner,
+} from "./message_ref.ts";
 import { formatDateTime } from "./dates.ts";
 
 // A PCM attachment is ten times a GSM one; past this sum the rest go in their original format.
@@ -75,7 +81,7 @@ function attach(m: MessageSummary, voices: ForwardVoice[]): MailAttachment[] {
   let budget = MAX_PCM_BYTES;
   const used = new Set<string>();
   return voices.map(({ ref, data }) => {
-    const base = unique(partDownloadName(m, ref), used);
+    const base = uniqueName(partDownloadName(m, ref), used);
     try {
       const size = pcmWavSize(parseWav(data.bytes));
       if (size <= budget) {
@@ -92,12 +98,4 @@ function attach(m: MessageSummary, voices: ForwardVoice[]): MailAttachment[] {
       content: data.bytes,
     };
   });
-}
-
-// Two parts of one minute from one caller would otherwise share a file name.
-function unique(name: string, used: Set<string>): string {
-  let out = name;
-  for (let n = 2; used.has(out); n++) out = `${name}-${n}`;
-  used.add(out);
-  return out;
 }

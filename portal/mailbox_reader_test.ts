@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { validateConfig } from "../engine/config/mod.ts";
 import { join } from "node:path";
 import {
+  type MessageFilter,
   type MessageSummary,
   openMailboxReader,
   readKeptOriginal,
@@ -257,6 +258,15 @@ Deno.test("the file-store reader lists newest first, pages, and stays in its mai
     const rest = await reader.list("INBOX", { offset: 2, limit: 2 });
     assert.deepEqual(rest.items.map((m) => [m.messageId, m.flags]), [["<f0@x>", ["\\Seen"]]]);
     assert.equal((await reader.list("Greetings", { offset: 0, limit: 5 })).total, 0);
+    // Search: days of arrival in the zone given, and words of caller or subject.
+    const found = async (filter: MessageFilter) =>
+      (await reader.list("INBOX", { offset: 0, limit: 10, filter })).items.map((x) => x.messageId);
+    assert.deepEqual(await found({ fromDay: "2024-05-02" }), ["<f1@x>", "<f2@x>"]);
+    assert.deepEqual(await found({ toDay: "2024-05-01" }), ["<f0@x>"]);
+    assert.deepEqual(await found({ fromDay: "2024-05-03", timeZone: "Asia/Tokyo" }), ["<f1@x>"]);
+    assert.deepEqual(await found({ text: "ANN LEE", toDay: "2024-05-02" }), ["<f2@x>", "<f0@x>"]);
+    assert.deepEqual(await found({ text: "4021" }), ["<f1@x>", "<f2@x>", "<f0@x>"]);
+    assert.deepEqual(await found({ text: "nobody" }), []);
 
     const m = await reader.get({ folder: "INBOX", uidValidity: page.uidValidity, uid: uids[1] });
     assert.ok(m);

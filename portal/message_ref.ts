@@ -90,6 +90,14 @@ export function partDownloadName(m: MessageSummary, v: VoiceRef): string {
     : base;
 }
 
+/** `name`, or `name-2`, `name-3`… the first not in `used` (which it is added to). */
+export function uniqueName(name: string, used: Set<string>): string {
+  let out = name;
+  for (let n = 2; used.has(out); n++) out = `${name}-${n}`;
+  used.add(out);
+  return out;
+}
+
 /** What a voice part is, as a page or a mail names it. */
 export function voiceLabel(role: VoiceRef["role"]): string {
   return role === "Originator-Spoken-Name"

@@ -1,5 +1,6 @@
 /**
- * The subscriber's pages: the inbox (a folder, paged) and a message with its player.
+ * The subscriber's pages: the inbox (a folder, paged, searchable), a message with its player,
+ * and a folder (or a search's result) as one ZIP of recordings.
  *
  * Isolation: no route takes a mailbox. The mailbox is the session's, and every identifier in a
  * URL (folder index, UIDVALIDITY-UID, voice part index) is looked up inside that mailbox only.
@@ -7,13 +8,16 @@
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { PortalDeps, PortalEnv } from "./context.ts";
+import { archiveStream } from "./archive.ts";
+import { actorOf, auditEvent, type PortalDeps, type PortalEnv } from "./context.ts";
+import { attachmentDisposition } from "./http.ts";
 import { renderPage, type Viewer } from "./layout.tsx";
 import type { MessageFilter, MessageSummary } from "./mailbox_reader.ts";
 import { folderIndex, mayDownload, messageParams, withReader } from "./message_ref.ts";
 import { requireRole } from "./middleware.ts";
 import type { Session } from "./sessions.ts";
 import {
+  ARCHIVE_LIMIT,
   InboxPage,
   type InboxSearch,
   MessagePage,
@@ -24,7 +28,7 @@ import { currentTimeZone } from "./time.tsx";
 /** Messages per inbox page: small enough to open at once, large enough to rarely page. */
 export const PAGE_SIZE = 50;
 
-/** The subscriber's pages sub-app (mounted at "/"): `/inbox`, `/m/:f/:id`. */
+/** The subscriber's pages sub-app (mounted at "/"): `/inbox`, `/inbox/zip`, `/m/:f/:id`. */
 export function subscriberRoutes(deps: PortalDeps): Hono<PortalEnv> {
   const app = new Hono<PortalEnv>();
 
@@ -51,6 +55,47 @@ export function subscriberRoutes(deps: PortalDeps): Hono<PortalEnv> {
         search={search}
       />,
     ));
+  });
+
+  app.get("/inbox/zip", requireRole("subscriber", "error"), async (c) => {
+    const s = c.get("user");
+    const f = folderIndex(c.req.query("f") ?? "0", deps);
+    const search = searchParams(c.req.query());
+    const timeZone = currentTimeZone();
+    const folder = deps.folders[f];
+    // The reader stays open while the archive streams; the stream closes it.
+    const reader = deps.openReader(s.subject);
+    let list;
+    try {
+      list = await reader.list(folder.name, {
+        offset: 0,
+        limit: ARCHIVE_LIMIT,
+        filter: { ...messageFilter(search), timeZone },
+      });
+    } catch (e) {
+      await reader.close();
+      throw e;
+    }
+    await auditEvent(c, deps, {
+      actor: actorOf(s),
+      action: "download-zip",
+      detail: { folder: folder.name, messages: list.items.length, ...search },
+    });
+    const body = archiveStream(reader, list.items, {
+      mayDownload: (m) => mayDownload(m, deps),
+      timeZone,
+      leftOut: Math.max(0, list.total - list.items.length),
+      done: () => reader.close(),
+    });
+    const name = `voicemail-${s.subject}-${folder.label}-${new Date().toISOString().slice(0, 10)}`
+      .replace(/[^A-Za-z0-9.-]+/g, "-");
+    return new Response(body, {
+      headers: {
+        "Content-Type": "application/zip",
+        "Content-Disposition": attachmentDisposition(`${name}.zip`),
+        "Cache-Control": "private, no-store",
+      },
+    });
   });
 
   app.get("/m/:f/:id", requireRole("subscriber"), async (c) => {

@@ -11,6 +11,9 @@ import { Page, type Viewer } from "./layout.tsx";
 import { voiceLabel } from "./message_ref.ts";
 import { When } from "./time.tsx";
 
+/** Most messages in one ZIP download: a larger folder is narrowed by the search first. */
+export const ARCHIVE_LIMIT = 200;
+
 /** The message's own id in URLs: `<uidvalidity>-<uid>`. */
 export function messageId(m: { uidValidity: number; uid: number }): string {
   return `${m.uidValidity}-${m.uid}`;
@@ -165,6 +168,16 @@ export function InboxPage(p: InboxPageProps) {
             />
           ))}
         </ol>
+      )}
+      {p.total > 0 && (
+        <p class="archive">
+          <a href={`/inbox/zip?${inboxQuery(p.folderIndex, p.search)}`} download>
+            {searching
+              ? "Download these messages (ZIP of WAV files)"
+              : `Download all ${folder.greetings ? "greetings" : "messages"} (ZIP of WAV files)`}
+          </a>
+          {p.total > ARCHIVE_LIMIT && ` — the newest ${ARCHIVE_LIMIT}; search to choose others`}
+        </p>
       )}
       {pages > 1 && (
         <nav class="pager" aria-label="Pages">

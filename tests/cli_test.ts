@@ -323,13 +323,16 @@ Deno.test("vmirror status --json prints JSON with subscriptions, mailboxes and r
   await withTempDir(async (dir) => {
     const empty = await vmirror(["status", "--json", "--data", dir]);
     assertCode(empty, EXIT.ok);
-    assert.deepEqual(JSON.parse(empty.stdout), {
+    const parsed = JSON.parse(empty.stdout);
+    assert.deepEqual({ ...parsed, totals: undefined }, {
       subscriptions: [],
       mailboxes: [],
       runs: [],
       directoryRuns: [],
       heldDeletions: [],
+      totals: undefined,
     });
+    assert.equal(parsed.totals.copied, 0);
     const plain = await vmirror(["status", "--data", dir]);
     assertCode(plain, EXIT.ok);
     assert.match(plain.stdout, /No mailboxes yet/);
@@ -364,6 +367,7 @@ Deno.test("vmirror version prints the version", async () => {
     "target",
     "deno",
     "releaseKey",
+    "stateSchema",
   ]);
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
   assert.equal(VERSION, config.version, "deno.json and engine/version.ts agree");

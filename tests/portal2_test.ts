@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Hono } from "hono";
+import { unzipSync } from "fflate";
 import { parseWav, pcmWavSize, toPcmWav } from "../engine/audio/mod.ts";
 import type { Config, SourceConfig } from "../engine/config/mod.ts";
 import { decodeBody, parseMessage, type Part } from "../engine/mime/mod.ts";
@@ -17,7 +17,7 @@ import { closeState, listAudit, openState, type State } from "../engine/state/mo
 import { classifyMessage } from "../engine/voicemail/mod.ts";
 import { STYLE_CSS } from "../static/style.ts";
 import { createApp } from "../portal/app.tsx";
-import { hostCheck } from "../portal/host_check.ts";
+import { toCsv } from "../portal/archive.ts";
 import { clearVoiceCache, voiceParts } from "../portal/mailbox_reader.ts";
 import { messageLinks, pcmHeader, PortalClient } from "../portal/test_util.ts";
 import { relativeDateTime } from "../portal/time.tsx";
@@ -99,6 +99,10 @@ interface Setup {
   ids: Record<Labelled, string>;
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 function findPart(root: Part, test: (p: Part) => boolean): Part[] {
   const out: Part[] = [];
   const walk = (p: Part) => {
@@ -138,7 +142,9 @@ Deno.test({
     await using tmp = await tempDir("portal2");
     const now = new Date();
     const ids = await seed(now);
-    const config = await labConfig(tmp.path);
+    const config = await labConfig(tmp.path, (raw) => {
+      raw.timeZone = "UTC";
+    });
     assert.equal(config.limits.maxMessageSeconds, 120, "the lab's over-length limit");
     const state = await openState(join(tmp.path, "state.kv"));
     const prodSnap = (await snapshot("prod", MAILBOX, ["INBOX"])).folders.INBOX.messages;
@@ -173,6 +179,45 @@ Deno.test({
         assert.match(row("reply"), /badge kind.*badge new/s);
         assert.match(row("text"), /<time datetime="[^"]+" title="[^"]+">today \d{2}:\d{2}<\/time>/);
         assert.match(inbox.html, /Times are in /);
+      });
+
+      await t.step("search by caller, number or subject, and by days", async () => {
+        const found = async (query: string) => {
+          const { res, html } = await browser.page(`/inbox?f=0&${query}`);
+          assert.equal(res.status, 200);
+          return messageLinks(html).map((l) =>
+            (Object.keys(links) as Labelled[]).find((k) => links[k] === l)
+          ).sort();
+        };
+        const who = classifyMessage(s.prod.get(ids.gsm)!).from!;
+        assert.deepEqual(await found(`q=${encodeURIComponent(who.name.toUpperCase())}`), ["gsm"]);
+        assert.deepEqual(await found(`q=${who.address.split("@")[0]}`), ["gsm"]);
+        // The chain's subject names the caller of the forwarded message.
+        const chainSubject = classifyMessage(s.prod.get(ids.chain)!).subject!;
+        assert.deepEqual(await found(`q=${encodeURIComponent(chainSubject.slice(5))}`), ["chain"]);
+        assert.deepEqual(await found("q=delivery"), ["text"]);
+        const { html } = await browser.page("/inbox?f=0&q=nobody-at-all");
+        assert.match(html, /No messages match\./);
+        assert.match(html, /value="nobody-at-all"/);
+        assert.match(html, /href="\/inbox\?f=0">Show all<\/a>/);
+        // Days in the appliance's zone (UTC here), both included, on the arrival date.
+        const day = (iso: string) => iso.slice(0, 10);
+        const today = day(now.toISOString());
+        const arrived = new Map(
+          prodSnap.map((m) => [m.messageId!, day(new Date(m.internalDate).toISOString())]),
+        );
+        const on = (d: string) =>
+          (Object.keys(ids) as Labelled[]).filter((k) => arrived.get(ids[k]) === d).sort();
+        assert.ok(on(today).includes("text"));
+        assert.deepEqual(await found(`from=${today}&to=${today}`), on(today));
+        const chainDay = arrived.get(ids.chain)!;
+        assert.deepEqual(await found(`from=${chainDay}&to=${chainDay}`), on(chainDay));
+        // Reversed days are put in order; a malformed day is ignored.
+        assert.deepEqual(
+          await found(`from=${today}&to=${chainDay}`),
+          await found(`from=${chainDay}`),
+        );
+        assert.equal((await found("from=yesterday")).length, Object.keys(ids).length);
       });
 
       await t.step("forwarding a chain sends every recording as PCM WAV, each named", async () => {
@@ -359,6 +404,56 @@ Deno.test({
         await dl.body?.cancel();
       });
 
+      await t.step(
+        "the folder as a ZIP: every allowed recording as PCM WAV, and a listing",
+        async () => {
+          const { html } = await browser.page("/inbox?f=0");
+          assert.match(html, /href="\/inbox\/zip\?f=0" download>Download all messages/);
+          const res = await browser.request("/inbox/zip?f=0");
+          assert.equal(res.status, 200);
+          assert.equal(res.headers.get("content-type"), "application/zip");
+          assert.match(
+            res.headers.get("content-disposition")!,
+            new RegExp(
+              `^attachment; filename="voicemail-${MAILBOX}-Messages-\\d{4}-\\d{2}-\\d{2}\\.zip"`,
+            ),
+          );
+          const files = unzipSync(new Uint8Array(await res.arrayBuffer()));
+          const wavs = Object.keys(files).filter((n) => n.endsWith(".wav"));
+          const allowed: Labelled[] = ["chain", "reply", "gsm", "long"];
+          const expected = allowed.flatMap((l) =>
+            parts(l).map((p) => toPcmWav(decodeBody(s.prod.get(ids[l])!, p)))
+          );
+          assert.equal(wavs.length, expected.length);
+          for (const want of expected) {
+            assert.ok(wavs.some((n) => sameBytes(files[n], want)), "a recording is missing");
+          }
+          const csv = new TextDecoder().decode(files["index.csv"]).trim().split("\r\n");
+          assert.equal(
+            csv[0],
+            '"file","received","caller","subject","seconds","kind","state","note"',
+          );
+          const notes = csv.slice(1).map((l) => l.split('","').at(-1)!.replace(/"$/, ""));
+          assert.equal(csv.length - 1, expected.length + parts("private").length + 1);
+          assert.equal(notes.filter((n) => n === "private: not included").length, 1);
+          assert.equal(notes.filter((n) => n === "no recording").length, 1);
+          assert.ok(csv.some((l) => l.includes('"earlier message"')));
+          const a = (await listAudit(state, 1))[0];
+          assert.deepEqual([a.action, a.detail?.messages], [
+            "download-zip",
+            Object.keys(ids).length,
+          ]);
+          // A search's result only.
+          const some = await browser.request("/inbox/zip?f=0&q=delivery");
+          const only = unzipSync(new Uint8Array(await some.arrayBuffer()));
+          assert.deepEqual(Object.keys(only), ["index.csv"]);
+          assert.match(
+            new TextDecoder().decode(only["index.csv"]),
+            /Call me back about the delivery/,
+          );
+        },
+      );
+
       await t.step("an over-length message whose original is gone says so", async () => {
         await Deno.rename(join(tmp.path, "originals"), join(tmp.path, "originals.away"));
         const fresh = await openState(join(tmp.path, "gone.kv"));
@@ -398,12 +493,7 @@ Deno.test({
     });
     const state = await openState(join(tmp.path, "state.kv"));
     try {
-      // The check as app.tsx mounts it: first, over the live portal settings.
-      const inner = createApp({ config, state, limits: LIMITS, adminIterations: 1000 });
-      const outer = new Hono();
-      outer.use(hostCheck(() => config.portal));
-      outer.all("*", (c) => inner.fetch(c.req.raw, c.env));
-      const app = outer as unknown as ReturnType<typeof createApp>;
+      const app = createApp({ config, state, limits: LIMITS, adminIterations: 1000 });
       for (const origin of ["http://portal.test", "https://voicemail.example.com"]) {
         const res = await new PortalClient(app, { origin }).request("/login");
         assert.equal(res.status, 200, origin);
@@ -488,4 +578,11 @@ Deno.test("style: badges and status words keep 4.5:1 contrast, light and dark", 
     assert.ok(contrast(color, dark.bg) >= 4.5, `dark ${status}`);
   }
   assert.ok(contrast(light.bad, light.bg) >= 4.5 && contrast(light.ok, light.bg) >= 4.5);
+});
+
+Deno.test("the ZIP's listing is CSV a spreadsheet shows and does not run", () => {
+  assert.equal(
+    toCsv([['=HYPERLINK("x")', "+1 555 0100", "@cmd", "-2", 'plain, "quoted"']]),
+    `"'=HYPERLINK(""x"")","'+1 555 0100","'@cmd","'-2","plain, ""quoted"""\r\n`,
+  );
 });

@@ -24,6 +24,6 @@ export {
   type SelfTestCheck,
   type SelfTestOptions,
   type SelfTestReport,
-} from "./self_test.ts";
+} from "./selftest.ts";
 export { BACKUPS_KEPT, listBackups } from "./backups.ts";
 export { failureMail, type FailureNote } from "./notify.ts";

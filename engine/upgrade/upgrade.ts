@@ -38,6 +38,7 @@ import {
   type HealthCheck,
   healthUrl,
   type PassRecord,
+  pathOn,
   planRollback,
   planUpgrade,
   releaseDir,
@@ -98,7 +99,7 @@ export class SwitchRefused extends Error {
 
 /** What the switch needs to know about the appliance before it starts. */
 interface Facts {
-  config: Config | null;
+  config: Config;
   health: HealthCheck;
   /** The last pass before the switch. */
   baseline: PassRecord | null;
@@ -110,9 +111,10 @@ interface Installed extends ReleaseRef {
 
 /** Upgrades the installed appliance to the release in `opts.file`. */
 export async function runUpgrade(opts: UpgradeOptions): Promise<SwitchOutcome> {
+  if (opts.dryRun) return await dryRun(opts, "upgrade");
+  using _one = await oneAtATime(opts.layout);
   const layout = opts.layout;
   const paths = upgradePaths(layout);
-  if (opts.dryRun) return await dryRun(opts, "upgrade");
   const from = await releaseAt(paths.current, "the installed release (current)");
   checkOwnSchema(from, layout);
   const facts = await readFacts(opts);
@@ -141,13 +143,17 @@ export async function runUpgrade(opts: UpgradeOptions): Promise<SwitchOutcome> {
     const by = opts.sha256 !== undefined ? "sha256" : "signature";
     note({ kind: "verify", file: opts.file, by });
     await verifyUpgradeFile(opts.file, { sha256: opts.sha256 });
-    const staging = `${paths.releases}/.new-${crypto.randomUUID().slice(0, 8)}`;
+    const staging = pathOn(layout.os, paths.releases, `.new-${crypto.randomUUID().slice(0, 8)}`);
     await Deno.mkdir(paths.releases, { recursive: true });
     note({ kind: "unpack", file: opts.file, release: releaseDir(layout, named ?? "<version>") });
     await unpackRelease(opts.file, staging);
     let info;
     try {
       info = await programInfo((await programIn(staging))!);
+      // The version names a directory: nothing but a version may come through.
+      if (!/^[0-9A-Za-z][0-9A-Za-z.+-]*$/.test(info.version)) {
+        throw new UpgradeError(`"${opts.file}" reports no usable version`, "unpack");
+      }
       if (named && info.version !== named) {
         throw new UpgradeError(
           `"${opts.file}" is named for ${named} but holds vmirror ${info.version}`,
@@ -210,6 +216,7 @@ export async function runUpgrade(opts: UpgradeOptions): Promise<SwitchOutcome> {
 /** Puts the previous release (`vmirror.prev`) back, the same careful way. */
 export async function runRollback(opts: SwitchOptions): Promise<SwitchOutcome> {
   if (opts.dryRun) return await dryRun(opts, "rollback");
+  using _one = await oneAtATime(opts.layout);
   const paths = upgradePaths(opts.layout);
   const from = await releaseAt(paths.current, "the installed release (current)");
   checkOwnSchema(from, opts.layout);
@@ -250,6 +257,25 @@ export async function runRollback(opts: SwitchOptions): Promise<SwitchOutcome> {
     plan: [],
     dropRelease: null,
   });
+}
+
+/**
+ * One upgrade or rollback at a time per installation: an OS lock on `<prefix>/upgrade.lock`,
+ * dropped by the kernel however the process ends.
+ */
+async function oneAtATime(layout: UpgradeLayout): Promise<Disposable> {
+  const path = pathOn(layout.os, layout.prefix, "upgrade.lock");
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true, write: true, create: true });
+  } catch (e) {
+    throw new SwitchRefused(`Cannot open "${path}": ${(e as Error).message}`, { cause: e });
+  }
+  if (!(await file.tryLock(true).catch(() => false))) {
+    file.close();
+    throw new SwitchRefused(`Another upgrade or rollback of "${layout.prefix}" is under way`);
+  }
+  return { [Symbol.dispose]: () => file.close() };
 }
 
 // Only the build that wrote the store may open it: this one must be of the installed schema.
@@ -429,6 +455,9 @@ async function carryOut(opts: SwitchOptions, s: Switch): Promise<SwitchOutcome> 
           }
           break;
         case "prune":
+          // Switched and healthy: a release that cannot be removed is only logged.
+          await cleanRelease(opts.layout, step.keep, opts.log);
+          break;
         case "verify":
         case "unpack":
           break;
@@ -438,13 +467,6 @@ async function carryOut(opts: SwitchOptions, s: Switch): Promise<SwitchOutcome> 
     return await failed(opts, { ...s, error: e, progress, plan, at });
   } finally {
     progress.lock?.release();
-  }
-  if (s.action === "upgrade") {
-    const keep = [s.to.dir, s.from.dir];
-    const line = describeUpgradeStep({ kind: "prune", keep });
-    plan.push(line);
-    opts.log(line);
-    await cleanRelease(opts.layout, keep, opts.log);
   }
   return {
     ok: true,
@@ -535,10 +557,12 @@ async function cleanRelease(
   try {
     for await (const e of Deno.readDir(releases)) entries.push(e);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (!(e instanceof Deno.errors.NotFound)) {
+      log(`  cannot list ${releases}: ${(e as Error).message}`);
+    }
   }
   for (const e of entries) {
-    const p = `${releases}/${e.name}`;
+    const p = pathOn(layout.os, releases, e.name);
     const unfinished = e.name.startsWith(".new-") || e.name.includes(".incoming-");
     if (!unfinished && (keep === null || kept.has(await Deno.realPath(p).catch(() => p)))) {
       continue;
@@ -558,8 +582,8 @@ interface Failed extends Omit<Switch, "steps"> {
 
 // Undoes what was done, in reverse, then says why (console, audit, alert mail).
 async function failed(opts: SwitchOptions, f: Failed): Promise<SwitchOutcome> {
-  const err = f.error as Error;
-  if (!(err instanceof UpgradeError) && !(err instanceof Error)) throw f.error;
+  if (!(f.error instanceof Error)) throw f.error;
+  const err = f.error;
   const stage = err instanceof UpgradeError ? err.stage : f.at ?? "switch";
   opts.log(`FAILED (${stage}): ${err.message}`);
   const { dataDir } = opts.layout;
@@ -644,10 +668,8 @@ async function failed(opts: SwitchOptions, f: Failed): Promise<SwitchOutcome> {
   };
   const auditProblem = await auditFailure(dataDir, note);
   if (auditProblem) opts.log(`  the audit entry could not be written: ${auditProblem}`);
-  if (f.facts.config) {
-    for (const problem of await mailFailure(f.facts.config, note)) {
-      opts.log(`  the alert mail could not be sent: ${problem}`);
-    }
+  for (const problem of await mailFailure(f.facts.config, note)) {
+    opts.log(`  the alert mail could not be sent: ${problem}`);
   }
   return {
     ok: false,
