@@ -27,6 +27,7 @@ import { adminViewer } from "./admin_nav.ts";
 import { When } from "./time.tsx";
 import { BarChart, type ChartPoint } from "./charts.tsx";
 import { formatDateTime } from "./dates.ts";
+import { formatSeconds } from "./subscriptions_view.ts";
 
 const ROLE_LABEL: Record<ServerHealth["role"], string> = {
   "source": "Production message store",
@@ -318,13 +319,6 @@ export function dashboardRoutes(deps: PortalDeps): Hono<PortalEnv> {
     return c.redirect(`/admin?alert=${outcome}`, 303);
   });
   return app;
-}
-
-function formatSeconds(s: number | null): string {
-  if (s === null || !Number.isFinite(s)) return "—";
-  if (s < 1) return `${Math.round(s * 1000)} ms`;
-  if (s < 120) return `${s.toFixed(1)} s`;
-  return `${Math.round(s / 60)} min`;
 }
 
 function formatBytes(n: number): string {

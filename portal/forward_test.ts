@@ -7,62 +7,10 @@ import { createApp } from "./app.tsx";
 import { FORWARDS_PER_HOUR } from "./forward.tsx";
 import { toPcmWav } from "../engine/audio/mod.ts";
 import { forwardMail } from "./forward_mail.ts";
-import type { MailboxReader, MessageSummary, VoiceRef } from "./mailbox_reader.ts";
+import type { MessageSummary, VoiceRef } from "./mailbox_reader.ts";
 import { muLawWav } from "../tests/test_utils/mod.ts";
 import { createSession } from "./sessions.ts";
-import { PortalClient } from "./test_util.ts";
-
-// One plain message with one recording, in every folder of a reader that never touches a server.
-function oneMessageReader(mailbox: string): MailboxReader {
-  const m: MessageSummary = {
-    folder: "INBOX",
-    uidValidity: 7,
-    uid: 1,
-    internalDate: "2026-01-02T03:04:05.000Z",
-    date: null,
-    from: null,
-    sender: "4002",
-    subject: null,
-    durationSeconds: 3,
-    urgent: false,
-    private: false,
-    broadcast: false,
-    placeholder: false,
-    size: 100,
-    messageId: null,
-    inReplyTo: null,
-    voices: [{
-      index: 0,
-      role: "Voice-Message",
-      contentType: "audio/wav",
-      filename: null,
-      seconds: 3,
-    }],
-    tree: {
-      from: null,
-      sender: "4002",
-      date: null,
-      subject: null,
-      durationSeconds: 3,
-      voices: [0],
-      children: [],
-    },
-    flags: [],
-  };
-  return {
-    mailbox,
-    list: () =>
-      Promise.resolve({ folder: "INBOX", uidValidity: 7, total: 1, offset: 0, items: [m] }),
-    get: (ref) => Promise.resolve(ref.uid === 1 && ref.uidValidity === 7 ? m : null),
-    voice: () =>
-      Promise.resolve({
-        bytes: new Uint8Array([1, 2, 3]),
-        contentType: "audio/wav",
-        filename: null,
-      }),
-    close: () => Promise.resolve(),
-  };
-}
+import { oneMessageReader, PortalClient } from "./test_util.ts";
 
 // A port nothing listens on: every send fails at once (and still counts as an attempt).
 function closedPort(): number {

@@ -5,6 +5,7 @@
  */
 import type { Hono } from "hono";
 import type { PortalEnv } from "./context.ts";
+import type { MailboxReader, MessageSummary } from "./mailbox_reader.ts";
 
 /** Options of {@link PortalClient}. */
 export interface PortalClientOptions {
@@ -111,5 +112,57 @@ export function pcmHeader(bytes: Uint8Array) {
     sampleRate: v.getUint32(24, true),
     bits: v.getUint16(34, true),
     dataBytes: v.getUint32(40, true),
+  };
+}
+
+/** A reader (no server) with one plain message (UIDVALIDITY 7, UID 1) and one recording. */
+export function oneMessageReader(mailbox: string): MailboxReader {
+  const m: MessageSummary = {
+    folder: "INBOX",
+    uidValidity: 7,
+    uid: 1,
+    internalDate: "2026-01-02T03:04:05.000Z",
+    date: null,
+    from: null,
+    sender: "4002",
+    subject: null,
+    durationSeconds: 3,
+    urgent: false,
+    private: false,
+    broadcast: false,
+    placeholder: false,
+    size: 100,
+    messageId: null,
+    inReplyTo: null,
+    voices: [{
+      index: 0,
+      role: "Voice-Message",
+      contentType: "audio/wav",
+      filename: null,
+      seconds: 3,
+    }],
+    tree: {
+      from: null,
+      sender: "4002",
+      date: null,
+      subject: null,
+      durationSeconds: 3,
+      voices: [0],
+      children: [],
+    },
+    flags: [],
+  };
+  return {
+    mailbox,
+    list: () =>
+      Promise.resolve({ folder: "INBOX", uidValidity: 7, total: 1, offset: 0, items: [m] }),
+    get: (ref) => Promise.resolve(ref.uid === 1 && ref.uidValidity === 7 ? m : null),
+    voice: () =>
+      Promise.resolve({
+        bytes: new Uint8Array([1, 2, 3]),
+        contentType: "audio/wav",
+        filename: null,
+      }),
+    close: () => Promise.resolve(),
   };
 }

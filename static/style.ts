@@ -61,6 +61,7 @@ ul.thread li,ol.thread li{margin:.3rem 0;color:var(--muted);list-style:none}
 .pager{display:flex;justify-content:space-between;align-items:center;gap:1rem;margin:1rem 0}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0 0 1rem}
 dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}
+@media (max-width:30rem){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4rem}}
 audio{width:100%;max-width:36rem;display:block;margin:.5rem 0}
 section.play,section.forward,section.thread{margin:1.25rem 0}
 table{border-collapse:collapse;width:100%}

@@ -9,47 +9,25 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromium, type Page } from "playwright-core";
 import { readSmtpInbox } from "../scripts/lab.ts";
-import { freePort, lab, tempDir, wipeMailbox, withImap } from "./test_utils/mod.ts";
+import {
+  Appliance,
+  CHROMIUM_ARGS as ARGS,
+  chromiumPath,
+  DESKTOP,
+  freePort,
+  lab,
+  PHONE,
+  press,
+  sh,
+  tempDir,
+  wipeMailbox,
+  withImap,
+} from "./test_utils/mod.ts";
 
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const PASSWORD = "browser admin password";
 const SAMPLE = "4001";
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
-
-async function sh(cmd: string): Promise<{ ok: boolean; out: string }> {
-  const r = await new Deno.Command("sh", { args: ["-c", cmd], stdout: "piped", stderr: "piped" })
-    .output();
-  return { ok: r.success, out: new TextDecoder().decode(r.stdout).trim() };
-}
-
-/** Debian's chromium, installed on first use when this machine lacks it. */
-async function chromiumPath(): Promise<string> {
-  let found = await sh("command -v chromium");
-  if (!found.ok) {
-    const install = await sh(
-      "DEBIAN_FRONTEND=noninteractive apt-get update -q && " +
-        "DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium",
-    );
-    assert.ok(install.ok, "chromium is missing and could not be installed with apt-get");
-    found = await sh("command -v chromium");
-  }
-  assert.ok(found.ok && found.out, "chromium not found");
-  return found.out;
-}
-
 /** This machine's first IPv4 address that is not loopback, or null. */
 async function outsideAddress(): Promise<string | null> {
   const r = await sh("ip -4 -o addr");
@@ -59,79 +37,6 @@ async function outsideAddress(): Promise<string | null> {
     if (m && !m[1].startsWith("127.")) return m[1];
   }
   return null;
-}
-
-/** `vmirror serve` in a child process, its stderr kept for the test to read. */
-class Appliance {
-  readonly lines: string[] = [];
-  readonly #child: Deno.ChildProcess;
-  readonly #drained: Promise<unknown>;
-
-  constructor(data: string, listen: string) {
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "serve", "--data", data, "--listen", listen],
-      // No config file, as on a freshly installed appliance; nothing leaks in from the caller.
-      env: { NO_COLOR: "1", VMIRROR_CONFIG: "", VMIRROR_DATA: "" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    // Both pipes are read to the end so the child never blocks on a full pipe.
-    this.#drained = Promise.all([this.#read(this.#child.stderr), this.#read(this.#child.stdout)]);
-  }
-
-  async #read(stream: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let rest = "";
-    for await (const chunk of stream) {
-      rest += decoder.decode(chunk, { stream: true });
-      const parts = rest.split("\n");
-      rest = parts.pop()!;
-      this.lines.push(...parts);
-    }
-    if (rest) this.lines.push(rest);
-  }
-
-  /** The first captured group of the first line matching `re`, waiting up to `ms`. */
-  async waitFor(re: RegExp, ms = 60_000): Promise<string> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      for (const l of this.lines) {
-        const m = re.exec(l);
-        if (m) return m[1] ?? m[0];
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`serve did not say ${re} within ${ms} ms:\n${this.tail()}`);
-  }
-
-  /** The last lines it wrote, for failure messages. */
-  tail(n = 30): string {
-    return this.lines.slice(-n).join("\n");
-  }
-
-  /** SIGTERM, then SIGKILL if it lingers; waits for the exit and the pipes' end. */
-  async stop(): Promise<Deno.CommandStatus> {
-    try {
-      this.#child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    const timer = setTimeout(() => {
-      try {
-        this.#child.kill("SIGKILL");
-      } catch {
-        // Gone in the meantime.
-      }
-    }, 15_000);
-    try {
-      const status = await this.#child.status;
-      await this.#drained;
-      return status;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 }
 
 /** A probe result as the page shows it. */
@@ -193,14 +98,6 @@ async function fill(page: Page, values: Record<string, string | boolean>): Promi
   }
 }
 
-/** Presses a button and waits for the page it leads to. */
-async function press(page: Page, name: string): Promise<void> {
-  await Promise.all([
-    page.waitForNavigation(),
-    page.getByRole("button", { name, exact: true }).click(),
-  ]);
-}
-
 Deno.test({
   name: "admin console in Chromium: setup with the code, settings tested and saved, mirror runs",
   async fn(t) {
@@ -242,7 +139,8 @@ Deno.test({
     const host = outside ?? "127.0.0.1";
     const port = freePort();
     const base = `http://${host}:${port}`;
-    const app = new Appliance(data, `${host}:${port}`);
+    // No config file, as on a freshly installed appliance.
+    const app = new Appliance(["--data", data, "--listen", `${host}:${port}`]);
     const profile = await Deno.makeTempDir({ prefix: "vmirror-chromium-" });
     let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | null = null;
     const overflows: string[] = [];

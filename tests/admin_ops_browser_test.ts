@@ -15,25 +15,29 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
 import parseText from "parse-prometheus-text-format";
 import { readSmtpInbox, type SmtpRecord } from "../scripts/lab.ts";
 import { startDovecot, stopDovecot } from "../scripts/lab/dovecot.ts";
 import { labLayout } from "../scripts/lab/paths.ts";
 import {
+  Appliance,
+  CHROMIUM_ARGS as ARGS,
+  chromiumPath,
+  DESKTOP,
   fillScratch,
   freePort,
   lab,
   labConfig,
   messageIdOf,
+  PHONE,
+  press,
   runCli,
   snapshot,
   tempDir,
   withImap,
 } from "./test_utils/mod.ts";
 
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const ADMIN_PASSWORD = "ops browser admin password";
 const OPS = "ops@lab.test";
 // Scratch mailboxes and how many messages each gets on production.
@@ -43,111 +47,6 @@ const RESTORED = "7480";
 const SUBSCRIBER = "7481";
 // The PIN tests/test_utils gives scratch mailboxes on both sides of the lab.
 const SCRATCH_PIN = "246810";
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
-
-async function sh(cmd: string): Promise<{ ok: boolean; out: string }> {
-  const r = await new Deno.Command("sh", { args: ["-c", cmd], stdout: "piped", stderr: "piped" })
-    .output();
-  return { ok: r.success, out: new TextDecoder().decode(r.stdout).trim() };
-}
-
-/** Debian's chromium, installed on first use when this machine lacks it. */
-async function chromiumPath(): Promise<string> {
-  let found = await sh("command -v chromium");
-  if (!found.ok) {
-    const install = await sh(
-      "DEBIAN_FRONTEND=noninteractive apt-get update -q && " +
-        "DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium",
-    );
-    assert.ok(install.ok, "chromium is missing and could not be installed with apt-get");
-    found = await sh("command -v chromium");
-  }
-  assert.ok(found.ok && found.out, "chromium not found");
-  return found.out;
-}
-
-/** `vmirror serve` in a child process, its output kept for the test to read. */
-class Appliance {
-  readonly lines: string[] = [];
-  readonly #child: Deno.ChildProcess;
-  readonly #drained: Promise<unknown>;
-
-  constructor(args: string[]) {
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "serve", ...args],
-      env: { NO_COLOR: "1", VMIRROR_CONFIG: "", VMIRROR_DATA: "" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    // Both pipes are read to the end so the child never blocks on a full pipe.
-    this.#drained = Promise.all([this.#read(this.#child.stderr), this.#read(this.#child.stdout)]);
-  }
-
-  async #read(stream: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let rest = "";
-    for await (const chunk of stream) {
-      rest += decoder.decode(chunk, { stream: true });
-      const parts = rest.split("\n");
-      rest = parts.pop()!;
-      this.lines.push(...parts);
-    }
-    if (rest) this.lines.push(rest);
-  }
-
-  /** The first captured group of the first line matching `re`, waiting up to `ms`. */
-  async waitFor(re: RegExp, ms = 60_000): Promise<string> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      for (const l of this.lines) {
-        const m = re.exec(l);
-        if (m) return m[1] ?? m[0];
-      }
-      await sleep(100);
-    }
-    throw new Error(`serve did not say ${re} within ${ms} ms:\n${this.tail()}`);
-  }
-
-  /** The last lines it wrote, for failure messages. */
-  tail(n = 30): string {
-    return this.lines.slice(-n).join("\n");
-  }
-
-  /** SIGTERM, then SIGKILL if it lingers; waits for the exit and the pipes' end. */
-  async stop(): Promise<Deno.CommandStatus> {
-    try {
-      this.#child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    const timer = setTimeout(() => {
-      try {
-        this.#child.kill("SIGKILL");
-      } catch {
-        // Gone in the meantime.
-      }
-    }, 15_000);
-    try {
-      const status = await this.#child.status;
-      await this.#drained;
-      return status;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -166,14 +65,6 @@ async function until<T>(
     if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000} s\n${detail()}`);
     await sleep(500);
   }
-}
-
-/** Presses a button and waits for the page it leads to. */
-async function press(page: Page, name: string): Promise<void> {
-  await Promise.all([
-    page.waitForNavigation(),
-    page.getByRole("button", { name, exact: true }).click(),
-  ]);
 }
 
 /**

@@ -12,9 +12,8 @@ import { audit, closeState, listAudit, openState, type State } from "../engine/s
 import { setLogSink } from "../engine/support/mod.ts";
 import { createApp } from "../portal/app.tsx";
 import { createApiToken } from "../portal/admin_account.ts";
-import type { MailboxReader, MessageSummary } from "../portal/mailbox_reader.ts";
 import { createSession } from "../portal/sessions.ts";
-import { PortalClient } from "../portal/test_util.ts";
+import { oneMessageReader, PortalClient } from "../portal/test_util.ts";
 import { tempDir } from "./test_utils/mod.ts";
 
 const PASSWORD = "correct horse battery";
@@ -79,58 +78,6 @@ async function subscriberClient(env: Env, mailbox: string, from = "10.1.1.1") {
   client.cookies.set("vm_session", token);
   client.csrf = session.csrf;
   return client;
-}
-
-// One message (UIDVALIDITY 7, UID 1) with one recording, from a reader that needs no server.
-function oneMessageReader(mailbox: string): MailboxReader {
-  const m: MessageSummary = {
-    folder: "INBOX",
-    uidValidity: 7,
-    uid: 1,
-    internalDate: "2026-01-02T03:04:05.000Z",
-    date: null,
-    from: null,
-    sender: "4002",
-    subject: null,
-    durationSeconds: 3,
-    urgent: false,
-    private: false,
-    broadcast: false,
-    placeholder: false,
-    size: 100,
-    messageId: null,
-    inReplyTo: null,
-    voices: [{
-      index: 0,
-      role: "Voice-Message",
-      contentType: "audio/wav",
-      filename: null,
-      seconds: 3,
-    }],
-    tree: {
-      from: null,
-      sender: "4002",
-      date: null,
-      subject: null,
-      durationSeconds: 3,
-      voices: [0],
-      children: [],
-    },
-    flags: [],
-  };
-  return {
-    mailbox,
-    list: () =>
-      Promise.resolve({ folder: "INBOX", uidValidity: 7, total: 1, offset: 0, items: [m] }),
-    get: (ref) => Promise.resolve(ref.uid === 1 && ref.uidValidity === 7 ? m : null),
-    voice: () =>
-      Promise.resolve({
-        bytes: new Uint8Array([1, 2, 3]),
-        contentType: "audio/wav",
-        filename: null,
-      }),
-    close: () => Promise.resolve(),
-  };
 }
 
 async function seed(state: State) {

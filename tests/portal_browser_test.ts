@@ -15,40 +15,16 @@ import { closeState, listAudit, openState } from "../engine/state/mod.ts";
 import { runSync } from "../engine/mirror/mod.ts";
 import { pcmHeader } from "../portal/test_util.ts";
 import { readSmtpInbox } from "../scripts/lab.ts";
-import { freePort, lab, labConfig, wipeMailbox } from "./test_utils/mod.ts";
+import {
+  CHROMIUM_ARGS as ARGS,
+  chromiumPath,
+  freePort,
+  lab,
+  labConfig,
+  wipeMailbox,
+} from "./test_utils/mod.ts";
 
 const MAILBOX = "4006";
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
-
-async function sh(cmd: string): Promise<{ ok: boolean; out: string }> {
-  const r = await new Deno.Command("sh", { args: ["-c", cmd], stdout: "piped", stderr: "piped" })
-    .output();
-  return { ok: r.success, out: new TextDecoder().decode(r.stdout).trim() };
-}
-
-/** Debian's chromium, installed on first use when this machine lacks it. */
-async function chromiumPath(): Promise<string> {
-  let found = await sh("command -v chromium");
-  if (!found.ok) {
-    const install = await sh(
-      "DEBIAN_FRONTEND=noninteractive apt-get update -q && " +
-        "DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium",
-    );
-    assert.ok(install.ok, "chromium is missing and could not be installed with apt-get");
-    found = await sh("command -v chromium");
-  }
-  assert.ok(found.ok && found.out, "chromium not found");
-  return found.out;
-}
-
 function findPart(root: Part, test: (p: Part) => boolean): Part | null {
   if (test(root)) return root;
   for (const c of root.children) {

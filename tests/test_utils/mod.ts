@@ -14,3 +14,4 @@ export * from "./targets.ts";
 export * from "./temp.ts";
 export * from "./transcript.ts";
 export * from "./wav.ts";
+export * from "./browser.ts";

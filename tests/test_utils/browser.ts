@@ -1,0 +1,130 @@
+/**
+ * What the browser tests share: Debian's Chromium (installed on first use) with the flags this
+ * closed network needs, the page sizes screenshots are taken at, the real appliance as a child
+ * process (`vmirror serve`) whose output the test reads, and pressing a form's button.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import type { Page } from "playwright-core";
+
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+
+/** Chromium's flags: no sandbox as root, and none of its own network traffic. */
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+
+/** The desktop and phone sizes every page's screenshots are taken at. */
+export const DESKTOP = { width: 1280, height: 900 };
+/** See {@link DESKTOP}. */
+export const PHONE = { width: 390, height: 844 };
+
+/** Runs a shell command line; its trimmed stdout. */
+export async function sh(cmd: string): Promise<{ ok: boolean; out: string }> {
+  const r = await new Deno.Command("sh", { args: ["-c", cmd], stdout: "piped", stderr: "piped" })
+    .output();
+  return { ok: r.success, out: new TextDecoder().decode(r.stdout).trim() };
+}
+
+/** Debian's chromium, installed on first use when this machine lacks it. */
+export async function chromiumPath(): Promise<string> {
+  let found = await sh("command -v chromium");
+  if (!found.ok) {
+    const install = await sh(
+      "DEBIAN_FRONTEND=noninteractive apt-get update -q && " +
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium",
+    );
+    assert.ok(install.ok, "chromium is missing and could not be installed with apt-get");
+    found = await sh("command -v chromium");
+  }
+  assert.ok(found.ok && found.out, "chromium not found");
+  return found.out;
+}
+
+/** Presses a button and waits for the page it leads to. */
+export async function press(page: Page, name: string): Promise<void> {
+  await Promise.all([
+    page.waitForNavigation(),
+    page.getByRole("button", { name, exact: true }).click(),
+  ]);
+}
+
+/** `vmirror serve <args>` in a child process, its output kept for the test to read. */
+export class Appliance {
+  readonly lines: string[] = [];
+  readonly #child: Deno.ChildProcess;
+  readonly #drained: Promise<unknown>;
+
+  /** Starts it; nothing leaks in from the caller's environment. */
+  constructor(args: string[]) {
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "serve", ...args],
+      env: { NO_COLOR: "1", VMIRROR_CONFIG: "", VMIRROR_DATA: "" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Both pipes are read to the end so the child never blocks on a full pipe.
+    this.#drained = Promise.all([this.#read(this.#child.stderr), this.#read(this.#child.stdout)]);
+  }
+
+  async #read(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let rest = "";
+    for await (const chunk of stream) {
+      rest += decoder.decode(chunk, { stream: true });
+      const parts = rest.split("\n");
+      rest = parts.pop()!;
+      this.lines.push(...parts);
+    }
+    if (rest) this.lines.push(rest);
+  }
+
+  /** The first captured group of the first line matching `re`, waiting up to `ms`. */
+  async waitFor(re: RegExp, ms = 60_000): Promise<string> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      for (const l of this.lines) {
+        const m = re.exec(l);
+        if (m) return m[1] ?? m[0];
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`serve did not say ${re} within ${ms} ms:\n${this.tail()}`);
+  }
+
+  /** The last lines it wrote, for failure messages. */
+  tail(n = 30): string {
+    return this.lines.slice(-n).join("\n");
+  }
+
+  /** SIGTERM, then SIGKILL if it lingers; waits for the exit and the pipes' end. */
+  async stop(): Promise<Deno.CommandStatus> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    const timer = setTimeout(() => {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // Gone in the meantime.
+      }
+    }, 15_000);
+    try {
+      const status = await this.#child.status;
+      await this.#drained;
+      return status;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
