@@ -431,6 +431,22 @@ Administrator.`,
           ctx.values["no-start"] ? "" : ` and started as the "${inst.SERVICE_NAME}" service`
         }; set it up at http://${Deno.hostname()}:${port}/admin`,
       );
+      // A fresh data directory waits for its first-run setup: the code it asks from any other
+      // machine is written now (readable by the service only) and shown to the installer.
+      const fresh =
+        !(await Deno.stat(join(layout.dataDir, "state.kv")).then(() => true, () => false));
+      if (fresh) {
+        const account = await import("./portal/admin_account.ts");
+        const code = await account.ensureSetupCode(layout.dataDir);
+        const file = account.setupCodePath(layout.dataDir);
+        if (layout.os === "linux") {
+          await new Deno.Command("chown", { args: [`${layout.user}:${layout.user}`, file] })
+            .output();
+        }
+        console.log(
+          `Setup code (asked by the setup page from any other machine): ${code}\n(also in ${file})`,
+        );
+      }
       return EXIT.ok;
     },
   },
@@ -1052,9 +1068,36 @@ function reportSwitch(out: import("./engine/upgrade/mod.ts").SwitchOutcome | num
   return f.restored ? EXIT.failed : EXIT.fatal;
 }
 
+/**
+ * What `vmirror` with no arguments does: on Windows, started from Explorer (a console of its
+ * own), it offers to install itself; anywhere else it prints the usage.
+ */
+export function noArgumentAction(os: string, terminal: boolean): "install" | "usage" {
+  return os === "windows" && terminal ? "install" : "usage";
+}
+
+// Double-clicked vmirror.exe: one confirmation, then the install with its defaults (which
+// starts the service and opens the browser at the setup page). The window waits for a key so
+// its last words can be read before it closes.
+async function doubleClickInstall(): Promise<number> {
+  console.log(`vmirror ${VERSION} — voicemail mirroring appliance\n`);
+  const yes = confirm(
+    "Install vmirror as a service on this computer (program in %ProgramFiles%\\vmirror, data in " +
+      "%ProgramData%\\vmirror, a firewall rule for the portal's port 8080)?",
+  );
+  const code = yes
+    ? await main(["install"])
+    : (console.log(`Nothing was changed.\n\n${mainHelp()}`), EXIT.ok);
+  prompt("\nPress Enter to close this window.");
+  return code;
+}
+
 /** Runs the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
+  if (!name && noArgumentAction(Deno.build.os, Deno.stdin.isTerminal()) === "install") {
+    return await doubleClickInstall();
+  }
   if (!name || name === "help" || name === "--help" || name === "-h") {
     const which = name === "help" ? rest[0] : undefined;
     if (which && Object.hasOwn(VERBS, which)) console.log(verbHelp(which, VERBS[which]));

@@ -145,7 +145,13 @@ async function adminLogin<E extends PortalEnv>(
     if (!cred) return page(503, "Administrator login is not available: see the log.");
     if (!(await verifyAdmin(cred, { user, password }))) {
       await recordFailure(deps.state, attempt, { limits: deps.limits });
-      await auditEvent(c, deps, { actor: "admin:?", action: "admin-login-failed" });
+      // The name tried says whether someone guesses at the account or mistyped it; it is cut
+      // and stripped so a password typed into the wrong field does not end up whole in the log.
+      await auditEvent(c, deps, {
+        actor: "admin:?",
+        action: "admin-login-failed",
+        detail: { userTried: user.replace(/[^\w.@-]/g, "?").slice(0, 32) },
+      });
       return page(401, "The user name or password is not right.");
     }
     await recordSuccess(deps.state, attempt);

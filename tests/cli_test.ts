@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { EXIT, main } from "../main.ts";
+import { EXIT, main, noArgumentAction } from "../main.ts";
 import { VERSION } from "../engine/version.ts";
 import { type Run, runCli, tempDir } from "./test_utils/mod.ts";
 
@@ -422,4 +422,12 @@ Deno.test("vmirror install --dry-run --target windows-x64 prints the Windows pla
   assert.match(r.stdout, /Register-ScheduledTask -TaskName '\\''vmirror'\\''/);
   assertCode(await vmirror(["install", "--target", "windows-x64"]), EXIT.usage);
   assertCode(await vmirror(["install", "--dry-run", "--target", "mac"]), EXIT.usage);
+});
+
+Deno.test("vmirror with no arguments offers to install only when double-clicked on Windows", () => {
+  assert.equal(noArgumentAction("windows", true), "install");
+  // Piped or scheduled (no console of its own): never an interactive install.
+  assert.equal(noArgumentAction("windows", false), "usage");
+  assert.equal(noArgumentAction("linux", true), "usage");
+  assert.equal(noArgumentAction("darwin", true), "usage");
 });
