@@ -40,7 +40,7 @@ import {
   removeSubscriptions,
   type State,
 } from "../state/mod.ts";
-import { pool, sleep } from "../support/mod.ts";
+import { KeyedLock, pool, sleep } from "../support/mod.ts";
 
 /** Options for {@link runDirectorySync}. */
 export interface DirectorySyncOptions {
@@ -141,11 +141,24 @@ export interface DirectoryReport {
 // first items of each list.
 const RECORD_MAX_BYTES = 60_000;
 
+// One directory pass that writes at a time in this process: the timer's and the console's
+// "directory sync now" would otherwise subscribe and orphan over each other (dry runs only read).
+const passLock = new KeyedLock();
+
 /** Runs one directory pass (or plans it with `dryRun`); LDAP failures end up in the report. */
 export async function runDirectorySync(
   config: Config,
   state: State,
   opts: DirectorySyncOptions = {},
+): Promise<DirectoryReport> {
+  if (opts.dryRun) return await directoryPass(config, state, opts);
+  return await passLock.run("directory", () => directoryPass(config, state, opts));
+}
+
+async function directoryPass(
+  config: Config,
+  state: State,
+  opts: DirectorySyncOptions,
 ): Promise<DirectoryReport> {
   const ldap = config.ldap;
   if (!ldap) throw new ConfigError(`Directory sync needs the "ldap" section of the configuration`);
