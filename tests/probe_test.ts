@@ -316,7 +316,7 @@ Deno.test({
     assert.equal(failedAt(r), "login");
     assert.match(
       step(r, "login").detail,
-      /^"mss-prod" \(127\.0\.0\.1:\d+\) refused the trusted-server login of "vmirror" \(wrong password or not a trusted\/master user\)$/,
+      /^"mss-prod" \(127\.0\.0\.1:\d+\) refused the trusted-server login of "vmirror": authentication failed \(wrong password, or not a trusted\/master user there\)$/,
     );
     assert.equal(step(r, "impersonate").skipped, true);
     // Without a sample mailbox, the same refusal is still found.

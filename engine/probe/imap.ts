@@ -219,7 +219,7 @@ export function loginWords(
 ): string {
   switch (why.kind) {
     case "authn":
-      return `${ctx.where} refused the trusted-server login of "${ctx.user}" (wrong password or not a trusted/master user)`;
+      return `${ctx.where} refused the trusted-server login of "${ctx.user}": authentication failed (wrong password, or not a trusted/master user there)`;
     case "authz":
       return `${ctx.where} refused to act for mailbox "${ctx.mailbox}": ${why.text}`;
     case "refused":

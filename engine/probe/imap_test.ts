@@ -40,7 +40,7 @@ Deno.test("loginWords() names server and user, never a password", () => {
   const text = loginWords(classifyLogin(flowError("AUTHENTICATIONFAILED", "x")), ctx);
   assert.equal(
     text,
-    '"mss" (h:143) refused the trusted-server login of "vmirror" (wrong password or not a trusted/master user)',
+    '"mss" (h:143) refused the trusted-server login of "vmirror": authentication failed (wrong password, or not a trusted/master user there)',
   );
 });
 

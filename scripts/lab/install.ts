@@ -20,6 +20,13 @@ const PACKAGES = [
   "isync",
   // `systemd-analyze verify` checks the unit `vmirror install` writes.
   "systemd",
+  // The second IMAP implementation (issue 16): Cyrus's master and libraries, its admin tools,
+  // sasldb for its logins. Not cyrus-imapd itself: it Conflicts with dovecot-imapd (both
+  // provide imap-server), so apt would remove Dovecot; cyrus.ts unpacks its imapd instead.
+  "cyrus-common",
+  "cyrus-admin",
+  "sasl2-bin",
+  "libsasl2-modules",
 ];
 
 /** Packages dpkg does not report as installed (file checks would fail on images without docs). */
