@@ -1,7 +1,8 @@
 /**
  * The lab: real servers on 127.0.0.1 for tests and the demo — two Dovecot instances (production
- * and backup MSS, a master user as trusted server), two OpenLDAP directories, an SMTP recorder —
- * with production seeded with generated voicemail.
+ * and backup MSS, a master user as trusted server), a Cyrus IMAP instance (a second server
+ * implementation, holding a copy of production's voicemail), two OpenLDAP directories, an SMTP
+ * recorder — with production seeded with generated voicemail.
  *
  * CLI: `deno task lab install|start|stop|reset|status`. The same operations are exported for
  * tests and the test runner, plus per-mailbox helpers (`resetMailbox`, `seedMailbox`,
@@ -10,6 +11,19 @@
  */
 
 import { clipPath, ensureClips } from "./lab/audio.ts";
+import {
+  copyMailboxToCyrus,
+  CYRUS_PERSONAL_PREFIX,
+  CYRUS_SEPARATOR,
+  cyrusFolder,
+  cyrusPid,
+  prepareCyrus,
+  setCyrusUser,
+  startCyrus,
+  stopCyrus,
+  trustedClient,
+  wipeCyrusMailbox,
+} from "./lab/cyrus.ts";
 import {
   MASTER_SEPARATOR,
   prepareDovecot,
@@ -64,6 +78,7 @@ import {
 
 export type {
   AudioEncoding,
+  LabCyrusServer,
   LabImapServer,
   LabInfo,
   LabLdapServer,
@@ -135,6 +150,9 @@ function staleLabServer(port: number): { pid: number; what: string } | undefined
         return { pid: p, what: cmd };
       }
       if (/(^|\/)slapd .*-n slapd-vmirror-lab-(prod|backup)$/.test(cmd)) {
+        return { pid: p, what: cmd };
+      }
+      if (/(^|\/)cyrus\/bin\/master -C \S+\/cyrus\/imapd\.conf /.test(cmd)) {
         return { pid: p, what: cmd };
       }
       if (/scripts\/lab\/smtp_recorder\.ts --config \S+\/smtp-recorder\.json$/.test(cmd)) {
@@ -270,8 +288,44 @@ async function seedProduction(
   };
 }
 
+/**
+ * Copies production's voicemail (every subscriber, INBOX and greetings) into Cyrus once, byte for
+ * byte with flags and dates; the record in `cyrus/seeded.json` keeps a restart from copying again.
+ */
+async function seedCyrus(
+  layout: LabLayout,
+  secrets: LabSecrets,
+  log: (s: string) => void,
+): Promise<Record<string, Record<string, number>>> {
+  const record = `${layout.cyrus.dir}/seeded.json`;
+  if (exists(record)) return JSON.parse(Deno.readTextFileSync(record));
+  const login = (port: number) => ({
+    host: "127.0.0.1",
+    port,
+    trustedUser: TRUSTED_USER,
+    trustedPassword: secrets.trustedPassword,
+  });
+  const counts = await pool(SUBSCRIBERS, 4, (s) =>
+    copyMailboxToCyrus(
+      login(layout.ports.prodImap),
+      login(layout.ports.cyrusImap),
+      s.mailbox,
+      ["INBOX", GREETINGS_FOLDER],
+    ));
+  const seeded = Object.fromEntries(SUBSCRIBERS.map((s, i) => [s.mailbox, counts[i]]));
+  writeText(record, JSON.stringify(seeded, null, 2) + "\n");
+  const total = counts.reduce((n, c) => n + Object.values(c).reduce((a, b) => a + b, 0), 0);
+  log(`lab: copied ${total} production messages into Cyrus`);
+  return seeded;
+}
+
 /** Builds lab.json's content. */
-function labInfo(layout: LabLayout, secrets: LabSecrets, seed: SeedRecord): LabInfo {
+function labInfo(
+  layout: LabLayout,
+  secrets: LabSecrets,
+  seed: SeedRecord,
+  cyrusSeeded: Record<string, Record<string, number>>,
+): LabInfo {
   const imap = (side: LabSide) => {
     const d = layout.dovecot[side];
     return {
@@ -323,6 +377,20 @@ function labInfo(layout: LabLayout, secrets: LabSecrets, seed: SeedRecord): LabI
       serverName: "localhost",
     },
     imap: { prod: imap("prod"), backup: imap("backup") },
+    cyrus: {
+      name: "mss-cyrus",
+      host: "127.0.0.1",
+      port: layout.ports.cyrusImap,
+      imapsPort: layout.ports.cyrusImaps,
+      configFile: layout.cyrus.configFile,
+      masterConfigFile: layout.cyrus.masterConfigFile,
+      pidFile: layout.cyrus.pidFile,
+      logFile: layout.cyrus.logFile,
+      separator: CYRUS_SEPARATOR,
+      personalPrefix: CYRUS_PERSONAL_PREFIX,
+      greetingsFolder: cyrusFolder(GREETINGS_FOLDER),
+      seeded: cyrusSeeded,
+    },
     ldap: { prod: ldap("prod"), backup: ldap("backup") },
     smtp: {
       host: "127.0.0.1",
@@ -476,7 +544,21 @@ export async function startLab(opts: LabOptions = {}): Promise<LabInfo> {
     await startDovecot(layout, side);
   }));
 
+  const cyrusStart = (async () => {
+    if (cyrusPid(layout.cyrus) === undefined) {
+      for (const p of [layout.ports.cyrusImap, layout.ports.cyrusImaps]) {
+        await ensurePortFree("cyrus", p, log);
+      }
+    }
+    await prepareCyrus(layout, {
+      subscribers: SUBSCRIBERS,
+      trustedPassword: secrets.trustedPassword,
+      log,
+    });
+    await startCyrus(layout);
+  })();
   await startSmtpRecorder(layout, secrets, log);
+  await cyrusStart;
 
   let seed: SeedRecord;
   if (exists(layout.seededJson)) {
@@ -485,8 +567,9 @@ export async function startLab(opts: LabOptions = {}): Promise<LabInfo> {
     seed = await seedProduction(layout, secrets, log);
     writeText(layout.seededJson, JSON.stringify(seed, null, 2) + "\n");
   }
+  const cyrusSeeded = await seedCyrus(layout, secrets, log);
   Deno.mkdirSync(layout.fileStore, { recursive: true });
-  const info = labInfo(layout, secrets, seed);
+  const info = labInfo(layout, secrets, seed, cyrusSeeded);
   writeText(layout.labJson, JSON.stringify(info, null, 2) + "\n", 0o600);
   writeText(layout.vmirrorJson, JSON.stringify(vmirrorConfig(layout, "imap"), null, 2) + "\n");
   writeText(
@@ -508,6 +591,7 @@ export async function stopLab(opts: LabOptions = {}): Promise<void> {
       stopDovecot(layout.dovecot[side]).then((s) => s ? `dovecot-${side}` : "")
     ),
     ...sides.map((side) => stopSlapd(layout.slapd[side]).then((s) => s ? `slapd-${side}` : "")),
+    stopCyrus(layout.cyrus).then((s) => s ? "cyrus" : ""),
   ]);
   const names = stopped.filter(Boolean);
   log(names.length ? `lab: stopped ${names.join(", ")}` : "lab: nothing was running");
@@ -576,6 +660,18 @@ export async function labStatus(opts: LabOptions = {}): Promise<LabServerStatus[
       expect: "slapd",
     },
     { name: "smtp-recorder", port: l.ports.smtp, pidFile: l.smtpPidFile, expect: "smtp_recorder" },
+    {
+      name: "cyrus imap",
+      port: l.ports.cyrusImap,
+      pidFile: l.cyrus.pidFile,
+      expect: "cyrus/bin/master",
+    },
+    {
+      name: "cyrus imaps",
+      port: l.ports.cyrusImaps,
+      pidFile: l.cyrus.pidFile,
+      expect: "cyrus/bin/master",
+    },
   ];
   return await Promise.all(rows.map(async (r) => {
     const pid = livePid(r.pidFile, r.expect);
@@ -682,6 +778,38 @@ export async function addLabUser(
 ): Promise<void> {
   const info = readLab(opts.dir);
   await setDovecotUser(labLayout(info.dir, info.portOffset).dovecot[side], mailbox, pin);
+}
+
+/** Adds (or changes the PIN of) a subscriber login on Cyrus; effective immediately. */
+export async function addCyrusUser(
+  mailbox: string,
+  pin: string,
+  opts: { dir?: string } = {},
+): Promise<void> {
+  const info = readLab(opts.dir);
+  await setCyrusUser(labLayout(info.dir, info.portOffset).cyrus, mailbox, pin);
+}
+
+/**
+ * Empties one mailbox on Cyrus (created at this first login when new): every message expunged,
+ * folders but INBOX deleted (with `keepFolders`, only emptied).
+ */
+export async function resetCyrusMailbox(
+  mailbox: string,
+  opts: ResetMailboxOptions = {},
+): Promise<void> {
+  const info = readLab(opts.dir);
+  const client = await trustedClient({
+    host: info.cyrus.host,
+    port: info.cyrus.port,
+    trustedUser: info.trusted.user,
+    trustedPassword: info.trusted.password,
+  }, mailbox);
+  try {
+    await wipeCyrusMailbox(client, { keepFolders: opts.keepFolders });
+  } finally {
+    await client.logout().catch(() => client.close());
+  }
 }
 
 /** Prints the status table; returns whether every server is up. */

@@ -20,7 +20,9 @@ import {
   lab,
   PHONE,
   press,
+  restoreDirectory,
   sh,
+  snapshotDirectory,
   tempDir,
   wipeMailbox,
   withImap,
@@ -160,6 +162,9 @@ Deno.test({
       shots.push(name);
     };
 
+    // The appliance's directory passes write to the lab's backup directory, which later tests
+    // expect as the lab seeded it: put back when done.
+    const backupDirectory = await snapshotDirectory("backup");
     try {
       await app.waitFor(/Portal listening on (\S+)/);
       const code = await app.waitFor(/Setup code \(needed from any other machine\): (\S+)/);
@@ -459,6 +464,7 @@ Deno.test({
     } finally {
       await context?.close();
       stopped = await app.stop();
+      await restoreDirectory("backup", backupDirectory);
       await Deno.remove(profile, { recursive: true }).catch(() => {});
     }
     // Reached only when the steps passed: a failure above keeps its own message.

@@ -7,18 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LiveConfig } from "../engine/config/mod.ts";
-import {
-  addEntry,
-  closeLdap,
-  deleteEntry,
-  type DirEntry,
-  getAttr,
-  type LdapSession,
-  modifyEntry,
-  openLdap,
-  sameValues,
-  searchEntries,
-} from "../engine/directory/mod.ts";
+import { closeLdap, getAttr, modifyEntry } from "../engine/directory/mod.ts";
 import { jobRegistry } from "../engine/jobs/mod.ts";
 import { runSync } from "../engine/mirror/mod.ts";
 import {
@@ -31,7 +20,17 @@ import {
 } from "../engine/state/mod.ts";
 import { createApp } from "../portal/app.tsx";
 import { PortalClient } from "../portal/test_util.ts";
-import { fillScratch, lab, labConfig, snapshot, tempDir, withImap } from "./test_utils/mod.ts";
+import {
+  fillScratch,
+  lab,
+  labConfig,
+  ldapAdmin,
+  restoreDirectory,
+  snapshot,
+  snapshotDirectory,
+  tempDir,
+  withImap,
+} from "./test_utils/mod.ts";
 
 const PASSWORD = "correct horse battery";
 const TIMEOUT_MS = 120_000;
@@ -256,67 +255,12 @@ Deno.test({
 
 // ---- directory sync ----
 
-type Side = "prod" | "backup";
-const BINARY = ["vmPin", "vmRecordedName"];
-
-async function ldapAdmin(side: Side): Promise<LdapSession> {
-  const l = lab().ldap[side];
-  return await openLdap({
-    url: l.url,
-    bindDn: l.adminDn,
-    bindPassword: l.adminPassword,
-    baseDn: l.baseDn,
-    filter: "(objectClass=*)",
-    startTls: false,
-    pageSize: 500,
-    timeoutSeconds: 30,
-  }, { binaryAttributes: BINARY });
-}
-
-async function subtree(side: Side): Promise<Map<string, DirEntry>> {
-  const s = await ldapAdmin(side);
-  try {
-    const entries = await searchEntries(s, lab().ldap[side].baseDn, {
-      filter: "(objectClass=*)",
-      pageSize: 500,
-    });
-    return new Map(entries.map((e) => [e.dn.toLowerCase(), e]));
-  } finally {
-    await closeLdap(s);
-  }
-}
-
-function sameEntry(a: DirEntry, b: DirEntry): boolean {
-  const keys = (e: DirEntry) => Object.keys(e.attributes).map((k) => k.toLowerCase()).sort();
-  if (keys(a).join() !== keys(b).join()) return false;
-  return keys(a).every((k) =>
-    sameValues(getAttr(a, k), getAttr(b, k), BINARY.some((x) => x.toLowerCase() === k))
-  );
-}
-
-/** Puts the backup directory back as the snapshot had it. */
-async function restoreSubtree(side: Side, snap: Map<string, DirEntry>): Promise<void> {
-  const now = await subtree(side);
-  const s = await ldapAdmin(side);
-  try {
-    for (const [dn, e] of now) {
-      const want = snap.get(dn);
-      if (want && sameEntry(want, e)) continue;
-      await deleteEntry(s, e.dn);
-      if (want) await addEntry(s, want.dn, want.attributes);
-    }
-    for (const [dn, e] of snap) if (!now.has(dn)) await addEntry(s, e.dn, e.attributes);
-  } finally {
-    await closeLdap(s);
-  }
-}
-
 Deno.test({
   name: "directory sync: the preview shows the plan and changes nothing; the confirmed run applies",
   sanitizeOps: true,
   sanitizeResources: true,
   fn: async () => {
-    const backupSnap = await subtree("backup");
+    const backupSnap = await snapshotDirectory("backup");
     try {
       await withEnv("jobs-directory", async ({ state, admin }) => {
         const l = lab();
@@ -363,7 +307,7 @@ Deno.test({
         assert.equal(real.json.state, "done", JSON.stringify(real.json.progress));
         const subs = (await listSubscriptions(state)).map((x) => x.mailbox);
         assert.ok(subs.includes(who.mailbox));
-        const fixed = (await subtree("backup")).get(dn.toLowerCase());
+        const fixed = (await snapshotDirectory("backup")).get(dn.toLowerCase());
         assert.deepEqual(getAttr(fixed!, "displayName"), [who.name]);
 
         const entries = auditOf(await listAudit(state), "directory-sync");
@@ -374,7 +318,7 @@ Deno.test({
         );
       });
     } finally {
-      await restoreSubtree("backup", backupSnap);
+      await restoreDirectory("backup", backupSnap);
     }
   },
 });

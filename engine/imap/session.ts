@@ -4,7 +4,8 @@
  *
  * A lean IMAP session of our own, used by the mirror pass on both sides: connection (TLS or
  * STARTTLS), trusted-server login (SASL PLAIN with authzid, or LOGIN with a separator),
- * capabilities, and the command runner; the commands themselves are in commands/<verb>.ts,
+ * capabilities, folder names mapped to the server's personal namespace (commands/namespace.ts),
+ * and the command runner; the commands themselves are in commands/<verb>.ts,
  * the socket and its deadlines in wire.ts. On production only read-only commands: STATUS,
  * EXAMINE, UID FETCH of flags, sizes, dates and BODY.PEEK[]. On the backup: SELECT, CREATE,
  * UID SEARCH, APPEND (MULTIAPPEND for a batch, streamed from a file for a large message), UID
@@ -22,6 +23,7 @@ import {
 } from "./commands/append.ts";
 import { capability } from "./commands/capability.ts";
 import { create } from "./commands/create.ts";
+import { namespace, type PersonalNamespace, serverFolder } from "./commands/namespace.ts";
 import { expunge, uidExpunge } from "./commands/expunge.ts";
 import { fetchBodies, fetchFlags, fetchIdentities, fetchRange } from "./commands/fetch.ts";
 import { searchHeader, uidSearch } from "./commands/search.ts";
@@ -46,6 +48,10 @@ export type { AppendResult } from "./commands/append.ts";
 export type { SelectedFolder } from "./commands/select.ts";
 
 const enc = new TextEncoder();
+
+// Each server's personal namespace, asked once per endpoint (a config load), not per session:
+// the no-change pass stays a login and one STATUS per folder.
+const namespaces = new WeakMap<ImapEndpoint, Promise<PersonalNamespace | null>>();
 
 /**
  * One connection logged in as the trusted server impersonating a mailbox.
@@ -137,13 +143,13 @@ export class ImapSession {
 
   /** STATUS of a folder (UIDVALIDITY, UIDNEXT, MESSAGES, HIGHESTMODSEQ), null if it is absent. */
   async status(folder: string): Promise<Record<string, string> | null> {
-    return await status(this.#runner, folder);
+    return await status(this.#runner, await this.#folder(folder));
   }
 
   /** Opens a folder read-write (SELECT, the backup side only); null when the server says NO. */
   async select(folder: string): Promise<SelectedFolder | null> {
     this.#exists = 0;
-    return await openFolder(this.#runner, "SELECT", folder);
+    return await openFolder(this.#runner, "SELECT", await this.#folder(folder));
   }
 
   /**
@@ -152,7 +158,7 @@ export class ImapSession {
    */
   async examine(folder: string): Promise<SelectedFolder | null> {
     this.#exists = 0;
-    return await openFolder(this.#runner, "EXAMINE", folder);
+    return await openFolder(this.#runner, "EXAMINE", await this.#folder(folder));
   }
 
   /**
@@ -178,7 +184,7 @@ export class ImapSession {
 
   /** Creates a folder. */
   async create(folder: string): Promise<void> {
-    await create(this.#runner, folder);
+    await create(this.#runner, await this.#folder(folder));
   }
 
   /** UIDs matching a search (`criteria` is raw IMAP, e.g. `ALL` or `DELETED`), ascending. */
@@ -226,7 +232,11 @@ export class ImapSession {
     flags: string[],
     internalDate: Date,
   ): Promise<AppendResult> {
-    return await append(this.#runner, folder, bytesItem(bytes, flags, internalDate));
+    return await append(
+      this.#runner,
+      await this.#folder(folder),
+      bytesItem(bytes, flags, internalDate),
+    );
   }
 
   /** Appends `size` bytes read from `path` to `folder`, streamed in chunks. */
@@ -237,7 +247,7 @@ export class ImapSession {
     flags: string[],
     internalDate: Date,
   ): Promise<AppendResult> {
-    return await append(this.#runner, folder, {
+    return await append(this.#runner, await this.#folder(folder), {
       body: fileLiteral(path, size),
       flags,
       internalDate,
@@ -254,7 +264,7 @@ export class ImapSession {
   ): Promise<{ uidValidity: number | null; uids: (number | null)[] }> {
     return await appendMany(
       this.#runner,
-      folder,
+      await this.#folder(folder),
       items.map((it) => bytesItem(it.bytes, it.flags, it.internalDate)),
     );
   }
@@ -283,6 +293,22 @@ export class ImapSession {
   /** Closes the socket. */
   close(): void {
     this.#wire.close();
+  }
+
+  /**
+   * A configured folder name as this server names it (commands/namespace.ts): INBOX as is,
+   * others through the personal namespace, asked once per endpoint when first needed.
+   */
+  async #folder(name: string): Promise<string> {
+    if (name.toUpperCase() === "INBOX") return name;
+    let ns = namespaces.get(this.endpoint);
+    if (!ns) {
+      ns = namespace(this.#runner);
+      namespaces.set(this.endpoint, ns);
+      // A failed ask is not remembered: the next session asks again.
+      ns.catch(() => namespaces.delete(this.endpoint));
+    }
+    return serverFolder(name, await ns);
   }
 
   async #login(): Promise<void> {

@@ -19,6 +19,8 @@ export const BASE_PORTS = {
   backupImaps: 15993,
   prodLdap: 14389,
   backupLdap: 15389,
+  cyrusImap: 16143,
+  cyrusImaps: 16993,
   smtp: 14025,
   portal: 8080,
 } as const;
@@ -52,6 +54,26 @@ export interface SlapdLayout {
   suffix: string;
 }
 
+/** Files and folders of the Cyrus instance. */
+export interface CyrusLayout {
+  dir: string;
+  /** imapd.conf (`-C` of every Cyrus program). */
+  configFile: string;
+  /** cyrus.conf: master's services. */
+  masterConfigFile: string;
+  configDir: string;
+  spoolDir: string;
+  /** Debian's cyrus-imapd unpacked (its imapd; see cyrus.ts). */
+  pkgDir: string;
+  sasldb: string;
+  certFile: string;
+  keyFile: string;
+  /** Sockets and locks (short paths: unix sockets). */
+  runDir: string;
+  pidFile: string;
+  logFile: string;
+}
+
 /** Every path and port of one lab. */
 export interface LabLayout {
   dir: string;
@@ -77,6 +99,7 @@ export interface LabLayout {
   runRoot: string;
   dovecot: Record<LabSide, DovecotLayout>;
   slapd: Record<LabSide, SlapdLayout>;
+  cyrus: CyrusLayout;
 }
 
 /** The lab directory: explicit, else env `VMIRROR_LAB_DIR`, else `<repo>/.lab`. */
@@ -153,5 +176,19 @@ export function labLayout(dir?: string, offset?: number): LabLayout {
     runRoot,
     dovecot: { prod: dovecot("prod"), backup: dovecot("backup") },
     slapd: { prod: slapd("prod"), backup: slapd("backup") },
+    cyrus: {
+      dir: `${d}/cyrus`,
+      configFile: `${d}/cyrus/imapd.conf`,
+      masterConfigFile: `${d}/cyrus/cyrus.conf`,
+      configDir: `${d}/cyrus/config`,
+      spoolDir: `${d}/cyrus/spool`,
+      pkgDir: `${d}/cyrus/pkg`,
+      sasldb: `${d}/cyrus/sasldb2`,
+      certFile: `${d}/cyrus/server.pem`,
+      keyFile: `${d}/cyrus/server.key`,
+      runDir: `${runRoot}/cyrus`,
+      pidFile: `${runRoot}/cyrus/master.pid`,
+      logFile: `${d}/cyrus/master.log`,
+    },
   };
 }

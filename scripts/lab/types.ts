@@ -43,6 +43,35 @@ export interface LabImapServer {
   separator: string;
 }
 
+/**
+ * The Cyrus IMAP instance: a second implementation, usable as production or as backup. Same
+ * trusted user and password as the Dovecots (SASL PLAIN with an authorization id), same
+ * subscriber logins (PIN), and a copy of the Dovecot production's seeded voicemail.
+ */
+export interface LabCyrusServer {
+  name: string;
+  host: string;
+  /** Plain IMAP (STARTTLS offered). */
+  port: number;
+  /** Implicit TLS with the lab's certificate. */
+  imapsPort: number;
+  /** imapd.conf (`-C` of every Cyrus program). */
+  configFile: string;
+  /** cyrus.conf (master's services). */
+  masterConfigFile: string;
+  pidFile: string;
+  /** cyrus master's stdout/stderr; Cyrus itself logs to syslog. */
+  logFile: string;
+  /** Mailbox hierarchy separator (`.`: `unixhierarchysep: no`). */
+  separator: string;
+  /** Prefix of personal folders (`INBOX.`: `altnamespace: no`). */
+  personalPrefix: string;
+  /** The lab's greetings folder as Cyrus names it. */
+  greetingsFolder: string;
+  /** Messages per mailbox and folder (Dovecot names) copied from the Dovecot production. */
+  seeded: Record<string, Record<string, number>>;
+}
+
 /** One slapd instance. */
 export interface LabLdapServer {
   name: string;
@@ -131,6 +160,8 @@ export interface LabInfo {
   };
   tls: { caFile: string; certFile: string; keyFile: string; serverName: string };
   imap: Record<LabSide, LabImapServer>;
+  /** Cyrus IMAP, seeded like production (issue 16). */
+  cyrus: LabCyrusServer;
   ldap: Record<LabSide, LabLdapServer>;
   smtp: LabSmtpServer;
   /** The 12 production subscribers (Dovecot logins exist on both sides). */

@@ -15,3 +15,4 @@ export * from "./temp.ts";
 export * from "./transcript.ts";
 export * from "./wav.ts";
 export * from "./browser.ts";
+export * from "./ldap.ts";

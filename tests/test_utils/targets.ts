@@ -1,23 +1,36 @@
 /**
- * The two mirror targets as the shared acceptance suite sees them: how to configure one for a
- * test, how to read back what it holds (independently of vmirror's own code), how to empty it.
+ * The mirror targets and sources as the shared acceptance suite sees them: how to configure one
+ * for a test, how to read back what it holds (independently of vmirror's own code), how to
+ * empty it; and the pairings of production and target the suite runs for (issue 16: Dovecot and
+ * Cyrus IMAP on either side, and the file store).
  * @module
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import type { ImapFlow } from "imapflow";
 import type { Config, SourceConfig } from "../../engine/config/mod.ts";
+import { resetCyrusMailbox } from "../../scripts/lab.ts";
+import { cyrusFolder, trustedClient } from "../../scripts/lab/cyrus.ts";
 import {
+  appendRaw,
+  fillScratch,
   lab,
   labConfig,
   messageIdOf,
+  scratchMailbox,
   type SnapMessage,
   type Snapshot,
   snapshot,
+  variant,
   wipeMailbox,
+  withImap,
 } from "./lab.ts";
 
 /** One kind of target under test. */
 export interface MirrorSide {
+  /** The server or store, for test names. */
+  name: "dovecot" | "cyrus" | "files";
+  /** An IMAP backup (a backup MSS: placeholders) or the file store. */
   kind: "imap" | "files";
   /** A config for a test whose scratch data lives in `dir`. */
   config(
@@ -32,6 +45,7 @@ export interface MirrorSide {
 
 /** The backup MSS (the lab's second Dovecot). */
 export const imapSide: MirrorSide = {
+  name: "dovecot",
   kind: "imap",
   config: (dir, patch) => labConfig(dir, patch, "imap"),
   read: (_config, mailbox, folders) => snapshot("backup", mailbox, folders),
@@ -40,6 +54,7 @@ export const imapSide: MirrorSide = {
 
 /** A file store under the test's own folder. */
 export const filesSide: MirrorSide = {
+  name: "files",
   kind: "files",
   config: async (dir, patch) => {
     const root = join(dir, "store");
@@ -85,8 +100,225 @@ export const filesSide: MirrorSide = {
   },
 };
 
-/** Both targets: the shared suite runs every test once per target. */
+/** Both Dovecot-production targets (the suites that do not run per pairing use these). */
 export const SIDES: MirrorSide[] = [imapSide, filesSide];
+
+/** A trusted-server session on the lab's Cyrus acting for `mailbox` (created at first login). */
+export async function cyrusImap(mailbox: string): Promise<ImapFlow> {
+  const l = lab();
+  return await trustedClient({
+    host: l.cyrus.host,
+    port: l.cyrus.port,
+    trustedUser: l.trusted.user,
+    trustedPassword: l.trusted.password,
+  }, mailbox);
+}
+
+/** Runs `fn` with a Cyrus session; `folder` maps a configured folder name to Cyrus's name. */
+export async function withCyrus<T>(
+  mailbox: string,
+  fn: (c: ImapFlow, folder: (name: string) => string) => Promise<T>,
+): Promise<T> {
+  const client = await cyrusImap(mailbox);
+  try {
+    return await fn(client, cyrusFolder);
+  } finally {
+    await client.logout().catch(() => {});
+    client.close();
+  }
+}
+
+/**
+ * What Cyrus holds for a mailbox, read-only (EXAMINE + BODY.PEEK), keyed by the configured
+ * folder names (`Greetings`, read from `INBOX.Greetings`) so it compares with a Dovecot snapshot.
+ */
+export async function cyrusSnapshot(mailbox: string, folders: string[]): Promise<Snapshot> {
+  return await withCyrus(mailbox, async (client, folder) => {
+    const out: Snapshot = { folders: {} };
+    const existing = new Set((await client.list()).map((f) => f.path));
+    for (const name of folders) {
+      if (!existing.has(folder(name))) continue;
+      const box = await client.mailboxOpen(folder(name), { readOnly: true });
+      const messages: SnapMessage[] = [];
+      if (box.exists > 0) {
+        const q = { uid: true, flags: true, internalDate: true, size: true, source: true };
+        for await (const m of client.fetch("1:*", q)) {
+          const bytes = new Uint8Array(m.source!);
+          messages.push({
+            uid: m.uid,
+            flags: [...(m.flags ?? [])].filter((f) => f !== "\\Recent").sort(),
+            internalDate: new Date(m.internalDate!).getTime(),
+            size: m.size!,
+            messageId: messageIdOf(bytes),
+            bytes,
+          });
+        }
+      }
+      out.folders[name] = {
+        uidValidity: Number(box.uidValidity),
+        highestModseq: box.highestModseq !== undefined ? String(box.highestModseq) : null,
+        messages,
+      };
+    }
+    return out;
+  });
+}
+
+/** Points a raw config's target (or source) at the lab's Cyrus. */
+function toCyrus(endpoint: Record<string, unknown>): void {
+  const l = lab();
+  endpoint.name = l.cyrus.name;
+  endpoint.host = l.cyrus.host;
+  endpoint.port = l.cyrus.port;
+}
+
+/** The lab's Cyrus as the backup MSS. */
+export const cyrusSide: MirrorSide = {
+  name: "cyrus",
+  kind: "imap",
+  config: (dir, patch) =>
+    labConfig(dir, (raw) => {
+      toCyrus(raw.target as Record<string, unknown>);
+      patch?.(raw);
+    }, "imap"),
+  read: (_config, mailbox, folders) => cyrusSnapshot(mailbox, folders),
+  wipe: (_config, mailbox) => resetCyrusMailbox(mailbox),
+};
+
+/** Production as the shared suite sees it: which server, read and changed directly. */
+export interface SourceSide {
+  name: "dovecot" | "cyrus";
+  /** Points a raw config's source at this server (folder names stay as configured). */
+  patch(raw: Record<string, unknown>): void;
+  /** What production holds (configured folder names). */
+  snapshot(mailbox: string, folders: string[]): Promise<Snapshot>;
+  /** A session acting for the mailbox; `folder` maps a configured folder name. */
+  withImap<T>(
+    mailbox: string,
+    fn: (c: ImapFlow, folder: (name: string) => string) => Promise<T>,
+  ): Promise<T>;
+  /** Appends raw messages to a (configured) folder, creating it; returns the UIDs. */
+  appendRaw(
+    mailbox: string,
+    folder: string,
+    messages: { bytes: Uint8Array; flags?: string[]; date?: Date }[],
+  ): Promise<number[]>;
+  /**
+   * Empties a scratch mailbox everywhere (both Dovecots and Cyrus) and fills one folder of
+   * production with `count` variants of mailbox 4002's voicemail; returns their UIDs.
+   */
+  fill(mailbox: string, count: number, folder?: string): Promise<number[]>;
+}
+
+/** The lab's Dovecot production. */
+export const dovecotSource: SourceSide = {
+  name: "dovecot",
+  patch: () => {},
+  snapshot: (mailbox, folders) => snapshot("prod", mailbox, folders),
+  withImap: (mailbox, fn) => withImap("prod", mailbox, (c) => fn(c, (name) => name)),
+  appendRaw: (mailbox, folder, messages) => appendRaw("prod", mailbox, folder, messages),
+  fill: async (mailbox, count, folder) => {
+    await resetCyrusMailbox(mailbox);
+    return await fillScratch(mailbox, count, folder);
+  },
+};
+
+/** The lab's Cyrus as production (holding a copy of the Dovecot production's voicemail). */
+export const cyrusSource: SourceSide = {
+  name: "cyrus",
+  patch: (raw) => toCyrus(raw.source as Record<string, unknown>),
+  snapshot: cyrusSnapshot,
+  withImap: withCyrus,
+  appendRaw: (mailbox, folder, messages) =>
+    withCyrus(mailbox, async (client, map) => {
+      const name = map(folder);
+      if (name.toUpperCase() !== "INBOX") {
+        const existing = new Set((await client.list()).map((f) => f.path));
+        if (!existing.has(name)) await client.mailboxCreate(name);
+      }
+      const uids: number[] = [];
+      for (const m of messages) {
+        const res = await client.append(name, m.bytes, m.flags ?? [], m.date ?? new Date());
+        if (res && res.uid) uids.push(res.uid);
+      }
+      return uids;
+    }),
+  fill: async (mailbox, count, folder = "INBOX") => {
+    await scratchMailbox(mailbox);
+    await resetCyrusMailbox(mailbox);
+    const seeded = await cyrusSnapshot("4002", ["INBOX"]);
+    const pool = seeded.folders.INBOX.messages.filter((m) => !isBroadcast(m.bytes));
+    return await cyrusSource.appendRaw(
+      mailbox,
+      folder,
+      Array.from({ length: count }, (_, i) => {
+        const src = pool[i % pool.length];
+        return {
+          bytes: variant(src.bytes, i + 1),
+          flags: src.flags,
+          date: new Date(src.internalDate - i * 60_000),
+        };
+      }),
+    );
+  },
+};
+
+/** One production → target pairing of the shared suite, with its own scratch mailboxes. */
+export interface Pairing {
+  /** For test names: "imap" and "files" (Dovecot production) as before, else "source→target". */
+  name: string;
+  source: SourceSide;
+  target: MirrorSide;
+  /** Scratch mailboxes of its tests (distinct per pairing: the servers are shared). */
+  scratch: { changes: string; uidValidity: string };
+  /**
+   * Seeded mailboxes the first test mirrors. The lab's one Cyrus is also a backup (its
+   * 4001–4003 are wiped and mirrored into), so as production it offers 4004–4006.
+   */
+  seeded: string[];
+}
+
+/**
+ * Every pairing the shared acceptance suite runs for. Cyrus → Cyrus needs a second Cyrus
+ * instance (the lab runs one: a mailbox cannot be its own mirror).
+ */
+export const PAIRINGS: Pairing[] = [
+  {
+    name: "imap",
+    source: dovecotSource,
+    target: imapSide,
+    scratch: { changes: "7360", uidValidity: "7361" },
+    seeded: ["4001", "4002", "4003"],
+  },
+  {
+    name: "files",
+    source: dovecotSource,
+    target: filesSide,
+    scratch: { changes: "7365", uidValidity: "7366" },
+    seeded: ["4001", "4002", "4003"],
+  },
+  {
+    name: "dovecot→cyrus",
+    source: dovecotSource,
+    target: cyrusSide,
+    scratch: { changes: "7700", uidValidity: "7701" },
+    seeded: ["4001", "4002", "4003"],
+  },
+  {
+    name: "cyrus→dovecot",
+    source: cyrusSource,
+    target: imapSide,
+    scratch: { changes: "7702", uidValidity: "7703" },
+    seeded: ["4004", "4005", "4006"],
+  },
+  {
+    name: "cyrus→files",
+    source: cyrusSource,
+    target: filesSide,
+    scratch: { changes: "7706", uidValidity: "7707" },
+    seeded: ["4004", "4005", "4006"],
+  },
+];
 
 /** The lab's broadcast marker. */
 export function isBroadcast(bytes: Uint8Array): boolean {
