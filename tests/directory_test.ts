@@ -30,7 +30,7 @@ import {
   listSubscriptions,
   openState,
 } from "../engine/state/mod.ts";
-import { freePort, lab, labConfig } from "./test_utils/mod.ts";
+import { freePort, lab, labConfig, ldapAdmin } from "./test_utils/mod.ts";
 
 type Side = "prod" | "backup";
 const BINARY = ["vmPin", "vmRecordedName"];
@@ -39,18 +39,8 @@ const DAY = 86_400_000;
 
 // ---- lab directory helpers (as the lab's admin, not through vmirror) ----
 
-async function admin(side: Side): Promise<LdapSession> {
-  const l = lab().ldap[side];
-  return await openLdap({
-    url: l.url,
-    bindDn: l.adminDn,
-    bindPassword: l.adminPassword,
-    baseDn: l.baseDn,
-    filter: "(objectClass=*)",
-    startTls: false,
-    pageSize: 500,
-    timeoutSeconds: 30,
-  }, { binaryAttributes: BINARY });
+function admin(side: Side): Promise<LdapSession> {
+  return ldapAdmin(side);
 }
 
 async function withAdmin<T>(side: Side, fn: (s: LdapSession) => Promise<T>): Promise<T> {

@@ -12,11 +12,10 @@ import {
   closeLdap,
   deleteEntry,
   type LdapSession,
-  openLdap,
   searchEntries,
 } from "../engine/directory/mod.ts";
 import { closeState, openState } from "../engine/state/mod.ts";
-import { filesSide, lab, type Run, runCli, tempDir } from "./test_utils/mod.ts";
+import { filesSide, lab, ldapAdmin, type Run, runCli, tempDir } from "./test_utils/mod.ts";
 
 const MAILBOX_ATTR = "vmMailboxNumber";
 const NAME_ATTR = "vmRecordedName";
@@ -70,18 +69,8 @@ async function filesConfig(dir: string, target: Record<string, unknown>) {
   });
 }
 
-async function prodAdmin(): Promise<LdapSession> {
-  const l = lab().ldap.prod;
-  return await openLdap({
-    url: l.url,
-    bindDn: l.adminDn,
-    bindPassword: l.adminPassword,
-    baseDn: l.baseDn,
-    filter: "(objectClass=*)",
-    startTls: false,
-    pageSize: 500,
-    timeoutSeconds: 30,
-  }, { binaryAttributes: [NAME_ATTR, "vmPin"] });
+function prodAdmin(): Promise<LdapSession> {
+  return ldapAdmin("prod");
 }
 
 /** Production's subscribers with a recorded name: mailbox → audio bytes. */

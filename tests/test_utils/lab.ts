@@ -63,43 +63,49 @@ export async function snapshot(
   folders: string[],
 ): Promise<Snapshot> {
   const client = await labImap(side, mailbox);
-  const out: Snapshot = { folders: {} };
   try {
-    const existing = new Set((await client.list()).map((f) => f.path));
-    for (const folder of folders) {
-      if (!existing.has(folder)) continue;
-      const box = await client.mailboxOpen(folder, { readOnly: true });
-      const messages: SnapMessage[] = [];
-      if (box.exists > 0) {
-        for await (
-          const m of client.fetch("1:*", {
-            uid: true,
-            flags: true,
-            internalDate: true,
-            size: true,
-            source: true,
-          })
-        ) {
-          const bytes = new Uint8Array(m.source!);
-          messages.push({
-            uid: m.uid,
-            flags: [...(m.flags ?? [])].filter((f) => f !== "\\Recent").sort(),
-            internalDate: new Date(m.internalDate!).getTime(),
-            size: m.size!,
-            messageId: messageIdOf(bytes),
-            bytes,
-          });
-        }
-      }
-      out.folders[folder] = {
-        uidValidity: Number(box.uidValidity),
-        highestModseq: box.highestModseq !== undefined ? String(box.highestModseq) : null,
-        messages,
-      };
-    }
+    return await snapshotOf(client, folders);
   } finally {
     await client.logout().catch(() => {});
     client.close();
+  }
+}
+
+/**
+ * Reads every message of the given folders through an open client, keyed by the names given;
+ * `serverName` maps a name to the server's own (Cyrus: `Greetings` → `INBOX.Greetings`).
+ */
+export async function snapshotOf(
+  client: ImapFlow,
+  folders: string[],
+  serverName: (name: string) => string = (n) => n,
+): Promise<Snapshot> {
+  const out: Snapshot = { folders: {} };
+  const existing = new Set((await client.list()).map((f) => f.path));
+  for (const name of folders) {
+    const folder = serverName(name);
+    if (!existing.has(folder)) continue;
+    const box = await client.mailboxOpen(folder, { readOnly: true });
+    const messages: SnapMessage[] = [];
+    if (box.exists > 0) {
+      const q = { uid: true, flags: true, internalDate: true, size: true, source: true };
+      for await (const m of client.fetch("1:*", q)) {
+        const bytes = new Uint8Array(m.source!);
+        messages.push({
+          uid: m.uid,
+          flags: [...(m.flags ?? [])].filter((f) => f !== "\\Recent").sort(),
+          internalDate: new Date(m.internalDate!).getTime(),
+          size: m.size!,
+          messageId: messageIdOf(bytes),
+          bytes,
+        });
+      }
+    }
+    out.folders[name] = {
+      uidValidity: Number(box.uidValidity),
+      highestModseq: box.highestModseq !== undefined ? String(box.highestModseq) : null,
+      messages,
+    };
   }
   return out;
 }

@@ -21,6 +21,7 @@ import {
   type SnapMessage,
   type Snapshot,
   snapshot,
+  snapshotOf,
   variant,
   wipeMailbox,
   withImap,
@@ -133,35 +134,7 @@ export async function withCyrus<T>(
  * folder names (`Greetings`, read from `INBOX.Greetings`) so it compares with a Dovecot snapshot.
  */
 export async function cyrusSnapshot(mailbox: string, folders: string[]): Promise<Snapshot> {
-  return await withCyrus(mailbox, async (client, folder) => {
-    const out: Snapshot = { folders: {} };
-    const existing = new Set((await client.list()).map((f) => f.path));
-    for (const name of folders) {
-      if (!existing.has(folder(name))) continue;
-      const box = await client.mailboxOpen(folder(name), { readOnly: true });
-      const messages: SnapMessage[] = [];
-      if (box.exists > 0) {
-        const q = { uid: true, flags: true, internalDate: true, size: true, source: true };
-        for await (const m of client.fetch("1:*", q)) {
-          const bytes = new Uint8Array(m.source!);
-          messages.push({
-            uid: m.uid,
-            flags: [...(m.flags ?? [])].filter((f) => f !== "\\Recent").sort(),
-            internalDate: new Date(m.internalDate!).getTime(),
-            size: m.size!,
-            messageId: messageIdOf(bytes),
-            bytes,
-          });
-        }
-      }
-      out.folders[name] = {
-        uidValidity: Number(box.uidValidity),
-        highestModseq: box.highestModseq !== undefined ? String(box.highestModseq) : null,
-        messages,
-      };
-    }
-    return out;
-  });
+  return await withCyrus(mailbox, (client, folder) => snapshotOf(client, folders, folder));
 }
 
 /** Points a raw config's target (or source) at the lab's Cyrus. */
