@@ -18,9 +18,9 @@ import {
   DESKTOP,
   freePort,
   lab,
-  PHONE,
   press,
   restoreDirectory,
+  Screenshots,
   sh,
   snapshotDirectory,
   tempDir,
@@ -145,22 +145,10 @@ Deno.test({
     const app = new Appliance(["--data", data, "--listen", `${host}:${port}`]);
     const profile = await Deno.makeTempDir({ prefix: "vmirror-chromium-" });
     let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | null = null;
-    const overflows: string[] = [];
-    const shots: string[] = [];
     let stopped: Deno.CommandStatus | null = null;
 
-    /** Desktop and phone screenshots of what the page shows now; notes sideways scrolling. */
-    const shoot = async (page: Page, name: string) => {
-      await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
-      await page.setViewportSize(PHONE);
-      await page.screenshot({ path: join(artifacts, `${name}-phone.png`), fullPage: true });
-      const over = await page.locator("html").evaluate((html) =>
-        html.scrollWidth - html.clientWidth
-      );
-      if (over > 0) overflows.push(`${name}: ${over}px`);
-      await page.setViewportSize(DESKTOP);
-      shots.push(name);
-    };
+    const camera = new Screenshots(artifacts);
+    const shoot = (page: Page, name: string) => camera.shoot(page, name);
 
     // The appliance's directory passes write to the lab's backup directory, which later tests
     // expect as the lab seeded it: put back when done.
@@ -458,8 +446,12 @@ Deno.test({
       });
 
       await t.step("no page scrolls sideways on a phone", () => {
-        assert.ok(shots.length >= 20, `only ${shots.length} pages shot`);
-        assert.deepEqual(overflows, [], `pages wider than a phone: ${overflows.join(", ")}`);
+        assert.ok(camera.shots.length >= 20, `only ${camera.shots.length} pages shot`);
+        assert.deepEqual(
+          camera.overflows,
+          [],
+          `pages wider than a phone: ${camera.overflows.join(", ")}`,
+        );
       });
     } finally {
       await context?.close();

@@ -30,9 +30,9 @@ import {
   lab,
   labConfig,
   messageIdOf,
-  PHONE,
   press,
   runCli,
+  Screenshots,
   snapshot,
   tempDir,
   withImap,
@@ -156,21 +156,9 @@ Deno.test({
     let browser: Browser | null = null;
     let backupStopped = false;
     let stopped: Deno.CommandStatus | null = null;
-    const overflows: string[] = [];
-    const shots: string[] = [];
 
-    /** Desktop and phone screenshots of what the page shows now; notes sideways scrolling. */
-    const shoot = async (page: Page, name: string) => {
-      await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
-      await page.setViewportSize(PHONE);
-      await page.screenshot({ path: join(artifacts, `${name}-phone.png`), fullPage: true });
-      const over = await page.locator("html").evaluate((html) =>
-        html.scrollWidth - html.clientWidth
-      );
-      if (over > 0) overflows.push(`${name}: ${over}px`);
-      await page.setViewportSize(DESKTOP);
-      shots.push(name);
-    };
+    const camera = new Screenshots(artifacts);
+    const shoot = (page: Page, name: string) => camera.shoot(page, name);
 
     try {
       await app.waitFor(/Portal listening on (\S+)/);
@@ -539,8 +527,12 @@ Deno.test({
       });
 
       await t.step("no page scrolls sideways on a phone", () => {
-        assert.ok(shots.length >= 18, `only ${shots.length} pages shot`);
-        assert.deepEqual(overflows, [], `pages wider than a phone: ${overflows.join(", ")}`);
+        assert.ok(camera.shots.length >= 18, `only ${camera.shots.length} pages shot`);
+        assert.deepEqual(
+          camera.overflows,
+          [],
+          `pages wider than a phone: ${camera.overflows.join(", ")}`,
+        );
       });
     } finally {
       if (backupStopped) await startDovecot(layout, "backup");

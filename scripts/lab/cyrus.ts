@@ -17,7 +17,8 @@
  * @module
  */
 
-import { ImapFlow } from "imapflow";
+import type { ImapFlow } from "imapflow";
+import { trustedClient, type TrustedLogin } from "./seed.ts";
 import { TRUSTED_USER } from "./dovecot.ts";
 import type { CyrusLayout, LabLayout } from "./paths.ts";
 import type { LabSubscriber } from "./types.ts";
@@ -276,44 +277,8 @@ export async function wipeCyrusMailbox(
   }
 }
 
-/** Where and as whom to log in: the trusted server, acting for a mailbox. */
-export interface TrustedLogin {
-  host: string;
-  port: number;
-  trustedUser: string;
-  trustedPassword: string;
-}
-
-/** An imapflow session as the trusted server acting for `mailbox` (SASL PLAIN, authzid). */
-export async function trustedClient(login: TrustedLogin, mailbox: string): Promise<ImapFlow> {
-  const client = new ImapFlow({
-    host: login.host,
-    port: login.port,
-    secure: false,
-    doSTARTTLS: false,
-    disableCompression: true,
-    disableAutoIdle: true,
-    logger: false,
-    auth: {
-      user: login.trustedUser,
-      pass: login.trustedPassword,
-      authzid: mailbox,
-      loginMethod: "AUTH=PLAIN",
-    },
-  });
-  // A connection-level error after connect() would otherwise be an unhandled 'error' event.
-  client.on("error", () => {});
-  try {
-    await client.connect();
-  } catch (e) {
-    client.close();
-    throw new LabError(
-      `Cannot log in to "${login.host}:${login.port}" as "${login.trustedUser}" for mailbox "${mailbox}"`,
-      { cause: e },
-    );
-  }
-  return client;
-}
+// The lab's one trusted-server login (seed.ts), re-exported for the Cyrus callers.
+export { trustedClient, type TrustedLogin };
 
 /**
  * Makes a Cyrus mailbox hold exactly what a Dovecot mailbox holds in `folders`: byte-identical

@@ -10,13 +10,47 @@ import type { SeededMessage } from "./types.ts";
 import { clipsFor, renderVoicemail, type VoicemailSpec } from "./voicemail.ts";
 import { LabError } from "./util.ts";
 
-/** Where and as whom to append. */
-export interface ImapSeedTarget {
+/** Where and as whom to log in: the trusted server, acting for a mailbox. */
+export interface TrustedLogin {
   host: string;
   port: number;
   trustedUser: string;
   trustedPassword: string;
 }
+
+/** An imapflow session as the trusted server acting for `mailbox` (SASL PLAIN, authzid). */
+export async function trustedClient(login: TrustedLogin, mailbox: string): Promise<ImapFlow> {
+  const client = new ImapFlow({
+    host: login.host,
+    port: login.port,
+    secure: false,
+    doSTARTTLS: false,
+    disableCompression: true,
+    disableAutoIdle: true,
+    logger: false,
+    auth: {
+      user: login.trustedUser,
+      pass: login.trustedPassword,
+      authzid: mailbox,
+      loginMethod: "AUTH=PLAIN",
+    },
+  });
+  // A connection-level error after connect() would otherwise be an unhandled 'error' event.
+  client.on("error", () => {});
+  try {
+    await client.connect();
+  } catch (e) {
+    client.close();
+    throw new LabError(
+      `Cannot log in to "${login.host}:${login.port}" as "${login.trustedUser}" for mailbox "${mailbox}"`,
+      { cause: e },
+    );
+  }
+  return client;
+}
+
+/** Where and as whom to append. */
+export type ImapSeedTarget = TrustedLogin;
 
 /** Options of {@linkcode appendVoicemails}. */
 export interface AppendOptions {
@@ -42,31 +76,7 @@ export async function appendVoicemails(
     }
     return bytes;
   };
-  const client = new ImapFlow({
-    host: target.host,
-    port: target.port,
-    secure: false,
-    doSTARTTLS: false,
-    disableCompression: true,
-    disableAutoIdle: true,
-    logger: false,
-    auth: {
-      user: target.trustedUser,
-      pass: target.trustedPassword,
-      authzid: mailbox,
-      loginMethod: "AUTH=PLAIN",
-    },
-  });
-  // A connection-level error after connect() would otherwise be an unhandled 'error' event.
-  client.on("error", () => {});
-  try {
-    await client.connect();
-  } catch (e) {
-    throw new LabError(
-      `Cannot log in to "${target.host}:${target.port}" as "${target.trustedUser}" for mailbox "${mailbox}"`,
-      { cause: e },
-    );
-  }
+  const client = await trustedClient(target, mailbox);
   const out: SeededMessage[] = [];
   try {
     const folders = [...new Set(specs.map((s) => s.folder))].filter((f) => f !== "INBOX");

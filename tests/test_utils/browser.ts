@@ -5,6 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 
@@ -126,5 +127,27 @@ export class Appliance {
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/** Desktop and phone screenshots of pages into one folder, noting pages wider than a phone. */
+export class Screenshots {
+  /** Names of the pages shot, in order. */
+  readonly shots: string[] = [];
+  /** "name: Npx" for each page that scrolled sideways at phone width. */
+  readonly overflows: string[] = [];
+
+  /** Shoots into `dir`. */
+  constructor(readonly dir: string) {}
+
+  /** Shoots what the page shows now at both sizes (`name.png`, `name-phone.png`). */
+  async shoot(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: join(this.dir, `${name}.png`), fullPage: true });
+    await page.setViewportSize(PHONE);
+    await page.screenshot({ path: join(this.dir, `${name}-phone.png`), fullPage: true });
+    const over = await page.locator("html").evaluate((html) => html.scrollWidth - html.clientWidth);
+    if (over > 0) this.overflows.push(`${name}: ${over}px`);
+    await page.setViewportSize(DESKTOP);
+    this.shots.push(name);
   }
 }
