@@ -7,7 +7,7 @@
  * and hands requests over.
  * @module
  */
-import { type Config, LiveConfig } from "./config/mod.ts";
+import { type Config, LiveConfig, type ServingAt } from "./config/mod.ts";
 import { log, redact, sleep } from "./support/mod.ts";
 import type { State } from "./state/mod.ts";
 import { runScheduler } from "./mirror/mod.ts";
@@ -66,10 +66,30 @@ export async function serve(
     pruneAuditDaily(live, state, stopped.signal),
   ]);
   try {
-    for (let first = true; !stopped.signal.aborted; first = false) {
-      const restart = await listenOnce(live, opts, stopped.signal, first);
+    // `--listen` holds for the first start; a restart asked for by the console goes to the
+    // address the settings now name (that is what the admin asked for).
+    let where = placeOf(live.current, opts.listen);
+    let last: Place | null = null;
+    while (!stopped.signal.aborted) {
+      let restart: boolean;
+      try {
+        restart = await listenOnce(live, where, opts, stopped.signal);
+      } catch (e) {
+        // A saved address or certificate this machine cannot use must not take the portal
+        // down with it (a service manager would restart it into the same failure): back to
+        // where it listened, the console still saying a restart is pending.
+        if (!last) throw e;
+        log(
+          "error",
+          `Portal cannot listen on ${where.listen}: ${redact((e as Error).message)}; ` +
+            `it stays on ${last.listen}`,
+        );
+        [where, last] = [last, null];
+        continue;
+      }
       if (!restart) break;
       log("info", "Portal restarting on the configured address");
+      [where, last] = [placeOf(live.current), where];
     }
   } finally {
     stop();
@@ -84,20 +104,32 @@ export async function serve(
   log("info", "Stopped");
 }
 
+/** Where the portal listens: the address, the TLS material, and what `live.serving` says. */
+interface Place {
+  listen: string;
+  tls: { cert: string; key: string } | Record<never, never>;
+  serving: ServingAt;
+}
+
+function placeOf(config: Config, forced?: string): Place {
+  const p = config.portal;
+  return {
+    listen: forced ?? p.listen,
+    tls: p.tls ?? {},
+    // An address forced on the command line is not the console's to change.
+    serving: { listen: p.listen, tlsCertFile: p.tlsCertFile, tlsKeyFile: p.tlsKeyFile },
+  };
+}
+
 // One listener, until the appliance stops (false) or the console asks for a restart (true).
-// `--listen` holds for the first start; a restart asked for by the console goes to the address
-// the settings now name (that is what the admin asked for).
 async function listenOnce(
   live: LiveConfig,
+  where: Place,
   opts: ServeOptions,
   stop: AbortSignal,
-  first: boolean,
 ): Promise<boolean> {
-  const config = live.current;
-  const forced = first ? opts.listen : undefined;
-  const listen = forced ?? config.portal.listen;
-  const { hostname, port } = parseListen(listen);
-  const tls = config.portal.tls ?? {};
+  const { hostname, port } = parseListen(where.listen);
+  const tls = where.tls;
   let restart = false;
   let server: Deno.HttpServer<Deno.NetAddr> | null = null;
   const force = new AbortController();
@@ -129,12 +161,7 @@ async function listenOnce(
       },
     }, opts.handler);
     if (stop.aborted) close();
-    live.serving = {
-      // An address forced on the command line is not the console's to change.
-      listen: forced ? config.portal.listen : listen,
-      tlsCertFile: config.portal.tlsCertFile,
-      tlsKeyFile: config.portal.tlsKeyFile,
-    };
+    live.serving = where.serving;
     await server.finished;
   } finally {
     clearTimeout(forceTimer);

@@ -374,6 +374,31 @@ Deno.test({
       }
       assert.equal(health?.status, 200);
       await health?.body?.cancel();
+      // An address this machine does not have: the portal stays where it is, and says a
+      // restart is still pending, instead of going down with the bad setting.
+      const nowhere = await fetch(`http://127.0.0.1:${moved}/api/admin/settings`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ portal: { listen: `192.0.2.1:${freePort()}` } }),
+      });
+      assert.equal(nowhere.status, 200, await nowhere.text());
+      const again = await fetch(`http://127.0.0.1:${moved}/api/admin/restart`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(again.status, 202);
+      await again.body?.cancel();
+      let pending = false;
+      for (let i = 0; i < 40 && !pending; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const st = await fetch(`http://127.0.0.1:${moved}/api/admin/status`, {
+          headers: { authorization: `Bearer ${token}` },
+        }).catch(() => null);
+        pending = st?.status === 200 && (await st.json()).restartPending === true;
+        if (st && !st.bodyUsed) await st.body?.cancel();
+      }
+      assert.ok(pending, "the portal did not come back on its old address");
+      assert.ok(lines.some((l) => /cannot listen on 192\.0\.2\.1/.test(l)), lines.join("\n"));
       assert.ok(
         body.mailboxes.some((m: { mailbox: string; ok: boolean }) => m.mailbox === mailbox && m.ok),
       );
