@@ -72,6 +72,22 @@ export function startFaultProxy(opts: FaultProxyOptions): FaultProxy {
     } catch { /* closed already */ }
   };
 
+  // A "delay" fault's pending waits: closing the proxy ends them at once (their pumps then
+  // find the sockets closed), so no timer outlives the proxy.
+  const delays = new Set<{ timer: ReturnType<typeof setTimeout>; done: () => void }>();
+  const delay = (ms: number) =>
+    new Promise<void>((done) => {
+      const d = { timer: setTimeout(() => (delays.delete(d), done()), ms), done };
+      delays.add(d);
+    });
+  const endDelays = () => {
+    for (const d of delays) {
+      clearTimeout(d.timer);
+      d.done();
+    }
+    delays.clear();
+  };
+
   const pump = async (
     from: Deno.Conn,
     to: Deno.Conn,
@@ -103,7 +119,7 @@ export function startFaultProxy(opts: FaultProxyOptions): FaultProxy {
             // Hold everything from now on; the sockets stay open until someone closes them.
             for (;;) if ((await from.read(buf)) === null) return stop();
           }
-          await new Promise((r) => setTimeout(r, fault.ms));
+          await delay(fault.ms);
         } else if (budget !== Infinity) {
           budget -= chunk.length;
         }
@@ -165,6 +181,7 @@ export function startFaultProxy(opts: FaultProxyOptions): FaultProxy {
       pending = fault ? { fault, sticky: !!o.sticky } : null;
     },
     dropAll() {
+      endDelays();
       for (const c of [...open]) closeQuietly(c);
     },
     stallAll() {
@@ -177,6 +194,7 @@ export function startFaultProxy(opts: FaultProxyOptions): FaultProxy {
       try {
         listener.close();
       } catch { /* closed */ }
+      endDelays();
       for (const c of [...open]) closeQuietly(c);
       return Promise.resolve();
     },
