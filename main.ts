@@ -30,7 +30,7 @@ import {
   statTotals,
 } from "./engine/state/mod.ts";
 import { isMailboxId, log, MAILBOX_ID_RULE, redact, setLogLevel } from "./engine/support/mod.ts";
-import { keyFilePath } from "./engine/config/mod.ts";
+import { inShard, keyFilePath, shardOf } from "./engine/config/mod.ts";
 import { formatSummary, runSync, type SyncSummary } from "./engine/mirror/mod.ts";
 import { formatRestoreReport, RestoreError, runRestore } from "./engine/restore/mod.ts";
 import { parseRestoreDate, parseUidArgs } from "./engine/restore/mod.ts";
@@ -80,12 +80,28 @@ const GLOBAL_HELP = `Global options:
 const VERBS: Record<string, Verb> = {
   serve: {
     summary: "run the appliance: continuous sync engine + web portal",
-    usage: "vmirror serve [--listen HOST:PORT]",
-    options: { listen: { type: "string" } },
+    usage: `vmirror serve [--listen HOST:PORT] [--service-stop CMD --service-start CMD]
+
+--service-stop/--service-start: how a supervisor stops and starts this process (shell command
+lines, both or neither); with them, an upgrade or rollback asked for in the admin console runs
+\`vmirror upgrade --staged\` in the background, which stops and starts the service with them. As a
+systemd service the vmirror-upgrade.path unit carries requests out, on Windows the
+vmirror-upgrade task; otherwise they wait for \`vmirror upgrade --staged\` (see "Upgrade").`,
+    options: {
+      listen: { type: "string" },
+      "service-stop": { type: "string" },
+      "service-start": { type: "string" },
+    },
     run: async (ctx) => {
       const { serve } = await import("./engine/serve.ts");
       const { createApp } = await import("./portal/app.tsx");
       const account = await import("./portal/admin_account.ts");
+      const up = await import("./engine/upgrade/mod.ts");
+      const serviceStop = ctx.values["service-stop"] as string | undefined;
+      const serviceStart = ctx.values["service-start"] as string | undefined;
+      if ((serviceStop === undefined) !== (serviceStart === undefined)) {
+        throw new UsageError("give both --service-stop and --service-start, or neither");
+      }
       return await withConfigAndState(ctx, async (config, state, live) => {
         const listen = ctx.values.listen as string | undefined;
         if (listen !== undefined && !/^[^:\s]+:\d{1,5}$/.test(listen)) {
@@ -93,8 +109,16 @@ const VERBS: Record<string, Verb> = {
         }
         const pending = await account.setupPending(state, config.portal);
         const code = pending ? await account.ensureSetupCode(config.dataDir) : null;
+        // Upgrades from the console: where this release is installed and who carries them out.
+        const upgrade = await up.consoleUpgrade({
+          dataDir: resolvePath(config.dataDir),
+          configFile: config.file ? resolvePath(config.file) : undefined,
+          underSystemd: !!Deno.env.get("INVOCATION_ID"),
+          serviceStop,
+          serviceStart,
+        });
         // The composition root: the portal is built here and handed to the engine's serve loop.
-        const app = createApp({ config, live, state });
+        const app = createApp({ config, live, state, upgrade });
         await serve(live, state, {
           listen,
           handler: app.fetch,
@@ -162,7 +186,19 @@ const VERBS: Record<string, Verb> = {
     run: async (ctx) => {
       if (!ctx.positionals.length) throw new UsageError("subscribe needs at least one mailbox");
       checkMailboxes(ctx.positionals);
-      return await withConfigAndState(ctx, async (_config, state) => {
+      return await withConfigAndState(ctx, async (config, state) => {
+        const foreign = ctx.positionals.filter((m) => !inShard(m, config.shard));
+        if (foreign.length && config.shard) {
+          const { index, count } = config.shard;
+          console.error(
+            foreign.map((m) =>
+              `${m}: belongs to shard ${
+                shardOf(m, count)
+              }/${count}, this appliance is shard ${index}/${count} (not subscribed)`
+            ).join("\n"),
+          );
+          return EXIT.failed;
+        }
         const added = await addSubscriptions(state, ctx.positionals, { origin: "manual" });
         for (const m of ctx.positionals) {
           console.log(`${m}: ${added.includes(m) ? "subscribed" : "already subscribed"}`);
@@ -482,7 +518,7 @@ Administrator.`,
   },
   upgrade: {
     summary: "replace the installed release by FILE; rolled back automatically if it fails",
-    usage: `vmirror upgrade FILE [--prefix DIR] [--data-dir DIR] [--config-dir DIR]
+    usage: `vmirror upgrade FILE | --staged [--prefix DIR] [--data-dir DIR] [--config-dir DIR]
                        [--service-stop CMD --service-start CMD] [--wait-seconds N] [--sha256 HEX]
                        [--allow-downgrade] [--dry-run] [--target linux-x64|windows-x64]
 
@@ -498,6 +534,10 @@ previous release is put back (the state too, if the new one may have migrated it
 awaited; the reason goes to the console, the audit log ("upgrade-rolled-back") and an alert mail
 to alerts.to. A release with an older state schema is refused unless --allow-downgrade, which puts
 the newest automatic backup of that schema back (the current state is backed up first).
+--staged carries out what the admin console asked for instead of FILE: the upload it verified and
+staged in DATA/upgrade/ (or a rollback), audited in the admin's name, progress and outcome written
+to DATA/upgrade/progress.log and status.json; nothing requested: exit 0. The vmirror-upgrade.path
+unit runs it as root on a systemd install.
 Service control: systemd (systemctl stop/start vmirror) on Linux, the start-up task on Windows, or
 --service-stop/--service-start, shell command lines (both). Run it as PREFIX/current/vmirror, as
 root for a systemd service. Defaults as for install. Exit 0 upgraded, 1 failed and rolled back, 4
@@ -513,8 +553,10 @@ failed and the previous release did not come back.`,
       "allow-downgrade": { type: "boolean" },
       "dry-run": { type: "boolean" },
       target: { type: "string" },
+      staged: { type: "boolean" },
     },
     run: async (ctx) => {
+      if (ctx.values.staged) return await runStagedVerb(ctx);
       const file = onePath(ctx, "upgrade");
       const sha256 = ctx.values.sha256 as string | undefined;
       if (sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha256)) {
@@ -1020,6 +1062,30 @@ async function switchOptions(
     dryRun,
     log: (line) => console.error(line),
   };
+}
+
+/** `vmirror upgrade --staged`: carries out the admin console's request, if there is one. */
+async function runStagedVerb(ctx: Context): Promise<number> {
+  if (ctx.positionals.length) throw new UsageError("--staged takes no FILE: the upload is staged");
+  for (const flag of ["sha256", "dry-run", "allow-downgrade", "target"]) {
+    if (ctx.values[flag] !== undefined) throw new UsageError(`--staged takes no --${flag}`);
+  }
+  const up = await import("./engine/upgrade/mod.ts");
+  const opts = await switchOptions(ctx, "upgrade");
+  const run = await up.runStaged(opts);
+  if (run.kind === "nothing") {
+    console.log(
+      `No upgrade or rollback is requested in ${
+        up.stagedPaths(opts.layout.os, opts.layout.dataDir).dir
+      }`,
+    );
+    return EXIT.ok;
+  }
+  if (run.kind === "refused") {
+    console.error(run.status.reason);
+    return EXIT.failed;
+  }
+  return reportSwitch(run.outcome);
 }
 
 /** Runs a switch; a refusal before anything changed is one sentence and exit 1. */

@@ -12,6 +12,7 @@ const LINKS = [
   { href: "/admin/settings", label: "Settings" },
   { href: "/admin/audit", label: "Audit log" },
   { href: "/admin/lockouts", label: "Lockouts" },
+  { href: "/admin/upgrade", label: "Upgrade" },
 ];
 
 /** The header of an admin page, `current` marking where the admin is. */

@@ -24,6 +24,8 @@ import { setupPending } from "./admin_account.ts";
 import { subscriptionApiRoutes } from "./api_subscriptions.ts";
 import { jobApiRoutes } from "./api_jobs.ts";
 import { auditApiRoutes } from "./api_audit.ts";
+import { upgradeApiRoutes } from "./api_upgrade.ts";
+import type { ConsoleUpgrade } from "../engine/upgrade/mod.ts";
 import {
   currentView,
   runTest,
@@ -33,7 +35,7 @@ import {
 } from "./settings_actions.ts";
 
 /** The API sub-app (mounted at "/api"). */
-export function apiRoutes(deps: PortalDeps): Hono<PortalEnv> {
+export function apiRoutes(deps: PortalDeps, upgrade?: ConsoleUpgrade): Hono<PortalEnv> {
   const app = new Hono<PortalEnv>();
   const status = async () => {
     const [subscriptions, mailboxes, runs, heldDeletions] = await Promise.all([
@@ -117,10 +119,12 @@ export function apiRoutes(deps: PortalDeps): Hono<PortalEnv> {
     return c.json({ restarting }, restarting ? 202 : 409);
   });
 
-  // Behind the same door: subscriptions, jobs (sync, directory sync, restore), the audit log.
+  // Behind the same door: subscriptions, jobs (sync, directory sync, restore), the audit log,
+  // upgrades.
   admin.route("/", subscriptionApiRoutes(deps));
   admin.route("/", jobApiRoutes(deps));
   admin.route("/", auditApiRoutes(deps));
+  admin.route("/", upgradeApiRoutes(deps, upgrade));
   app.route("/admin", admin);
   return app;
 }

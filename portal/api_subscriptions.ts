@@ -14,6 +14,7 @@ import {
   type State,
 } from "../engine/state/mod.ts";
 import { actorOf, auditEvent, type Ctx, type PortalDeps, type SignedInEnv } from "./context.ts";
+import { inShard, type Shard, shardOf } from "../engine/config/mod.ts";
 import {
   type CheckedList,
   checkEntries,
@@ -92,8 +93,9 @@ export async function changeSubscriptions<E extends SignedInEnv>(
   c: Ctx<E>,
   deps: PortalDeps,
   op: "add" | "remove",
-  list: CheckedList,
+  checked: CheckedList,
 ): Promise<SubscriptionChange> {
+  const list = op === "add" ? withinShard(checked, deps.config.shard) : checked;
   const changed = op === "add"
     ? await addSubscriptions(deps.state, list.mailboxes, { origin: "manual" })
     : await removeSubscriptions(deps.state, list.mailboxes);
@@ -183,4 +185,21 @@ async function mailboxesBody(req: Request): Promise<string[] | null> {
   const list = (value as { mailboxes?: unknown }).mailboxes;
   if (!Array.isArray(list) || !list.every((m) => typeof m === "string")) return null;
   return list;
+}
+
+/** Moves the mailboxes another appliance of the site mirrors (config `shard`) to the invalid ones. */
+function withinShard(list: CheckedList, shard: Shard | null): CheckedList {
+  if (!shard) return list;
+  const invalid = [...list.invalid];
+  const mailboxes = list.mailboxes.filter((m) => {
+    if (inShard(m, shard)) return true;
+    invalid.push({
+      value: m,
+      reason: `belongs to shard ${
+        shardOf(m, shard.count)
+      }/${shard.count}; this appliance is ${shard.index}/${shard.count}`,
+    });
+    return false;
+  });
+  return { mailboxes, invalid };
 }

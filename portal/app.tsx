@@ -33,6 +33,8 @@ import { metricsRoutes } from "./metrics.ts";
 import { readinessRoutes } from "./readiness.ts";
 import { hostCheck } from "./host_check.ts";
 import { subscriberRoutes } from "./subscriber.tsx";
+import { upgradeRoutes } from "./admin_upgrade.tsx";
+import type { ConsoleUpgrade } from "../engine/upgrade/mod.ts";
 
 /** What the portal reads. */
 export interface AppDeps {
@@ -46,6 +48,8 @@ export interface AppDeps {
   adminIterations?: number;
   /** Opens the mirror for a mailbox; defaults to the configured target. */
   openReader?: (mailbox: string) => MailboxReader;
+  /** Upgrades from the console (serve); without it the upgrade page says there are none. */
+  upgrade?: ConsoleUpgrade;
 }
 
 /** Builds the Hono app. */
@@ -107,8 +111,9 @@ export function createApp(deps: AppDeps): Hono<PortalEnv> {
   app.route("/admin", subscriptionRoutes(portal));
   app.route("/admin", jobRoutes(portal));
   app.route("/admin", auditRoutes(portal));
+  app.route("/admin", upgradeRoutes(portal, deps.upgrade));
   app.route("/", metricsRoutes(portal));
-  app.route("/api", apiRoutes(portal));
+  app.route("/api", apiRoutes(portal, deps.upgrade));
 
   app.notFound(notFoundPage);
   app.onError(errorHandler(portal));

@@ -21,6 +21,8 @@ export interface ArchiveOptions {
   leftOut: number;
   /** Called once the archive is complete or abandoned (closes the reader). */
   done: () => Promise<void>;
+  /** Whether the subscriber had heard a message (the listing's "new"); by default `\Seen`. */
+  heard?: (m: MessageSummary) => boolean;
 }
 
 const LISTING_HEAD = ["file", "received", "caller", "subject", "seconds", "kind", "state", "note"];
@@ -63,7 +65,7 @@ export function archiveStream(
   const addMessage = async (m: MessageSummary) => {
     const ref = { folder: m.folder, uidValidity: m.uidValidity, uid: m.uid };
     const row = (v: VoiceRef | null, file: string, note: string) =>
-      rows.push(listingRow(m, v, file, note, opts.timeZone));
+      rows.push(listingRow(m, v, { file, note, timeZone: opts.timeZone, heard: opts.heard?.(m) }));
     if (m.voices.length === 0) {
       row(null, "", m.placeholder ? "not kept on this server" : "no recording");
     }
@@ -120,10 +122,9 @@ export function archiveStream(
 function listingRow(
   m: MessageSummary,
   v: VoiceRef | null,
-  file: string,
-  note: string,
-  timeZone: string,
+  row: { file: string; note: string; timeZone: string; heard?: boolean },
 ): string[] {
+  const { file, note, timeZone } = row;
   const owner = v ? voiceOwner(m, v.index) : m.tree;
   const own = owner === m.tree;
   const when = own ? m.date ?? m.internalDate : owner.date;
@@ -135,7 +136,7 @@ function listingRow(
     (own ? m.subject : owner.subject) ?? "",
     v?.seconds != null ? String(Math.round(v.seconds)) : "",
     own ? messageKind(m) ?? "" : "earlier message",
-    messageStates(m, false).map(([, words]) => words.toLowerCase()).join(" "),
+    messageStates(m, false, row.heard).map(([, words]) => words.toLowerCase()).join(" "),
     [role, note].filter(Boolean).join("; "),
   ];
 }

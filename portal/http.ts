@@ -197,6 +197,8 @@ export function securityHeaders(tls: boolean): Record<string, string> {
     "Content-Security-Policy": [
       "default-src 'none'",
       "style-src 'self'",
+      // The subscriber pages' player script (/static/player.js); nothing inline.
+      "script-src 'self'",
       "img-src 'self'",
       "media-src 'self'",
       "form-action 'self'",

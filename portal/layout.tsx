@@ -1,16 +1,19 @@
 /**
- * The page shell every portal page shares, rendered on the server: no client script at all,
- * so every action is a link or a form.
+ * The page shell every portal page shares, rendered on the server: every action is a link or a
+ * form. The subscriber pages add one small script (static/player.ts) that only enhances them.
  * @module
  */
 import type { ComponentChildren, VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
 import { STYLE_CSS } from "../static/style.ts";
+import { PLAYER_JS } from "../static/player.ts";
 import { VERSION } from "../engine/version.ts";
 import { zoneNote } from "./time.tsx";
 
 /** Cache-busting version of the style sheet (its content hash, FNV-1a). */
 export const STYLE_VERSION = fnv1a(STYLE_CSS);
+/** Cache-busting version of the player script. */
+export const PLAYER_VERSION = fnv1a(PLAYER_JS);
 
 function fnv1a(text: string): string {
   let h = 0x811c9dc5;
@@ -35,6 +38,8 @@ export interface PageProps {
   viewer?: Viewer | null;
   /** Reloads the page every so many seconds (a job's progress: there is no client script). */
   refreshSeconds?: number;
+  /** Loads the player script: plays from a list, one recording at a time. */
+  player?: boolean;
   children: ComponentChildren;
 }
 
@@ -49,6 +54,7 @@ export function Page(p: PageProps) {
         <title>{`${p.title} — Voicemail`}</title>
         <link rel="stylesheet" href={`/static/style.css?v=${STYLE_VERSION}`} />
         <link rel="icon" href="/static/icon.svg" type="image/svg+xml" />
+        {p.player && <script src={`/static/player.js?v=${PLAYER_VERSION}`} defer />}
       </head>
       <body>
         <a class="skip" href="#main">Skip to content</a>

@@ -18,11 +18,18 @@ import {
   findMarked,
   folderDirSpec,
   mailboxDirSpec,
+  MESSAGE_FILE,
   readCompleteMessage,
   visibleDirs,
 } from "../engine/files/mod.ts";
 import { connectAs, disconnect, ImapError } from "../engine/imap/mod.ts";
-import { type Address, decodeBody, headerValue, topMessageId } from "../engine/mime/mod.ts";
+import {
+  type Address,
+  decodeBody,
+  headerValue,
+  parseHeaders,
+  topMessageId,
+} from "../engine/mime/mod.ts";
 import { originalPath, safeSegment } from "../engine/mirror/mod.ts";
 import {
   getCachedSummary,
@@ -33,6 +40,7 @@ import {
 import { examine, fetchSource } from "../engine/imap/mod.ts";
 import type { State } from "../engine/state/mod.ts";
 import { formatDateTime } from "./dates.ts";
+import { type GreetingKind, greetingKind } from "./greeting_kind.ts";
 import {
   FileStoreError,
   type StoredChainNode,
@@ -97,6 +105,11 @@ export interface MessageSummary {
   /** The message as the root of its chain. */
   tree: ThreadNode;
   flags: string[];
+  /**
+   * In the greetings folder: the greeting's type as the store says it (null: it does not say).
+   * Absent elsewhere, and in descriptions cached before types were read.
+   */
+  greeting?: GreetingKind | null;
 }
 
 /** One page of a folder, newest first. */
@@ -159,6 +172,8 @@ export interface MailboxReader {
 export interface ReaderOptions {
   /** KV for the description cache (IMAP); without it every page is parsed again. */
   state?: State;
+  /** The greetings folder, whose messages get their {@link MessageSummary.greeting} type. */
+  greetingsFolder?: string;
 }
 
 /** Opens the configured mirror (IMAP backup or file store) for one mailbox. */
@@ -169,9 +184,14 @@ export function openMailboxReader(
 ): MailboxReader {
   const t = config.target;
   if (!t) throw new Error("No target configured: there is no mirror to read");
+  const greetings = opts.greetingsFolder ?? config.source?.greetingsFolder;
   return t.type === "imap"
-    ? imapReader(t, mailbox, opts.state, join(config.dataDir, "originals"))
-    : filesReader(t, mailbox);
+    ? imapReader(t, mailbox, {
+      state: opts.state,
+      originals: join(config.dataDir, "originals"),
+      greetings,
+    })
+    : filesReader(t, mailbox, greetings);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -203,8 +223,18 @@ export interface MessageFacts {
   flags: string[];
 }
 
+/** Options of {@link summarizeClassified}. */
+export interface SummarizeOptions {
+  /** A greeting: its type is read from its header, subject or file name. */
+  greeting?: boolean;
+}
+
 /** Describes a classified message; voice parts are numbered node first, then its children. */
-export function summarizeClassified(info: Classified, facts: MessageFacts): MessageSummary {
+export function summarizeClassified(
+  info: Classified,
+  facts: MessageFacts,
+  opts: SummarizeOptions = {},
+): MessageSummary {
   const top = chainRoot(info);
   const voices: VoiceRef[] = [];
   const walk = (node: ChainNode, depth: number): ThreadNode => {
@@ -246,6 +276,15 @@ export function summarizeClassified(info: Classified, facts: MessageFacts): Mess
     inReplyTo: clip(info.inReplyTo),
     voices,
     tree,
+    ...(opts.greeting
+      ? {
+        greeting: greetingKind({
+          header: (name) => headerValue(info.headers, name),
+          subject: info.subject,
+          filenames: info.voiceParts.map((p) => p.filename),
+        }),
+      }
+      : {}),
   };
 }
 
@@ -260,8 +299,15 @@ export function voiceParts(info: Classified): VoicePart[] {
   return out;
 }
 
-/** Describes a message from the file store's meta.json. */
-export function summarizeStored(meta: StoredMessageMeta, folder: string): MessageSummary {
+/**
+ * Describes a message from the file store's meta.json; `head`, the start of its message.eml,
+ * when it is a greeting (its type may be in a header, which meta.json does not keep).
+ */
+export function summarizeStored(
+  meta: StoredMessageMeta,
+  folder: string,
+  head?: Uint8Array,
+): MessageSummary {
   const voices: VoiceRef[] = meta.voiceParts.map((p, index) => ({
     index,
     role: p.role,
@@ -310,6 +356,15 @@ export function summarizeStored(meta: StoredMessageMeta, folder: string): Messag
     inReplyTo: clip(meta.inReplyTo),
     voices,
     tree,
+    ...(head
+      ? {
+        greeting: greetingKind({
+          header: (name) => headerValue(parseHeaders(head).headers, name),
+          subject: meta.subject,
+          filenames: meta.voiceParts.map((p) => p.filename),
+        }),
+      }
+      : {}),
   };
 }
 
@@ -390,9 +445,9 @@ interface Row {
 function imapReader(
   target: ImapTargetConfig,
   mailbox: string,
-  state: State | undefined,
-  originals: string,
+  where: { state?: State; originals: string; greetings?: string },
 ): MailboxReader {
+  const { state, originals } = where;
   let client: ImapFlow | null = null;
   let opened: { folder: string; uidValidity: number; exists: number } | null = null;
   const fail = (op: string, e: unknown) =>
@@ -462,11 +517,12 @@ function imapReader(
 
   // A placeholder is described from its kept original when this appliance has it.
   const describeMessage = async (bytes: Uint8Array, facts: MessageFacts) => {
-    const s = describeBytes(bytes, facts);
+    const opts = { greeting: facts.folder === where.greetings };
+    const s = describeBytes(bytes, facts, opts);
     if (!s.placeholder) return s;
     const original = await readKeptOriginal(originals, state, { mailbox, ...facts }, bytes);
     if (!original) return { ...s, keptOriginal: false };
-    return { ...describeBytes(original, facts), placeholder: true, keptOriginal: true };
+    return { ...describeBytes(original, facts, opts), placeholder: true, keptOriginal: true };
   };
 
   // Cached descriptions first; the rest fetched in one command (collected before any other
@@ -487,6 +543,8 @@ function imapReader(
     // A placeholder described before originals were read is described again.
     cached.forEach((c, i) => {
       if (c?.placeholder && c.keptOriginal === undefined) cached[i] = null;
+      // A greeting described before greeting types were read is described again.
+      if (c && folder === where.greetings && c.greeting === undefined) cached[i] = null;
     });
     const missing = page.filter((_, i) => !cached[i]);
     const fetched = new Map<number, MessageSummary>();
@@ -592,7 +650,11 @@ function imapReader(
   };
 }
 
-function describeBytes(bytes: Uint8Array, facts: MessageFacts): MessageSummary {
+function describeBytes(
+  bytes: Uint8Array,
+  facts: MessageFacts,
+  opts: SummarizeOptions,
+): MessageSummary {
   let info: Classified;
   try {
     info = classifyMessage(bytes);
@@ -621,9 +683,10 @@ function describeBytes(bytes: Uint8Array, facts: MessageFacts): MessageSummary {
         voices: [],
         children: [],
       },
+      ...(opts.greeting ? { greeting: null } : {}),
     };
   }
-  return summarizeClassified(info, facts);
+  return summarizeClassified(info, facts, opts);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -703,7 +766,12 @@ async function readIfPresent(path: string): Promise<Uint8Array | null> {
   }
 }
 
-async function readHead(path: string, max: number): Promise<Uint8Array> {
+// The first `max` bytes of a file; errors name it as a kept original unless `what` says else.
+async function readHead(
+  path: string,
+  max: number,
+  what: (path: string, e: unknown) => Error = originalError,
+): Promise<Uint8Array> {
   try {
     using f = await Deno.open(path, { read: true });
     const buf = new Uint8Array(max);
@@ -715,8 +783,12 @@ async function readHead(path: string, max: number): Promise<Uint8Array> {
     }
     return buf.subarray(0, off);
   } catch (e) {
-    throw originalError(path, e);
+    throw what(path, e);
   }
+}
+
+function fileError(path: string, e: unknown): Error {
+  return new Error(`Cannot read "${path}": ${(e as Error)?.message ?? e}`, { cause: e });
 }
 
 function originalError(path: string, e: unknown): Error {
@@ -730,7 +802,11 @@ function originalError(path: string, e: unknown): Error {
 
 const DIR_UID = /_(\d{1,15})(?:~\d+)?$/;
 
-function filesReader(target: FilesTargetConfig, mailbox: string): MailboxReader {
+function filesReader(
+  target: FilesTargetConfig,
+  mailbox: string,
+  greetings: string | undefined,
+): MailboxReader {
   const fail = (operation: string, e: unknown) =>
     e instanceof FileStoreError ? e : new FileStoreError(
       { store: target.name, path: target.root, mailbox, operation },
@@ -779,6 +855,17 @@ function filesReader(target: FilesTargetConfig, mailbox: string): MailboxReader 
     return m && m.uid === uid && !m.deletedAt ? m : null;
   };
 
+  // A greeting's type may be in a header, which meta.json does not keep: its message.eml's
+  // start is read (greetings are few; messages of other folders are never opened).
+  const describe = async (meta: StoredMessageMeta, folder: string, dir: string) =>
+    summarizeStored(
+      meta,
+      folder,
+      folder === greetings
+        ? await readHead(join(dir, MESSAGE_FILE), 64 * 1024, fileError)
+        : undefined,
+    );
+
   const locate = async ({ folder, uidValidity, uid }: MessageRef) => {
     const f = await findFolder(folder);
     if (!f || f.uidValidity !== uidValidity) return null;
@@ -821,16 +908,17 @@ function filesReader(target: FilesTargetConfig, mailbox: string): MailboxReader 
           all = kept;
         }
         const page = all.slice(offset, offset + limit);
-        const metas = await Promise.all(page.map((e) => liveMeta(join(f.dir, e.name), e.uid)));
+        const items = await Promise.all(page.map(async (e) => {
+          const dir = join(f.dir, e.name);
+          const meta = await liveMeta(dir, e.uid);
+          return meta ? { ...await describe(meta, folder, dir), uidValidity: f.uidValidity } : null;
+        }));
         return {
           folder,
           uidValidity: f.uidValidity,
           total: all.length,
           offset,
-          items: metas.filter((m) => m !== null).map((m) => ({
-            ...summarizeStored(m, folder),
-            uidValidity: f.uidValidity,
-          })),
+          items: items.filter((m) => m !== null),
         };
       } catch (e) {
         throw fail(`read folder "${folder}"`, e);
@@ -838,9 +926,13 @@ function filesReader(target: FilesTargetConfig, mailbox: string): MailboxReader 
     },
     get: async (ref) => {
       const found = await locate(ref);
-      return found
-        ? { ...summarizeStored(found.meta, ref.folder), uidValidity: ref.uidValidity }
-        : null;
+      if (!found) return null;
+      try {
+        const s = await describe(found.meta, ref.folder, found.dir);
+        return { ...s, uidValidity: ref.uidValidity };
+      } catch (e) {
+        throw fail(`read a message of "${ref.folder}"`, e);
+      }
     },
     voice: async (ref, index) => {
       const found = await locate(ref);

@@ -2,7 +2,8 @@
  * A message's recordings: a voice part as 16-bit PCM WAV, decoded on the fly with Range for
  * seeking (Hono's serveStatic answers no Range), and as downloads — 16-bit PCM WAV, which plays
  * everywhere, or the stored original. Private messages are not downloaded unless
- * `portal.privateDownload` allows it: refused here, not only left off the page.
+ * `portal.privateDownload` allows it: refused here, not only left off the page. Playing a
+ * message (its first byte asked for) or downloading it marks it heard, in the portal's own state.
  * @module
  */
 import { Hono } from "hono";
@@ -10,6 +11,7 @@ import { HTTPException } from "hono/http-exception";
 import { parseWav, pcmWavSize, pcmWavStream, WavError } from "../engine/audio/mod.ts";
 import { audioExtension } from "../engine/files/mod.ts";
 import { actorOf, auditEvent, type Ctx, type PortalDeps, type PortalEnv } from "./context.ts";
+import { markHeard } from "./heard_marks.ts";
 import { attachmentDisposition, parseRange } from "./http.ts";
 import type { MessageRef } from "./mailbox_reader.ts";
 import {
@@ -38,8 +40,16 @@ export function mediaRoutes(deps: PortalDeps): Hono<PortalEnv> {
     const { f, uidValidity, uid } = messageParams(c, deps);
     const n = partIndex(c.req.param("n"));
     const ref = { folder: deps.folders[f].name, uidValidity, uid };
-    const voice = await withReader(deps, s, (r) => r.voice(ref, n));
-    if (!voice) throw new HTTPException(404, { message: "no such recording" });
+    // A request from the first byte is a play: the message is then described too (to mark it
+    // heard); a seek's later ranges only need the audio.
+    const fromStart = c.req.method === "GET" &&
+      /^\s*(?:bytes=0-[^,]*)?\s*$/.test(c.req.header("range") ?? "");
+    const found = await withReader(deps, s, async (r) => {
+      const voice = await r.voice(ref, n);
+      return voice ? { voice, m: fromStart ? await r.get(ref) : null } : null;
+    });
+    if (!found) throw new HTTPException(404, { message: "no such recording" });
+    const { voice } = found;
     const size = pcmWavSize(parseWav(voice.bytes));
     const etag = `"${uidValidity}-${uid}-${n}-${size}"`;
     const ifRange = c.req.header("if-range");
@@ -57,7 +67,12 @@ export function mediaRoutes(deps: PortalDeps): Hono<PortalEnv> {
       });
     }
     const { start, end } = range ?? { start: 0, end: size };
-    if (start === 0 && c.req.method === "GET") await auditPlay(c, s, { ...ref, part: n });
+    if (start === 0 && c.req.method === "GET") {
+      await auditPlay(c, s, { ...ref, part: n });
+      // The message itself, not the caller's spoken name, is what makes it heard.
+      const own = found.m?.voices[n]?.role === "Voice-Message";
+      if (own && !deps.folders[f].greetings) await markHeard(deps, s.subject, [found.m!], true);
+    }
     const body = pcmWavStream(chunks(voice.bytes), { totalSize: voice.bytes.length, start, end });
     headers["Content-Length"] = String(end - start);
     if (range) headers["Content-Range"] = `bytes ${start}-${end - 1}/${size}`;
@@ -99,6 +114,7 @@ export function mediaRoutes(deps: PortalDeps): Hono<PortalEnv> {
         }
         if (size !== null) {
           await auditEvent(c, deps, { actor: actorOf(s), action: "download", detail });
+          if (!deps.folders[f].greetings) await markHeard(deps, s.subject, [m], true);
           const body = pcmWavStream(chunks(v.bytes), { totalSize: v.bytes.length });
           return new Response(body, {
             headers: {
@@ -115,6 +131,7 @@ export function mediaRoutes(deps: PortalDeps): Hono<PortalEnv> {
         action: "download",
         detail: { ...detail, format: "original" },
       });
+      if (!deps.folders[f].greetings) await markHeard(deps, s.subject, [m], true);
       const ext = audioExtension(v.contentType, v.bytes.subarray(0, 4));
       return new Response(v.bytes as Uint8Array<ArrayBuffer>, {
         headers: {

@@ -62,10 +62,14 @@ const large = bodyLimit({
   onError: (c) => c.text("Payload too large", 413),
 });
 
+// A release upload is streamed to disk by its route, which enforces its own (much larger) limit.
+const STREAMED_BODY_PATHS = ["/admin/upgrade", "/api/admin/upgrade"];
+
 /** Every state-changing request: a small body, and never from another site. */
 export const guardWrites = [
   createMiddleware<PortalEnv>((c, next) => {
     const path = c.req.path;
+    if (c.req.method === "POST" && STREAMED_BODY_PATHS.includes(path)) return next();
     const roomy = LARGE_BODY_PATHS.some((p) => path === p || path.startsWith(`${p}/`));
     return (roomy ? large : small)(c, next);
   }),

@@ -1,6 +1,7 @@
 /**
- * The subscriber's pages: the inbox (a folder, paged, searchable), a message with its player,
- * and a folder (or a search's result) as one ZIP of recordings.
+ * The subscriber's pages: the inbox (a folder, paged, searchable; heard or not, new since the
+ * last visit), a message with its player, marking a message heard or unheard, and a folder (or
+ * a search's result) as one ZIP of recordings.
  *
  * Isolation: no route takes a mailbox. The mailbox is the session's, and every identifier in a
  * URL (folder index, UIDVALIDITY-UID, voice part index) is looked up inside that mailbox only.
@@ -10,16 +11,18 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { archiveStream } from "./archive.ts";
 import { actorOf, auditEvent, type PortalDeps, type PortalEnv } from "./context.ts";
+import { heardOf, listingMarks, markHeard, noteVisit } from "./heard_marks.ts";
 import { attachmentDisposition } from "./http.ts";
 import { renderPage, type Viewer } from "./layout.tsx";
 import type { MessageFilter, MessageSummary } from "./mailbox_reader.ts";
 import { folderIndex, mayDownload, messageParams, withReader } from "./message_ref.ts";
-import { requireRole } from "./middleware.ts";
+import { csrfForm, requireRole } from "./middleware.ts";
 import type { Session } from "./sessions.ts";
 import {
   ARCHIVE_LIMIT,
   InboxPage,
   type InboxSearch,
+  messageId,
   MessagePage,
   type MessagePageProps,
 } from "./subscriber_pages.tsx";
@@ -28,7 +31,10 @@ import { currentTimeZone } from "./time.tsx";
 /** Messages per inbox page: small enough to open at once, large enough to rarely page. */
 export const PAGE_SIZE = 50;
 
-/** The subscriber's pages sub-app (mounted at "/"): `/inbox`, `/inbox/zip`, `/m/:f/:id`. */
+/**
+ * The subscriber's pages sub-app (mounted at "/"): `/inbox`, `/inbox/zip`, `/m/:f/:id` and
+ * `POST /m/:f/:id/heard`.
+ */
 export function subscriberRoutes(deps: PortalDeps): Hono<PortalEnv> {
   const app = new Hono<PortalEnv>();
 
@@ -43,6 +49,12 @@ export function subscriberRoutes(deps: PortalDeps): Hono<PortalEnv> {
         limit: PAGE_SIZE,
         filter: { ...messageFilter(search), timeZone: currentTimeZone() },
       }));
+    // A visit is a look at the messages; greetings are not what "new since" is about.
+    const lastVisit = deps.folders[f].greetings ? undefined : await noteVisit(deps, s);
+    const marks = await listingMarks(deps, s.subject, {
+      items: list.items,
+      since: lastVisit ?? null,
+    });
     return c.html(renderPage(
       <InboxPage
         viewer={subscriberViewer(s)}
@@ -53,6 +65,8 @@ export function subscriberRoutes(deps: PortalDeps): Hono<PortalEnv> {
         page={page}
         pageSize={PAGE_SIZE}
         search={search}
+        marks={marks}
+        lastVisit={lastVisit}
       />,
     ));
   });
@@ -81,10 +95,15 @@ export function subscriberRoutes(deps: PortalDeps): Hono<PortalEnv> {
       action: "download-zip",
       detail: { folder: folder.name, messages: list.items.length, ...search },
     });
+    // The listing says what was new before this download; downloaded is heard from now on.
+    const marks = await listingMarks(deps, s.subject, { items: list.items, since: null });
+    const included = list.items.filter((m) => m.voices.length > 0 && mayDownload(m, deps));
+    if (!folder.greetings) await markHeard(deps, s.subject, included, true);
     const body = archiveStream(reader, list.items, {
       mayDownload: (m) => mayDownload(m, deps),
       timeZone,
       leftOut: Math.max(0, list.total - list.items.length),
+      heard: (m) => marks.get(messageId(m))?.heard ?? m.flags.includes("\\Seen"),
       done: () => reader.close(),
     });
     const name = `voicemail-${s.subject}-${folder.label}-${new Date().toISOString().slice(0, 10)}`
@@ -104,20 +123,48 @@ export function subscriberRoutes(deps: PortalDeps): Hono<PortalEnv> {
     const ref = { folder: deps.folders[f].name, uidValidity, uid };
     const m = await withReader(deps, s, (r) => r.get(ref));
     if (!m) throw new HTTPException(404, { message: "no such message" });
-    const done = c.req.query("forwarded") === "1";
-    return c.html(messagePage(deps, { s, f, m }, {
-      notice: done ? { kind: "ok", text: "The message was forwarded." } : undefined,
-    }));
+    const said = c.req.query("forwarded") === "1"
+      ? "The message was forwarded."
+      : c.req.query("heard") === "0"
+      ? "Marked as unheard."
+      : c.req.query("heard") === "1"
+      ? "Marked as heard."
+      : null;
+    return c.html(
+      await messagePage(deps, { s, f, m }, {
+        notice: said ? { kind: "ok", text: said } : undefined,
+      }),
+    );
   });
+
+  // The portal's own mark, set by hand: production and the mirror are not touched.
+  app.post(
+    "/m/:f/:id/heard",
+    requireRole("subscriber", "error"),
+    csrfForm(deps, "session"),
+    (c) => {
+      const s = c.get("user");
+      const { f, uidValidity, uid } = messageParams(c, deps);
+      const heard = c.get("form").heard === "1";
+      const ref = { folder: deps.folders[f].name, uidValidity, uid };
+      return withReader(deps, s, async (r) => {
+        const m = await r.get(ref);
+        if (!m) throw new HTTPException(404, { message: "no such message" });
+        await markHeard(deps, s.subject, [m], heard);
+        return c.redirect(`/m/${f}/${uidValidity}-${uid}?heard=${heard ? 1 : 0}#notice`, 303);
+      });
+    },
+  );
   return app;
 }
 
 /** The message page of message `m` (folder index `f`) for session `s`, with a notice. */
-export function messagePage(
+export async function messagePage(
   deps: PortalDeps,
   shown: { s: Session; f: number; m: MessageSummary },
   more: Pick<MessagePageProps, "notice" | "to">,
-): string {
+): Promise<string> {
+  const heard = await heardOf(deps, shown.s.subject, shown.m);
   return renderPage(
     <MessagePage
       viewer={subscriberViewer(shown.s)}
@@ -126,6 +173,7 @@ export function messagePage(
       m={shown.m}
       canMail={!!deps.config.smtp}
       canDownload={mayDownload(shown.m, deps)}
+      heard={heard}
       {...more}
     />,
   );

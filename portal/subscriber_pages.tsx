@@ -1,11 +1,15 @@
 /**
- * The subscriber's pages: login, the inbox (messages and greetings, paged, newest first) and
- * one message with its player, downloads, thread and forward form. Server-rendered Preact;
- * no client script — the player is the browser's own `<audio controls>`.
+ * The subscriber's pages: login, the inbox (messages and greetings, paged, newest first; heard
+ * or not, new since the last visit, a play control per row) and one message with its player,
+ * downloads, heard mark, thread and forward form. Server-rendered Preact; the player is the
+ * browser's own `<audio controls>`, and every page works without script — static/player.ts
+ * only lets a list play in place, one recording at a time.
  * @module
  */
 import type { MessageSummary, ThreadNode } from "./mailbox_reader.ts";
 import type { PortalFolder } from "./context.ts";
+import { greetingLabel, greetingSourceNote } from "./greeting_kind.ts";
+import type { ListingMark } from "./heard.ts";
 import { formatDuration, spokenDuration } from "./http.ts";
 import { Page, type Viewer } from "./layout.tsx";
 import { voiceLabel } from "./message_ref.ts";
@@ -115,6 +119,10 @@ export interface InboxPageProps {
   page: number;
   pageSize: number;
   search?: InboxSearch;
+  /** Heard and "new since your last visit" per message (by {@link messageId}). */
+  marks?: Map<string, ListingMark>;
+  /** When the previous visit last looked (ISO); null on the first visit, absent for greetings. */
+  lastVisit?: string | null;
 }
 
 /** The query string of a folder's list: folder, search and page. */
@@ -135,8 +143,10 @@ export function InboxPage(p: InboxPageProps) {
   const last = Math.min(p.total, p.page * p.pageSize);
   const href = (page: number) => `/inbox?${inboxQuery(p.folderIndex, p.search, page)}`;
   const searching = !!(p.search && (p.search.q || p.search.from || p.search.to));
+  const mark = (m: MessageSummary) => p.marks?.get(messageId(m)) ?? defaultMark(m);
+  const fresh = p.items.filter((m) => mark(m).fresh).length;
   return (
-    <Page title={folder.label} viewer={p.viewer}>
+    <Page title={folder.label} viewer={p.viewer} player>
       <h1>{folder.label}</h1>
       {p.folders.length > 1 && (
         <nav aria-label="Folders">
@@ -151,6 +161,19 @@ export function InboxPage(p: InboxPageProps) {
           </ul>
         </nav>
       )}
+      {!folder.greetings && p.lastVisit !== undefined && (
+        <p class="visit" id="visit">
+          {p.lastVisit === null
+            ? "Welcome: from your next visit on, messages that arrived since are marked here."
+            : (
+              <>
+                Your last visit: <When iso={p.lastVisit} relative />. {fresh === 0
+                  ? "Nothing new since then on this page."
+                  : `${fresh} new since then${pages > 1 ? " on this page" : ""}, marked below.`}
+              </>
+            )}
+        </p>
+      )}
       {!folder.greetings && <SearchForm f={p.folderIndex} search={p.search} active={searching} />}
       <p class="count" id="count" role={searching ? "status" : undefined}>
         {p.total === 0
@@ -163,11 +186,18 @@ export function InboxPage(p: InboxPageProps) {
             <MessageRow
               key={m.uid}
               m={m}
+              mark={mark(m)}
               folderIndex={p.folderIndex}
               greetings={folder.greetings}
             />
           ))}
         </ol>
+      )}
+      {!folder.greetings && p.total > 0 && (
+        <p class="hint" id="heard-help">
+          "New" and "heard" are kept by this portal for you; your voicemail system's own marks are
+          never changed from here.
+        </p>
       )}
       {p.total > 0 && (
         <p class="archive">
@@ -215,13 +245,24 @@ function SearchForm(p: { f: number; search?: InboxSearch; active: boolean }) {
   );
 }
 
-function isUnread(m: MessageSummary): boolean {
-  return !m.flags.includes("\\Seen");
+// Without a stored mark: heard when production's read state says so; not new since a visit.
+function defaultMark(m: MessageSummary): ListingMark {
+  return { heard: m.flags.includes("\\Seen"), fresh: false };
 }
 
 function title(m: MessageSummary, greetings: boolean): string {
-  if (greetings) return m.subject || "Greeting";
+  if (greetings) return greetingLabel(m.greeting);
   return m.sender;
+}
+
+/**
+ * The voice part a list's play control plays: the message's own recording (not the caller's
+ * spoken name, nor an earlier message of its thread) when it has one; null with nothing to play.
+ */
+export function listPlayIndex(m: MessageSummary): number | null {
+  if (m.voices.length === 0 || (m.placeholder && !m.keptOriginal)) return null;
+  const own = m.tree.voices.map((i) => m.voices[i]).filter((v) => v);
+  return (own.find((v) => v.role === "Voice-Message") ?? own[0] ?? m.voices[0]).index;
 }
 
 /** What a message is: a reply, a forward, or (null) a message of its own. */
@@ -230,10 +271,17 @@ export function messageKind(m: MessageSummary): "reply" | "forward" | null {
   return m.tree.children.length > 0 ? "forward" : null;
 }
 
-/** The state badges of a message, in the order shown: [class, words]. */
-export function messageStates(m: MessageSummary, greetings: boolean): [string, string][] {
+/**
+ * The state badges of a message, in the order shown: [class, words]. "New" is not heard yet
+ * (`heard`: the portal's mark, production's read state by default).
+ */
+export function messageStates(
+  m: MessageSummary,
+  greetings: boolean,
+  heard: boolean = defaultMark(m).heard,
+): [string, string][] {
   const out: [string, string][] = [];
-  if (!greetings && isUnread(m)) out.push(["new", "New"]);
+  if (!greetings && !heard) out.push(["new", "New"]);
   if (m.urgent) out.push(["urgent", "Urgent"]);
   if (m.private) out.push(["private", "Private"]);
   if (m.flags.includes("\\Answered")) out.push(["answered", "Answered"]);
@@ -241,26 +289,36 @@ export function messageStates(m: MessageSummary, greetings: boolean): [string, s
   return out;
 }
 
-// Two groups: what the message is (outlined) and what state it is in (filled).
-function Badges(p: { m: MessageSummary; greetings: boolean }) {
+// Two groups: what the message is (outlined) and what state it is in (filled); then whether
+// it arrived since the last visit.
+function Badges(p: { m: MessageSummary; greetings: boolean; heard: boolean; fresh?: boolean }) {
   const kind = messageKind(p.m);
-  const states = messageStates(p.m, p.greetings);
-  if (!kind && states.length === 0) return null;
+  const states = messageStates(p.m, p.greetings, p.heard);
+  if (!kind && states.length === 0 && !p.fresh) return null;
   return (
     <span class="badges">
       {kind && <span class="badge kind">{kind === "reply" ? "Reply" : "Forward"}</span>}
       {states.map(([cls, words]) => <span key={cls} class={`badge ${cls}`}>{words}</span>)}
+      {p.fresh && <span class="since">New since your last visit</span>}
     </span>
   );
 }
 
-function MessageRow(p: { m: MessageSummary; folderIndex: number; greetings: boolean }) {
+function MessageRow(
+  p: { m: MessageSummary; mark: ListingMark; folderIndex: number; greetings: boolean },
+) {
   const m = p.m;
-  const unread = !p.greetings && isUnread(m);
+  const unread = !p.greetings && !p.mark.heard;
+  const fresh = !p.greetings && p.mark.fresh;
+  const href = `/m/${p.folderIndex}/${messageId(m)}`;
+  const play = listPlayIndex(m);
+  const who = title(m, p.greetings);
+  // Greetings show the store's own subject under the type it was read as, when it says more.
+  const subject = p.greetings ? (m.subject && m.subject !== who ? m.subject : null) : m.subject;
   return (
-    <li class={`msg${unread ? " unread" : ""}`}>
-      <a href={`/m/${p.folderIndex}/${messageId(m)}`}>
-        <span class="who">{title(m, p.greetings)}</span>
+    <li class={`msg${unread ? " unread" : ""}${fresh ? " fresh" : ""}`}>
+      <a href={href}>
+        <span class="who">{who}</span>
         <span class="dur">
           <span aria-hidden="true">{formatDuration(m.durationSeconds)}</span>
           <span class="sr">{spokenDuration(m.durationSeconds)}</span>
@@ -268,9 +326,17 @@ function MessageRow(p: { m: MessageSummary; folderIndex: number; greetings: bool
         <span class="when">
           <When iso={m.date ?? m.internalDate} relative />
         </span>
-        {!p.greetings && m.subject && <span class="subject">{m.subject}</span>}
-        <Badges m={m} greetings={p.greetings} />
+        {subject && <span class="subject">{subject}</span>}
+        <Badges m={m} greetings={p.greetings} heard={p.mark.heard} fresh={fresh} />
       </a>
+      {play !== null && (
+        // Without script: the message page, at its player. With it: plays here (player.ts).
+        <a class="play" href={`${href}#listen`} data-audio={`${href}/audio/${play}`}>
+          <span class="play-icon" aria-hidden="true">▶</span>
+          <span class="play-word">Play</span>
+          <span class="sr">{` ${p.greetings ? who.toLowerCase() : `message from ${who}`}`}</span>
+        </a>
+      )}
       {m.tree.children.length > 0 && <ThreadList nodes={m.tree.children} />}
     </li>
   );
@@ -300,6 +366,8 @@ export interface MessagePageProps {
   canMail: boolean;
   /** Whether the recordings may be downloaded (private ones only when the config allows). */
   canDownload: boolean;
+  /** Whether the subscriber has heard it (the portal's mark, else production's read state). */
+  heard?: boolean;
   notice?: { kind: "ok" | "error"; text: string };
   to?: string;
 }
@@ -309,10 +377,11 @@ export function MessagePage(p: MessagePageProps) {
   const m = p.m;
   const folder = p.folders[p.folderIndex];
   const base = `/m/${p.folderIndex}/${messageId(m)}`;
-  const heading = folder.greetings ? m.subject || "Greeting" : `Voice message from ${m.sender}`;
+  const heading = folder.greetings ? greetingLabel(m.greeting) : `Voice message from ${m.sender}`;
   const kind = messageKind(m);
+  const heard = p.heard ?? defaultMark(m).heard;
   return (
-    <Page title={heading} viewer={p.viewer}>
+    <Page title={heading} viewer={p.viewer} player>
       <p>
         <a href={`/inbox?f=${p.folderIndex}`}>Back to {folder.label.toLowerCase()}</a>
       </p>
@@ -327,9 +396,18 @@ export function MessagePage(p: MessagePageProps) {
         </p>
       )}
       <p>
-        <Badges m={m} greetings={folder.greetings} />
+        <Badges m={m} greetings={folder.greetings} heard={heard} />
       </p>
       <dl class="facts">
+        {folder.greetings && (
+          <>
+            <dt>Type</dt>
+            <dd>
+              {greetingLabel(m.greeting)}
+              <span class="hint" id="greeting-source">{greetingSourceNote(m.greeting)}</span>
+            </dd>
+          </>
+        )}
         <dt>Received</dt>
         <dd>
           <When iso={m.date ?? m.internalDate} />
@@ -378,6 +456,9 @@ export function MessagePage(p: MessagePageProps) {
         )}
         <Voices m={m} node={m.tree} base={base} label={heading} canDownload={p.canDownload} />
         {!m.placeholder && m.voices.length === 0 && <p>This message has no recording.</p>}
+        {!folder.greetings && m.voices.length > 0 && (
+          <HeardForm base={base} csrf={p.viewer.csrf} heard={heard} />
+        )}
       </section>
       {m.tree.children.length > 0 && (
         <section class="thread" aria-labelledby="thread">
@@ -392,6 +473,25 @@ export function MessagePage(p: MessagePageProps) {
         </section>
       )}
     </Page>
+  );
+}
+
+// The portal's own mark: playing or downloading sets it; this form undoes (or sets) it.
+function HeardForm(p: { base: string; csrf: string; heard: boolean }) {
+  return (
+    <form method="post" action={`${p.base}/heard`} class="heard">
+      <input type="hidden" name="_csrf" value={p.csrf} />
+      <input type="hidden" name="heard" value={p.heard ? "0" : "1"} />
+      <p id="heard-state">
+        {p.heard ? "You have heard this message." : "You have not heard this message yet."}
+      </p>
+      <button type="submit" class="quiet" aria-describedby="heard-help">
+        {p.heard ? "Mark as unheard" : "Mark as heard"}
+      </button>
+      <p class="hint" id="heard-help">
+        Kept by this portal for you; your voicemail system's own marks are never changed from here.
+      </p>
+    </form>
   );
 }
 

@@ -18,8 +18,10 @@ import { startLab } from "./lab.ts";
 import type { LabInfo } from "./lab/types.ts";
 import { run } from "./lab/util.ts";
 import { measureLatency, percentile } from "./bench/latency.ts";
+import { cyrusBenchMain, wantsPair } from "./bench/cyrus.ts";
 import { ensureMbsync, mbsyncRc, runMbsync, writeMbsyncRc } from "./bench/mbsync.ts";
 import { hasGnuTime, type Measured } from "./bench/measure.ts";
+import { floorLines } from "./bench/floor.ts";
 import { median, type Row, table } from "./bench/report.ts";
 import {
   type BenchPlan,
@@ -31,9 +33,12 @@ import {
   wipe,
 } from "./bench/setup.ts";
 import { startupCost, subscribe, syncOnce, writeVmirrorConfig } from "./bench/vmirror.ts";
+import { measureSteady, type SteadyResult } from "./bench/steady.ts";
+import { type LagResult, measureLag } from "./bench/lag.ts";
+import { runScale } from "./bench/scale.ts";
 
 const USAGE =
-  "usage: deno task bench [--concurrency N] [--repeat N] [--samples N] [--skip-latency]";
+  "usage: deno task bench [--concurrency N] [--repeat N] [--samples N] [--skip-latency] [--lag-samples N] [--skip-lag] [--scale N [--sessions N]]";
 
 /** Parsed command line. */
 interface BenchArgs {
@@ -41,6 +46,11 @@ interface BenchArgs {
   repeat: number;
   samples: number;
   latency: boolean;
+  lagSamples: number;
+  lag: boolean;
+  /** `--scale N`: only the scale run over N mailboxes. */
+  scale: number;
+  sessions: number;
 }
 
 const T0 = performance.now();
@@ -61,6 +71,10 @@ function parse(args: string[]): BenchArgs {
       repeat: { type: "string", default: "3" },
       samples: { type: "string", default: "50" },
       "skip-latency": { type: "boolean", default: false },
+      "lag-samples": { type: "string", default: "40" },
+      "skip-lag": { type: "boolean", default: false },
+      scale: { type: "string", default: "0" },
+      sessions: { type: "string", default: "1000" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -80,6 +94,10 @@ function parse(args: string[]): BenchArgs {
     repeat: int("repeat", values.repeat, 1, 10),
     samples: int("samples", values.samples, 1, 1000),
     latency: !values["skip-latency"],
+    lagSamples: int("lag-samples", values["lag-samples"], 1, 1000),
+    lag: !values["skip-lag"],
+    scale: int("scale", values.scale, 0, 100000),
+    sessions: int("sessions", values.sessions, 0, 100000),
   };
 }
 
@@ -150,6 +168,23 @@ async function main(args: BenchArgs): Promise<number> {
   progress("starting the lab (idempotent)");
   const lab = await startLab({ log: (s) => progress(s) });
   await ensureGnuTime();
+  if (args.scale) {
+    const servers = [lab.imap.prod.pidFile, lab.imap.backup.pidFile].map((f) =>
+      Number(Deno.readTextFileSync(f).trim())
+    );
+    const lines = await runScale(lab, {
+      mailboxes: args.scale,
+      perMailbox: 3,
+      sessions: args.sessions,
+      lagSamples: args.lagSamples,
+      syncSeconds: 15,
+      concurrency: args.concurrency,
+      servers,
+      log: progress,
+    });
+    console.log([`Dovecot processes: ${loginMode(lab)}`, ...lines].join("\n"));
+    return 0;
+  }
   const isync = await ensureMbsync(progress);
   const loadBefore = loadAverage();
   const versions = {
@@ -257,6 +292,40 @@ async function main(args: BenchArgs): Promise<number> {
   await verifyCounts(lab, "backup", plan.near, expectAll, "mbsync's mirror");
   const startup = await startupCost();
 
+  // ---- no-change pass as serve runs it: sessions kept open between passes ---------------------
+  progress(`no-change passes on kept sessions: a cold start, then ${args.repeat} steady`);
+  await settle();
+  const steady: SteadyResult = await measureSteady(vm, {
+    repeat: args.repeat,
+    persistentSessions: plan.mailboxes.length,
+    servers,
+  });
+  progress(
+    `  cold ${steady.cold.seconds.toFixed(2)} s, steady ${
+      steady.steady.map((p) => p.seconds.toFixed(2)).join(", ")
+    } s, ${steady.parked} sessions parked`,
+  );
+  for (const p of [steady.cold, ...steady.steady]) {
+    if (p.copied !== 0 || p.failed !== 0) {
+      throw new Error(`kept-session no-change pass copied ${p.copied}, failed ${p.failed}`);
+    }
+  }
+
+  // ---- lag: every mailbox current within seconds ----------------------------------------------
+  const lag: LagResult | undefined = args.lag
+    ? await measureLag(lab, vm, plan.mailboxes, {
+      dir: dirs.vmirror,
+      samples: args.lagSamples,
+      workers: 4,
+      syncSeconds: 60,
+      persistentSessions: plan.mailboxes.length,
+      log: progress,
+    })
+    : undefined;
+  if (lag) {
+    await verifyCounts(lab, "prod", plan.mailboxes, expectAll, "production after the lag run");
+  }
+
   // ---- latency ---------------------------------------------------------------------------------
   const latency = args.latency
     ? await measureLatency(lab, plan, {
@@ -340,6 +409,9 @@ async function main(args: BenchArgs): Promise<number> {
   out.push(
     `initial copy throughput vs mbsync: ${verdict(vmCopy.ratio, 2)}; ${paired(vmCopy, mbCopy)}`,
   );
+  // The initial copy against the message store's own CPU time (its floor on these cores).
+  const floorInput = { vm: runs.get("copy vm") ?? [], mb: runs.get("copy mb") ?? [] };
+  out.push(...floorLines({ ...floorInput, messages: heavyMessages, cores: versions.cpus }));
   out.push(
     `no-change pass vs mbsync, --mailbox ×1000: ${verdict(vmNamed.ratio, 5)}; ${
       paired(vmNamed, mbNc)
@@ -348,15 +420,51 @@ async function main(args: BenchArgs): Promise<number> {
   out.push(
     `no-change pass vs mbsync, all subscribed: ${verdict(vmAll.ratio, 5)}; ${paired(vmAll, mbNc)}`,
   );
+  const mbNcMedian = mbNc.seconds;
+  const steadyMedian = median(steady.steady.map((p) => p.seconds));
+  out.push(
+    `no-change pass on kept sessions (as serve runs it), ${steady.mailboxes} mailboxes, ${steady.parked} sessions kept: cold start ${
+      steady.cold.seconds.toFixed(2)
+    } s (${(mbNcMedian / steady.cold.seconds).toFixed(1)}× mbsync, Dovecot CPU ${
+      steady.cold.serverCpuSeconds.toFixed(1)
+    } s); steady ${steady.steady.map((p) => p.seconds.toFixed(3)).join(", ")} s, median ${
+      steadyMedian.toFixed(3)
+    } s, Dovecot CPU ${median(steady.steady.map((p) => p.serverCpuSeconds)).toFixed(2)} s: ${
+      verdict(mbNcMedian / steadyMedian, 20)
+    }`,
+  );
+  if (lag) {
+    const p = (a: number[], q: number) => {
+      const v = percentile(a, q);
+      return Number.isFinite(v) ? `${v.toFixed(0)} ms` : "-";
+    };
+    const line = (what: string, a: number[]) =>
+      `  ${what}: ${a.length}/${lag.samples} seen; p50 ${p(a, 50)}, p99 ${p(a, 99)}, max ${
+        p(a, 100)
+      } (target p50 ≤ 1 s, p99 ≤ 5 s: ${
+        a.length === lag.samples && percentile(a, 50) <= 1000 && percentile(a, 99) <= 5000
+          ? "MET"
+          : "NOT MET"
+      })`;
+    out.push("");
+    out.push(
+      `lag, change on production → on the backup, vmirror serve over ${lag.mailboxes} mailboxes (${lag.parkedSessions} sessions kept, NOTIFY where offered; syncSeconds ${lag.syncSeconds}; cold start until all parked ${
+        lag.warmUpSeconds.toFixed(1)
+      } s; peak RSS ${lag.servePeakRssMb.toFixed(0)} MB):`,
+    );
+    out.push(line("new message", lag.added));
+    out.push(line("flag change", lag.flagged));
+    out.push(line("deletion", lag.deleted));
+  }
   if (latency) {
     const ms = (v: number | undefined) =>
       v !== undefined && Number.isFinite(v) ? `${v.toFixed(0)} ms` : "-";
     out.push("");
     out.push(
-      `latency new message on production → on backup, vmirror serve (c=${args.concurrency}, IDLE on ${latency.idleSessions} mailboxes, syncSeconds ${latency.syncSeconds}; backup polled by NOOP every 25 ms):`,
+      `latency new message on production → on backup, vmirror serve (c=${args.concurrency}, ${latency.idleSessions} active mailboxes with a session of their own: kept with NOTIFY, or IDLE where the server lacks it; syncSeconds ${latency.syncSeconds}; backup polled by NOOP every 25 ms):`,
     );
     out.push(
-      `  IDLE-watched: ${latency.idle.length}/${latency.idleSent} arrived; p50 ${
+      `  active: ${latency.idle.length}/${latency.idleSent} arrived; p50 ${
         ms(percentile(latency.idle, 50))
       }, p99 ${ms(percentile(latency.idle, 99))}, min ${ms(latency.idle[0])}, max ${
         ms(latency.idle[latency.idle.length - 1])
@@ -409,6 +517,8 @@ function describe(m: Measured): string {
 }
 
 if (import.meta.main) {
+  // `--pair cyrus`: Cyrus on both sides, against mbsync on the same pair (its own options).
+  if (wantsPair(Deno.args)) Deno.exit(await cyrusBenchMain(Deno.args));
   let args: BenchArgs;
   try {
     args = parse(Deno.args);

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readLab, startLab } from "./lab.ts";
 import { addLabUser } from "./lab.ts";
+import { V8_FLAGS } from "./release/launchers.ts";
 import { appendRaw, snapshot, variant, wipeMailbox } from "../tests/test_utils/mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -101,6 +102,7 @@ if (import.meta.main) {
       sh(Deno.execPath(), [
         "run",
         "-A",
+        V8_FLAGS, // as the launchers and the executable run the appliance
         join(ROOT, "main.ts"),
         ...args,
         "--config",

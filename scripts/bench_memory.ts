@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readLab, startLab } from "./lab.ts";
+import { V8_FLAGS } from "./release/launchers.ts";
 import { appendRaw, scratchMailbox, snapshot, variant } from "../tests/test_utils/mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -22,6 +23,7 @@ async function measure(mailbox: string, dataDir: string): Promise<{ s: number; r
     args: [
       "run",
       "-A",
+      V8_FLAGS, // as the launchers and the executable run the appliance
       join(ROOT, "main.ts"),
       "sync",
       "--once",

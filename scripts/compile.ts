@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { V8_FLAGS } from "./release/launchers.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const { values } = parseArgs({ args: Deno.args, options: { target: { type: "string" } } });
@@ -32,6 +33,7 @@ const args = [
   "-A",
   "--unstable-kv",
   "--no-check=remote",
+  V8_FLAGS,
   "-o",
   out,
   ...(target ? ["--target", target] : []),

@@ -1,8 +1,9 @@
 /**
  * The lab: real servers on 127.0.0.1 for tests and the demo — two Dovecot instances (production
- * and backup MSS, a master user as trusted server), a Cyrus IMAP instance (a second server
- * implementation, holding a copy of production's voicemail), two OpenLDAP directories, an SMTP
- * recorder — with production seeded with generated voicemail.
+ * and backup MSS, a master user as trusted server), two Cyrus IMAP instances (a second server
+ * implementation: one holding a copy of production's voicemail, one an empty backup MSS with a
+ * message size limit), two OpenLDAP directories, an SMTP recorder — with production seeded with
+ * generated voicemail.
  *
  * CLI: `deno task lab install|start|stop|reset|status`. The same operations are exported for
  * tests and the test runner, plus per-mailbox helpers (`resetMailbox`, `seedMailbox`,
@@ -34,7 +35,7 @@ import {
   TRUSTED_USER,
 } from "./lab/dovecot.ts";
 import { ensureUsers, installPackages } from "./lab/install.ts";
-import { labDir, type LabLayout, labLayout, REPO_DIR } from "./lab/paths.ts";
+import { type CyrusLayout, labDir, type LabLayout, labLayout, REPO_DIR } from "./lab/paths.ts";
 import { appendVoicemails } from "./lab/seed.ts";
 import { ldapDns, prepareSlapd, startSlapd, stopSlapd } from "./lab/slapd.ts";
 import type { SmtpRecorderConfig } from "./lab/smtp_recorder.ts";
@@ -42,6 +43,7 @@ import { STALE_BACKUP_SUBSCRIBERS, SUBSCRIBERS } from "./lab/subscribers.ts";
 import { ensureTls } from "./lab/tls.ts";
 import type {
   AudioEncoding,
+  LabCyrusServer,
   LabInfo,
   LabOptions,
   LabServerStatus,
@@ -152,7 +154,7 @@ function staleLabServer(port: number): { pid: number; what: string } | undefined
       if (/(^|\/)slapd .*-n slapd-vmirror-lab-(prod|backup)$/.test(cmd)) {
         return { pid: p, what: cmd };
       }
-      if (/(^|\/)cyrus\/bin\/master -C \S+\/cyrus\/imapd\.conf /.test(cmd)) {
+      if (/(^|\/)cyrus\/bin\/master -C \S+\/cyrus(-backup)?\/imapd\.conf /.test(cmd)) {
         return { pid: p, what: cmd };
       }
       if (/scripts\/lab\/smtp_recorder\.ts --config \S+\/smtp-recorder\.json$/.test(cmd)) {
@@ -319,6 +321,29 @@ async function seedCyrus(
   return seeded;
 }
 
+/** lab.json's description of one Cyrus instance. */
+function cyrusInfo(
+  c: CyrusLayout,
+  name: string,
+  seeded: Record<string, Record<string, number>>,
+): LabCyrusServer {
+  return {
+    name,
+    host: "127.0.0.1",
+    port: c.imapPort,
+    imapsPort: c.imapsPort,
+    configFile: c.configFile,
+    masterConfigFile: c.masterConfigFile,
+    pidFile: c.pidFile,
+    logFile: c.logFile,
+    separator: CYRUS_SEPARATOR,
+    personalPrefix: CYRUS_PERSONAL_PREFIX,
+    greetingsFolder: cyrusFolder(GREETINGS_FOLDER),
+    maxMessageSize: c.maxMessageSize,
+    seeded,
+  };
+}
+
 /** Builds lab.json's content. */
 function labInfo(
   layout: LabLayout,
@@ -377,20 +402,8 @@ function labInfo(
       serverName: "localhost",
     },
     imap: { prod: imap("prod"), backup: imap("backup") },
-    cyrus: {
-      name: "mss-cyrus",
-      host: "127.0.0.1",
-      port: layout.ports.cyrusImap,
-      imapsPort: layout.ports.cyrusImaps,
-      configFile: layout.cyrus.configFile,
-      masterConfigFile: layout.cyrus.masterConfigFile,
-      pidFile: layout.cyrus.pidFile,
-      logFile: layout.cyrus.logFile,
-      separator: CYRUS_SEPARATOR,
-      personalPrefix: CYRUS_PERSONAL_PREFIX,
-      greetingsFolder: cyrusFolder(GREETINGS_FOLDER),
-      seeded: cyrusSeeded,
-    },
+    cyrus: cyrusInfo(layout.cyrus, "mss-cyrus", cyrusSeeded),
+    cyrusBackup: cyrusInfo(layout.cyrusBackup, "mss-cyrus-backup", {}),
     ldap: { prod: ldap("prod"), backup: ldap("backup") },
     smtp: {
       host: "127.0.0.1",
@@ -544,18 +557,19 @@ export async function startLab(opts: LabOptions = {}): Promise<LabInfo> {
     await startDovecot(layout, side);
   }));
 
+  // One after the other: both instances run the imapd the first one unpacks.
   const cyrusStart = (async () => {
-    if (cyrusPid(layout.cyrus) === undefined) {
-      for (const p of [layout.ports.cyrusImap, layout.ports.cyrusImaps]) {
-        await ensurePortFree("cyrus", p, log);
+    for (const c of [layout.cyrus, layout.cyrusBackup]) {
+      if (cyrusPid(c) === undefined) {
+        for (const p of [c.imapPort, c.imapsPort]) await ensurePortFree(c.name, p, log);
       }
+      await prepareCyrus(layout, c, {
+        subscribers: SUBSCRIBERS,
+        trustedPassword: secrets.trustedPassword,
+        log,
+      });
+      await startCyrus(c);
     }
-    await prepareCyrus(layout, {
-      subscribers: SUBSCRIBERS,
-      trustedPassword: secrets.trustedPassword,
-      log,
-    });
-    await startCyrus(layout);
   })();
   await startSmtpRecorder(layout, secrets, log);
   await cyrusStart;
@@ -592,6 +606,7 @@ export async function stopLab(opts: LabOptions = {}): Promise<void> {
     ),
     ...sides.map((side) => stopSlapd(layout.slapd[side]).then((s) => s ? `slapd-${side}` : "")),
     stopCyrus(layout.cyrus).then((s) => s ? "cyrus" : ""),
+    stopCyrus(layout.cyrusBackup).then((s) => s ? "cyrus-backup" : ""),
   ]);
   const names = stopped.filter(Boolean);
   log(names.length ? `lab: stopped ${names.join(", ")}` : "lab: nothing was running");
@@ -670,6 +685,18 @@ export async function labStatus(opts: LabOptions = {}): Promise<LabServerStatus[
       name: "cyrus imaps",
       port: l.ports.cyrusImaps,
       pidFile: l.cyrus.pidFile,
+      expect: "cyrus/bin/master",
+    },
+    {
+      name: "cyrus-backup imap",
+      port: l.ports.cyrusBackupImap,
+      pidFile: l.cyrusBackup.pidFile,
+      expect: "cyrus/bin/master",
+    },
+    {
+      name: "cyrus-backup imaps",
+      port: l.ports.cyrusBackupImaps,
+      pidFile: l.cyrusBackup.pidFile,
       expect: "cyrus/bin/master",
     },
   ];
@@ -780,28 +807,33 @@ export async function addLabUser(
   await setDovecotUser(labLayout(info.dir, info.portOffset).dovecot[side], mailbox, pin);
 }
 
-/** Adds (or changes the PIN of) a subscriber login on Cyrus; effective immediately. */
+/** Which Cyrus instance: "cyrus" (the seeded one, default) or "cyrus-backup". */
+export type CyrusInstance = "cyrus" | "cyrus-backup";
+
+/** Adds (or changes the PIN of) a subscriber login on a Cyrus; effective immediately. */
 export async function addCyrusUser(
   mailbox: string,
   pin: string,
-  opts: { dir?: string } = {},
+  opts: { dir?: string; instance?: CyrusInstance } = {},
 ): Promise<void> {
   const info = readLab(opts.dir);
-  await setCyrusUser(labLayout(info.dir, info.portOffset).cyrus, mailbox, pin);
+  const l = labLayout(info.dir, info.portOffset);
+  await setCyrusUser(opts.instance === "cyrus-backup" ? l.cyrusBackup : l.cyrus, mailbox, pin);
 }
 
 /**
- * Empties one mailbox on Cyrus (created at this first login when new): every message expunged,
+ * Empties one mailbox on a Cyrus (created at this first login when new): every message expunged,
  * folders but INBOX deleted (with `keepFolders`, only emptied).
  */
 export async function resetCyrusMailbox(
   mailbox: string,
-  opts: ResetMailboxOptions = {},
+  opts: ResetMailboxOptions & { instance?: CyrusInstance } = {},
 ): Promise<void> {
   const info = readLab(opts.dir);
+  const server = opts.instance === "cyrus-backup" ? info.cyrusBackup : info.cyrus;
   const client = await trustedClient({
-    host: info.cyrus.host,
-    port: info.cyrus.port,
+    host: server.host,
+    port: server.port,
     trustedUser: info.trusted.user,
     trustedPassword: info.trusted.password,
   }, mailbox);

@@ -41,9 +41,23 @@ form.stack button{margin-top:1rem}
 .tabs a[aria-current=page]{border-color:var(--accent);background:var(--accent);color:#fff}
 .count{color:var(--muted);margin:.25rem 0 .75rem}
 ol.msgs{list-style:none;margin:0;padding:0;border-top:1px solid var(--line)}
-.msg{border-bottom:1px solid var(--line)}
-.msg>a{display:grid;grid-template-columns:1fr auto;gap:.1rem 1rem;padding:.7rem .5rem;text-decoration:none;color:var(--fg)}
-.msg>a:hover{background:var(--soft)}
+.msg{border-bottom:1px solid var(--line);display:grid;grid-template-columns:minmax(0,1fr) auto;align-items:center}
+.msg>a:not(.play){display:grid;grid-template-columns:1fr auto;gap:.1rem 1rem;padding:.7rem .5rem;text-decoration:none;color:var(--fg);min-width:0}
+.msg>a:not(.play):hover{background:var(--soft)}
+.msg>.thread,.msg>.row-player{grid-column:1/-1}
+.msg.fresh{box-shadow:inset 5px 0 0 var(--accent)}
+.msg.fresh>a:not(.play){padding-left:.9rem}
+a.play{display:inline-flex;align-items:center;gap:.35rem;min-height:44px;min-width:44px;margin:0 .25rem 0 .5rem;padding:.35rem .9rem;border:2px solid var(--accent);border-radius:999px;color:var(--link);font-weight:600;text-decoration:none;white-space:nowrap}
+a.play:hover{background:var(--soft)}
+a.play.playing{background:var(--accent);color:#fff}
+.play-icon{font-size:.8rem}
+audio.row-player{max-width:none;margin:.25rem .5rem .75rem;width:calc(100% - 1rem)}
+.since{display:inline-block;font-size:.8rem;font-weight:700;color:var(--link);margin-right:.35rem}
+.since::before{content:"● ";font-size:.7rem}
+.visit{border-left:6px solid var(--accent);background:var(--soft);padding:.5rem .9rem;margin:0 0 1rem}
+form.heard{margin:1rem 0 .5rem}
+form.heard p{margin:.25rem 0}
+dl.facts dd .hint{display:block}
 .msg .who{font-size:1.05rem;color:var(--link);text-decoration:underline;text-underline-offset:2px}
 .msg.unread .who{font-weight:700}
 .msg .when{color:var(--muted);grid-column:1}
@@ -66,7 +80,8 @@ audio{width:100%;max-width:36rem;display:block;margin:.5rem 0}
 section.play,section.forward,section.thread{margin:1.25rem 0}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
-.table-wrap{overflow-x:auto}
+.table-wrap{overflow-x:auto;max-width:100%;background:linear-gradient(to right,var(--bg) 40%,transparent) left/2.5rem 100% no-repeat local,linear-gradient(to left,var(--bg) 40%,transparent) right/2.5rem 100% no-repeat local,radial-gradient(farthest-side at 0 50%,rgba(0,0,0,.3),transparent) left/.8rem 100% no-repeat scroll,radial-gradient(farthest-side at 100% 50%,rgba(0,0,0,.3),transparent) right/.8rem 100% no-repeat scroll}
+@media (max-width:40rem){.table-wrap>table:has(tr>:nth-child(4)){min-width:40rem}.table-wrap>table:has(tr>:nth-child(4)) :is(th,td):not(.detail){white-space:nowrap}.table-wrap td.detail{min-width:18rem}}
 td.detail{overflow-wrap:anywhere;min-width:12rem}
 ul.changes{margin:.25rem 0 0;padding-left:1rem}
 .bad{color:var(--bad);font-weight:600}.good{color:var(--ok);font-weight:600}
@@ -101,7 +116,7 @@ ol.steps li{margin:.25rem 0;overflow-wrap:anywhere}
 .step .mark{display:inline-block;width:1.2em;font-weight:700}
 .step.passed .mark{color:var(--ok)}.step.failed .mark{color:var(--bad)}.step.skipped .mark,.step.skipped .state{color:var(--muted)}
 @media (min-width:40rem){fieldset.rule{display:grid;grid-template-columns:1fr 1fr;gap:0 1rem}fieldset.rule>legend{grid-column:1/-1}}
-@media (max-width:30rem){main{padding:.75rem}h1{font-size:1.3rem}.msg>a{padding:.7rem .25rem}}
+@media (max-width:30rem){main{padding:.75rem}h1{font-size:1.3rem}.msg>a:not(.play){padding:.7rem .25rem}a.play{padding:.35rem .6rem;margin-left:.25rem}}
 @media (prefers-color-scheme:dark){:root{--fg:#ececec;--muted:#c2c2c2;--bg:#141414;--line:#4a4a4a;--link:#8ab4ff;--soft:#1f2329;--accent:#2f6fd6}
 input[type=text],input[type=password],input[type=email],select,textarea{background:#1c1c1c;color:var(--fg);border-color:#8a8a8a}
 input:disabled,select:disabled,textarea:disabled{background:var(--soft);color:var(--muted)}

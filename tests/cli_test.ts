@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EXIT, main, noArgumentAction } from "../main.ts";
 import { VERSION } from "../engine/version.ts";
+import { shardOf } from "../engine/config/mod.ts";
 import { type Run, runCli, tempDir } from "./test_utils/mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -430,4 +431,32 @@ Deno.test("vmirror with no arguments offers to install only when double-clicked 
   assert.equal(noArgumentAction("windows", false), "usage");
   assert.equal(noArgumentAction("linux", true), "usage");
   assert.equal(noArgumentAction("darwin", true), "usage");
+});
+
+Deno.test("vmirror subscribe on a shard takes its own mailboxes and names the others' shard", async () => {
+  await withTempDir(async (dir) => {
+    const config = join(dir, "config.json");
+    const data = join(dir, "data");
+    await Deno.writeTextFile(config, JSON.stringify({ shard: "1/2" }));
+    const ours = ["4001", "4002", "4003", "4004", "4005", "4006"].filter((m) =>
+      shardOf(m, 2) === 1
+    );
+    const theirs = ["4001", "4002", "4003", "4004", "4005", "4006"].filter((m) =>
+      shardOf(m, 2) === 2
+    );
+    assert.ok(ours.length && theirs.length, "the sample spans both shards");
+    const ok = await vmirror(["subscribe", ...ours, "--config", config, "--data", data]);
+    assertCode(ok, EXIT.ok);
+    const refused = await vmirror(["subscribe", theirs[0], "--config", config, "--data", data]);
+    assertCode(refused, EXIT.failed);
+    assert.match(
+      refused.stderr,
+      new RegExp(`${theirs[0]}: belongs to shard 2/2, this appliance is shard 1/2`),
+    );
+    const bad = join(dir, "bad.json");
+    await Deno.writeTextFile(bad, JSON.stringify({ shard: "3/2" }));
+    const r = await vmirror(["status", "--config", bad, "--data", data]);
+    assertCode(r, EXIT.config);
+    assert.match(r.stderr, /shard: expected "i\/n"/);
+  });
 });

@@ -1,73 +1,184 @@
 /**
- * Continuous mode: IDLE on an active mailbox mirrors a new production message without waiting
- * for the next poll.
+ * Continuous mode: a change on production is mirrored without waiting for the next poll — told
+ * by the parked session's NOTIFY (Dovecot offers it), or by IDLE when no session is kept — and
+ * a parked session the server ends is replaced by a new login, not a failed mailbox.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runScheduler } from "../engine/mirror/mod.ts";
 import { addSubscriptions, closeState, openState } from "../engine/state/mod.ts";
 import type { SyncSummary } from "../engine/mirror/mod.ts";
-import { appendRaw, labConfig, scratchMailbox, snapshot, variant } from "./test_utils/mod.ts";
+import { run } from "../scripts/lab/util.ts";
+import {
+  appendRaw,
+  lab,
+  labConfig,
+  scratchMailbox,
+  snapshot,
+  variant,
+  withImap,
+} from "./test_utils/mod.ts";
+
+interface Pass {
+  cause: string;
+  summary: SyncSummary;
+  at: number;
+}
+
+/** A scheduler on one scratch mailbox with an hour between polls: only pushes explain more. */
+async function withScheduler(
+  mailbox: string,
+  schedule: { idle: boolean; idleMailboxes: number; syncSeconds?: number },
+  persistentSessions: number,
+  body: (passes: Pass[], waitFor: (pred: () => boolean, what: string) => Promise<void>) => Promise<
+    void
+  >,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "vmirror-continuous-" });
+  const config = await labConfig(dir, (raw) => {
+    raw.schedule = { syncSeconds: 3600, ...schedule };
+    // A second poll in these tests comes only from a short syncSeconds.
+    raw.limits = { persistentSessions };
+  });
+  const state = await openState(join(dir, "state.kv"));
+  const ac = new AbortController();
+  const passes: Pass[] = [];
+  let notify: () => void = () => {};
+  try {
+    await addSubscriptions(state, [mailbox]);
+    const running = runScheduler(config, state, {
+      signal: ac.signal,
+      onPass: (summary, cause) => {
+        passes.push({ cause, summary, at: Date.now() });
+        notify();
+      },
+    });
+    const waitFor = async (pred: () => boolean, what: string) => {
+      const until = Date.now() + 30_000;
+      while (!pred() && Date.now() < until) {
+        await new Promise<void>((r) => {
+          // A pass or 200 ms, whichever comes first; the other one is cancelled.
+          const timer = setTimeout(r, 200);
+          notify = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
+      }
+      assert.ok(pred(), `timed out waiting for ${what}`);
+    };
+    await waitFor(() => passes.length >= 1, "the first pass");
+    assert.equal(passes[0].cause, "poll");
+    await body(passes, waitFor);
+    ac.abort();
+    await running;
+  } finally {
+    ac.abort();
+    closeState(state);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function seedBytes(): Promise<Uint8Array> {
+  return (await snapshot("prod", "4002", ["INBOX"])).folders.INBOX.messages[0].bytes;
+}
+
+const triggered = (passes: Pass[], from: number) =>
+  passes.slice(from).filter((p) => p.cause !== "poll");
 
 Deno.test({
-  name: "serve's scheduler mirrors a new message on an IDLE-watched mailbox before any poll",
+  name:
+    "a parked session's NOTIFY gets a new message, a flag change and a deletion mirrored before any poll",
   async fn() {
     const mb = await scratchMailbox("7340");
-    const seed = (await snapshot("prod", "4002", ["INBOX"])).folders.INBOX.messages[0];
-    await appendRaw("prod", mb, "INBOX", [{ bytes: variant(seed.bytes, 1), date: new Date() }]);
-    const dir = await Deno.makeTempDir({ prefix: "vmirror-continuous-" });
-    // An hour between polls: only IDLE can explain a second pass within the test.
-    const config = await labConfig(dir, (raw) => {
-      raw.schedule = { syncSeconds: 3600, idle: true, idleMailboxes: 5 };
-    });
-    const state = await openState(join(dir, "state.kv"));
-    const ac = new AbortController();
-    const passes: { cause: string; summary: SyncSummary; at: number }[] = [];
-    let notify: () => void = () => {};
-    try {
-      await addSubscriptions(state, [mb]);
-      const running = runScheduler(config, state, {
-        signal: ac.signal,
-        onPass: (summary, cause) => {
-          passes.push({ cause, summary, at: Date.now() });
-          notify();
-        },
-      });
-      const waitFor = async (pred: () => boolean, ms: number) => {
-        const until = Date.now() + ms;
-        while (!pred() && Date.now() < until) {
-          await new Promise<void>((r) => {
-            // A pass or 200 ms, whichever comes first; the other one is cancelled.
-            const timer = setTimeout(r, 200);
-            notify = () => {
-              clearTimeout(timer);
-              r();
-            };
-          });
-        }
-        assert.ok(pred(), "timed out waiting for a pass");
-      };
-      await waitFor(() => passes.length >= 1, 30_000);
-      assert.equal(passes[0].cause, "poll");
+    const seed = await seedBytes();
+    const [first] = await appendRaw("prod", mb, "INBOX", [{ bytes: variant(seed, 1) }]);
+    // No IDLE watcher at all: only the parked session can tell.
+    await withScheduler(mb, { idle: true, idleMailboxes: 0 }, 10, async (passes, waitFor) => {
       assert.equal(passes[0].summary.totals.copied, 1);
-      // Give the watcher a moment to enter IDLE, then a new message arrives on production.
-      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise((r) => setTimeout(r, 300));
+      let from = passes.length;
       const sent = Date.now();
-      await appendRaw("prod", mb, "INBOX", [{ bytes: variant(seed.bytes, 2), date: new Date() }]);
+      await appendRaw("prod", mb, "INBOX", [{ bytes: variant(seed, 2), date: new Date() }]);
       await waitFor(
-        () => passes.some((p) => p.cause === "idle" && p.summary.totals.copied === 1),
-        30_000,
+        () => triggered(passes, from).some((p) => p.summary.totals.copied === 1),
+        "a pushed copy",
       );
-      const idlePass = passes.find((p) => p.cause === "idle")!;
-      console.log(`new message mirrored ${idlePass.at - sent} ms after it reached production`);
+      const pushed = triggered(passes, from).find((p) => p.summary.totals.copied === 1)!;
+      console.log(`new message mirrored ${pushed.at - sent} ms after it reached production`);
+
+      from = passes.length;
+      await withImap("prod", mb, async (c) => {
+        await c.mailboxOpen("INBOX");
+        await c.messageFlagsAdd(String(first), ["\\Flagged"], { uid: true });
+      });
+      await waitFor(
+        () => triggered(passes, from).some((p) => p.summary.totals.flagsUpdated === 1),
+        "a pushed flag change",
+      );
+
+      from = passes.length;
+      await withImap("prod", mb, async (c) => {
+        await c.mailboxOpen("INBOX");
+        await c.messageDelete(String(first), { uid: true });
+      });
+      await waitFor(
+        () => triggered(passes, from).some((p) => p.summary.totals.deleted === 1),
+        "a pushed deletion",
+      );
       const backup = await snapshot("backup", mb, ["INBOX"]);
-      assert.equal(backup.folders.INBOX.messages.length, 2);
-      ac.abort();
-      await running;
-    } finally {
-      ac.abort();
-      closeState(state);
-      await Deno.remove(dir, { recursive: true });
-    }
+      assert.equal(backup.folders.INBOX.messages.length, 1);
+      assert.deepEqual(backup.folders.INBOX.messages[0].flags.includes("\\Flagged"), false);
+      assert.equal(passes.filter((p) => p.cause === "poll").length, 1, "no second poll");
+    });
   },
 });
+
+Deno.test({
+  name:
+    "without kept sessions, IDLE on the active mailbox gets a new message mirrored before any poll",
+  async fn() {
+    const mb = await scratchMailbox("7341");
+    const seed = await seedBytes();
+    await appendRaw("prod", mb, "INBOX", [{ bytes: variant(seed, 1), date: new Date() }]);
+    await withScheduler(mb, { idle: true, idleMailboxes: 5 }, 0, async (passes, waitFor) => {
+      // Give the watcher a moment to enter IDLE, then a new message arrives on production.
+      await new Promise((r) => setTimeout(r, 1500));
+      const from = passes.length;
+      await appendRaw("prod", mb, "INBOX", [{ bytes: variant(seed, 2), date: new Date() }]);
+      await waitFor(
+        () => triggered(passes, from).some((p) => p.summary.totals.copied === 1),
+        "an IDLE-triggered copy",
+      );
+      assert.equal((await snapshot("backup", mb, ["INBOX"])).folders.INBOX.messages.length, 2);
+    });
+  },
+});
+
+for (const idle of [false, true]) {
+  Deno.test({
+    name: `a parked session the server ends (${
+      idle ? "listening with NOTIFY" : "parked silent"
+    }) is replaced by a new login, not a failed mailbox`,
+    async fn() {
+      const mb = await scratchMailbox(idle ? "7343" : "7342");
+      const seed = await seedBytes();
+      await appendRaw("prod", mb, "INBOX", [{ bytes: variant(seed, 1), date: new Date() }]);
+      const schedule = { idle, idleMailboxes: 0, syncSeconds: 1 };
+      await withScheduler(mb, schedule, 10, async (passes, waitFor) => {
+        await new Promise((r) => setTimeout(r, 300));
+        // The message store drops the mailbox's sessions (as its autologout or a restart would).
+        await run("doveadm", ["-c", lab().imap.prod.configFile, "kick", mb]);
+        await new Promise((r) => setTimeout(r, 300));
+        const from = passes.length;
+        await appendRaw("prod", mb, "INBOX", [{ bytes: variant(seed, 2), date: new Date() }]);
+        await waitFor(
+          () => passes.slice(from).some((p) => p.summary.totals.copied === 1),
+          "the copy after the kick",
+        );
+        assert.equal(passes.slice(from).reduce((n, p) => n + p.summary.failed, 0), 0);
+        assert.equal((await snapshot("backup", mb, ["INBOX"])).folders.INBOX.messages.length, 2);
+      });
+    },
+  });
+}

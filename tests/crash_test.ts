@@ -1,13 +1,14 @@
 /**
  * Exactly once under kill -9: the CLI is killed at random moments while it mirrors a mailbox of
- * a few hundred messages; afterwards the mirror (backup MSS or file store) holds each message
- * exactly once.
+ * a few hundred messages; afterwards the mirror (backup MSS — Dovecot or Cyrus — or file store)
+ * holds each message exactly once.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   appendRaw,
+  cyrusSide,
   lab,
   type MirrorSide,
   scratchMailbox,
@@ -55,9 +56,11 @@ function byMessageId(s: Snapshot, folder: string): Map<string, number> {
   return out;
 }
 
-for (const [n, side] of SIDES.entries()) {
+// The Dovecot backup and the file store, then Cyrus as the backup MSS.
+for (const [n, side] of [...SIDES, cyrusSide].entries()) {
+  const label = side.name === "cyrus" ? side.name : side.kind;
   Deno.test({
-    name: `[${side.kind}] kill -9 at random moments neither loses nor duplicates a message`,
+    name: `[${label}] kill -9 at random moments neither loses nor duplicates a message`,
     async fn() {
       const mb = await scratchMailbox(String(7311 + n * 5));
       const seeded = await snapshot("prod", "4003", ["INBOX"]);
@@ -88,6 +91,7 @@ for (const [n, side] of SIDES.entries()) {
       const dir = await Deno.makeTempDir({ prefix: "vmirror-crash-" });
       try {
         const config = await side.config(dir);
+        await side.wipe(config, mb);
         const args = ["sync", "--once", "--mailbox", mb, "--config", config.file!, "--data", dir];
         let kills = 0;
         const progress: string[] = [];
@@ -137,11 +141,12 @@ for (const [n, side] of SIDES.entries()) {
           assert.deepEqual(m.flags, o.flags);
         }
         console.log(
-          `crash test (${side.kind}): ${kills} kills, ${total} messages, mirror exact; rounds ${
+          `crash test (${label}): ${kills} kills, ${total} messages, mirror exact; rounds ${
             progress.join(" ")
           }`,
         );
       } finally {
+        if (side === cyrusSide) await side.wipe(await side.config(dir), mb);
         await Deno.remove(dir, { recursive: true });
         await wipeMailbox("prod", mb);
         await wipeMailbox("backup", mb);

@@ -30,6 +30,7 @@ import {
   scratchMailbox,
   snapshot,
   tempDir,
+  wipeMailbox,
 } from "./test_utils/mod.ts";
 
 const MAILBOX = "7365";
@@ -476,6 +477,158 @@ Deno.test({
       });
     } finally {
       closeState(state);
+    }
+  },
+});
+
+// The inbox rows' link, "New" badge and class, by the caller's name each row shows.
+function inboxRows(html: string): { link: string; unheard: boolean; text: string }[] {
+  return [...html.matchAll(/<li class="msg([^"]*)">(.*?)<\/li>/gs)].map((m) => ({
+    link: /href="(\/m\/\d+\/\d+-\d+)"/.exec(m[2])![1],
+    unheard: m[1].includes("unread") && m[2].includes('class="badge new"'),
+    text: m[2],
+  }));
+}
+
+Deno.test({
+  name: "portal II: heard marks are the portal's own and outlive mirroring again",
+  async fn(t) {
+    await using tmp = await tempDir("portal2-heard");
+    const mailbox = "7366";
+    await scratchMailbox(mailbox);
+    const seeded = (await snapshot("prod", "4006", ["INBOX"])).folders.INBOX.messages;
+    const unseen = seeded.filter((m) => !m.flags.includes("\\Seen")).slice(0, 2);
+    assert.equal(unseen.length, 2);
+    await appendRaw(
+      "prod",
+      mailbox,
+      "INBOX",
+      unseen.map((m) => ({
+        bytes: m.bytes,
+        date: new Date(m.internalDate),
+      })),
+    );
+    const config = await labConfig(tmp.path);
+    const state = await openState(join(tmp.path, "state.kv"));
+    const mirrorState = await openState(join(tmp.path, "mirror.kv"));
+    try {
+      // The mirror's passes keep their own store here, so the second can start afresh.
+      assert.equal((await runSync(config, mirrorState, { mailboxes: [mailbox] })).failed, 0);
+      const app = createApp({ config, state, limits: LIMITS, adminIterations: 1000 });
+      const browser = new PortalClient(app);
+      assert.equal((await browser.login(mailbox, PIN)).status, 303);
+      const first = inboxRows((await browser.page("/inbox")).html);
+      assert.deepEqual(first.map((r) => r.unheard), [true, true]);
+
+      await t.step("a play marks heard; a hand-made mark needs the form's token", async () => {
+        const audio = await browser.request(`${first[0].link}/audio/0`, {
+          headers: { range: "bytes=0-" },
+        });
+        assert.equal(audio.status, 206);
+        await audio.body?.cancel();
+        const rows = inboxRows((await browser.page("/inbox")).html);
+        assert.deepEqual(rows.map((r) => r.unheard), [false, true]);
+        const forged = await browser.post(`${first[1].link}/heard`, { heard: "1", _csrf: "x" });
+        assert.equal(forged.status, 403);
+        await forged.body?.cancel();
+        const marked = await browser.post(`${first[1].link}/heard`, { heard: "1" });
+        assert.equal(marked.status, 303);
+        assert.match(marked.headers.get("location")!, /\?heard=1#notice$/);
+        await marked.body?.cancel();
+        const again = inboxRows((await browser.page("/inbox")).html);
+        assert.deepEqual(again.map((r) => r.unheard), [false, false]);
+        const unmark = await browser.post(`${first[0].link}/heard`, { heard: "0" });
+        assert.equal(unmark.status, 303);
+        await unmark.body?.cancel();
+        const page = await browser.page(unmark.headers.get("location")!.replace(/#.*$/, ""));
+        assert.match(page.html, /Marked as unheard\./);
+        assert.match(page.html, />Mark as heard<\/button>/);
+      });
+
+      await t.step("production and the mirror keep their own read state", async () => {
+        for (const side of ["prod", "backup"] as const) {
+          const box = (await snapshot(side, mailbox, ["INBOX"])).folders.INBOX;
+          assert.deepEqual(box.messages.map((m) => m.flags.includes("\\Seen")), [false, false]);
+        }
+      });
+
+      await t.step("mirrored again under new UIDs, the marks still hold", async () => {
+        const before = (await snapshot("backup", mailbox, ["INBOX"])).folders.INBOX.messages;
+        const fresh = await openState(join(tmp.path, "mirror2.kv"));
+        try {
+          await wipeMailbox("backup", mailbox);
+          assert.equal((await runSync(config, fresh, { mailboxes: [mailbox] })).failed, 0);
+        } finally {
+          closeState(fresh);
+        }
+        const after = (await snapshot("backup", mailbox, ["INBOX"])).folders.INBOX.messages;
+        assert.notDeepEqual(after.map((m) => m.uid), before.map((m) => m.uid));
+        const rows = inboxRows((await browser.page("/inbox")).html);
+        assert.ok(rows.every((r) => !first.some((f) => f.link === r.link)), "new UIDs");
+        // The first was marked unheard by hand, the second heard.
+        assert.deepEqual(rows.map((r) => r.unheard), [true, false]);
+      });
+    } finally {
+      closeState(mirrorState);
+      closeState(state);
+    }
+  },
+});
+
+Deno.test({
+  name: "portal II: greetings are labelled from what the store says, IMAP and file store",
+  async fn() {
+    const mailbox = "7367";
+    await scratchMailbox(mailbox);
+    const folder = lab().greetingsFolder;
+    const greetings = (await snapshot("prod", "4006", [folder])).folders[folder].messages;
+    await appendRaw(
+      "prod",
+      mailbox,
+      folder,
+      greetings.map((m) => ({
+        bytes: m.bytes,
+        flags: m.flags,
+        date: new Date(m.internalDate),
+      })),
+    );
+    const labels = (html: string) =>
+      [...html.matchAll(/<span class="who">([^<]*)<\/span>/g)].map((m) => m[1]).sort();
+    for (const which of ["imap", "files"] as const) {
+      await using tmp = await tempDir(`portal2-greetings-${which}`);
+      const config = await labConfig(tmp.path, (raw) => {
+        if (which === "files") raw.target = { type: "files", root: join(tmp.path, "store") };
+      }, which);
+      if (which === "files") await Deno.mkdir(join(tmp.path, "store"));
+      const state = await openState(join(tmp.path, "state.kv"));
+      try {
+        assert.equal((await runSync(config, state, { mailboxes: [mailbox] })).failed, 0);
+        const browser = new PortalClient(
+          createApp({ config, state, limits: LIMITS, adminIterations: 1000 }),
+        );
+        assert.equal((await browser.login(mailbox, PIN)).status, 303);
+        const { html } = await browser.page("/inbox?f=1");
+        // The store says busy and no answer in a header, extended absence in the subject only,
+        // and nothing at all for the fourth.
+        assert.deepEqual(labels(html), [
+          "Busy greeting",
+          "Extended absence greeting",
+          "Greeting (unknown type)",
+          "No-answer greeting",
+        ], which);
+        const link = (label: string) =>
+          new RegExp(`<a href="(/m/1/\\d+-\\d+)"><span class="who">${label}`)
+            .exec(html)![1];
+        const busy = await browser.page(link("Busy greeting"));
+        assert.match(busy.html, /<h1>Busy greeting<\/h1>/);
+        assert.match(busy.html, /greeting-type header says/, which);
+        const absence = await browser.page(link("Extended absence greeting"));
+        assert.match(absence.html, /As its subject says/, which);
+        const unknown = await browser.page(link("Greeting \\(unknown type\\)"));
+        assert.match(unknown.html, /does not say which greeting this is/, which);
+      } finally {
+        closeState(state);
+      }
     }
   },
 });

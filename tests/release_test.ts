@@ -208,15 +208,20 @@ Deno.test({
         },
       );
 
-      await t.step("systemd-analyze verify accepts the unit", async () => {
+      await t.step("systemd-analyze verify accepts the units", async () => {
+        // The service, and the console's upgrades: a path unit watching the data directory
+        // for a request and the root oneshot it starts.
+        const units = ["vmirror.service", "vmirror-upgrade.path", "vmirror-upgrade.service"];
         const v = await run(
           "systemd-analyze",
-          ["verify", join(layout.systemd, "vmirror.service")],
+          ["verify", ...units.map((u) => join(layout.systemd, u))],
           dir,
         );
         assert.equal(v.code, 0, v.stderr);
-        const complaints = v.stderr.split("\n").filter((l) => l.includes("vmirror.service"));
+        const complaints = v.stderr.split("\n").filter((l) => l.includes("vmirror"));
         assert.deepEqual(complaints, []);
+        const watch = await Deno.readTextFile(join(layout.systemd, "vmirror-upgrade.path"));
+        assert.match(watch, new RegExp(`^PathExists=${layout.data}/upgrade/request\\.json$`, "m"));
       });
 
       await t.step("the installed appliance serves and mirrors", async () => {
@@ -268,6 +273,7 @@ Deno.test({
           assert.equal(keep.code, 0, keep.stderr);
           assert.equal(await exists(layout.prefix), false);
           assert.equal(await exists(join(layout.systemd, "vmirror.service")), false);
+          assert.equal(await exists(join(layout.systemd, "vmirror-upgrade.path")), false);
           assert.equal(await exists(join(layout.data, "state.kv")), true);
           const purge = await run(vmirror, ["uninstall", "--purge", ...installArgs], work);
           assert.equal(purge.code, 0, purge.stderr);

@@ -1,8 +1,9 @@
 /**
- * `restore` against the lab's real Dovecot pair and a file store: messages go back into a
+ * `restore` against the lab's real Dovecot pair, a Cyrus pair (Cyrus production, Cyrus backup:
+ * folder names mapped into Cyrus's namespace) and a file store: messages go back into a
  * production mailbox byte for byte with flags and INTERNALDATE, exactly once, and the next
  * mirror pass neither copies nor deletes anything because of it.
- * Scratch mailboxes 7350–7359 belong to these tests.
+ * Scratch mailboxes 7350–7359 and 7722 belong to these tests.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -16,12 +17,17 @@ import {
 import { closeState, openState, type State } from "../engine/state/mod.ts";
 import { runSync, type SyncSummary } from "../engine/mirror/mod.ts";
 import {
-  appendRaw,
+  cyrusBackupSide,
+  cyrusSource,
+  dovecotSource,
+  imapSide,
   lab,
   labConfig,
+  type MirrorSide,
   scratchMailbox,
   type Snapshot,
   snapshot,
+  type SourceSide,
   variant,
   wipeMailbox,
   withImap,
@@ -45,8 +51,13 @@ function isPlaceholder(bytes: Uint8Array): boolean {
  * A scratch mailbox on production: `count` INBOX messages (variants of seeded voicemail, some
  * read, some with keywords, one a broadcast) and the seeded greetings in the greetings folder.
  */
-async function fillProduction(mailbox: string, count: number): Promise<void> {
+async function fillProduction(
+  mailbox: string,
+  count: number,
+  source: SourceSide = dovecotSource,
+): Promise<void> {
   await scratchMailbox(mailbox);
+  await source.wipe(mailbox);
   const seeded = await snapshot("prod", "4002", FOLDERS());
   const pool = seeded.folders.INBOX.messages.filter((m) => !isBroadcast(m.bytes));
   const broadcast = seeded.folders.INBOX.messages.find((m) => isBroadcast(m.bytes));
@@ -59,11 +70,10 @@ async function fillProduction(mailbox: string, count: number): Promise<void> {
   if (broadcast) {
     inbox.push({ bytes: variant(broadcast.bytes, 7999), flags: [], date: new Date(base - 1000) });
   }
-  await appendRaw("prod", mailbox, "INBOX", inbox);
+  await source.appendRaw(mailbox, "INBOX", inbox);
   const greetings = seeded.folders[lab().greetingsFolder]?.messages ?? [];
   assert.ok(greetings.length > 0, "the seeded mailbox 4002 has greetings");
-  await appendRaw(
-    "prod",
+  await source.appendRaw(
     mailbox,
     lab().greetingsFolder,
     greetings.map((m, i) => ({
@@ -156,122 +166,133 @@ async function storeDirs(root: string): Promise<string[]> {
   return out.sort();
 }
 
-Deno.test({
-  name: "restore --from backup puts every message back once, byte for byte, flags and dates",
-  // imapflow leaves socket timers behind after logout; the other lab tests do the same.
-  fn: (t) =>
-    withTimeout("the backup restore test", async () => {
-      const mb = "7350";
-      await fillProduction(mb, 6);
-      const dir = await Deno.makeTempDir({ prefix: "vmirror-restore-backup-" });
-      try {
-        const config = await labConfig(dir);
-        await usingState(join(dir, "state.kv"), async (state) => {
-          assertClean(await runSync(config, state, { mailboxes: [mb] }));
-          const before = await snapshot("prod", mb, FOLDERS());
-          const backupBefore = await snapshot("backup", mb, FOLDERS());
-          const expected = 6 + before.folders[lab().greetingsFolder].messages.length;
-          await wipeMailbox("prod", mb);
-          const wiped = await snapshot("prod", mb, FOLDERS());
+/** Production and backup MSS of the backup restore test, each pair with its scratch mailbox. */
+const BACKUP_PAIRS: { name: string; source: SourceSide; target: MirrorSide; mailbox: string }[] = [
+  { name: "", source: dovecotSource, target: imapSide, mailbox: "7350" },
+  // Folders created and appended to as Cyrus names them ("INBOX.Greetings").
+  { name: "[cyrus→cyrus] ", source: cyrusSource, target: cyrusBackupSide, mailbox: "7722" },
+];
 
-          await t.step("a dry run lists the plan and writes nothing", async () => {
-            const lines: string[] = [];
-            const r = await runRestore(config, state, {
-              mailbox: mb,
-              from: "backup",
-              dryRun: true,
-              onProgress: (l) => lines.push(l),
-            });
-            assertOk(r);
-            assert.equal(r.dryRun, true);
-            assert.equal(r.appended, expected);
-            assert.equal(r.items.filter((i) => i.outcome === "would-append").length, expected);
-            assert.deepEqual(r.createdFolders, [lab().greetingsFolder]);
-            assert.equal(r.mapUpdated, 0);
-            // The broadcast was never mirrored: production lost it for good, and is told so.
-            assert.equal(r.lost.length, 1);
-            assert.equal(r.lost[0].reason, "broadcast");
-            const text = formatRestoreReport(r);
-            assert.match(text, /dry run, nothing written/);
-            assert.match(text, new RegExp(`would append ${expected}, failed 0`));
-            assert.match(text, /would create folder "Greetings"/);
-            assert.ok(lines.length >= 2);
-            assert.deepEqual(await snapshot("prod", mb, FOLDERS()), wiped);
-          });
+for (const { name, source, target, mailbox } of BACKUP_PAIRS) {
+  Deno.test({
+    name:
+      `${name}restore --from backup puts every message back once, byte for byte, flags and dates`,
+    // imapflow leaves socket timers behind after logout; the other lab tests do the same.
+    fn: (t) =>
+      withTimeout("the backup restore test", async () => {
+        const mb = mailbox;
+        await fillProduction(mb, 6, source);
+        const dir = await Deno.makeTempDir({ prefix: "vmirror-restore-backup-" });
+        try {
+          const config = await target.config(dir, source.patch);
+          await target.wipe(config, mb);
+          await usingState(join(dir, "state.kv"), async (state) => {
+            assertClean(await runSync(config, state, { mailboxes: [mb] }));
+            const before = await source.snapshot(mb, FOLDERS());
+            const backupBefore = await target.read(config, mb, FOLDERS());
+            const expected = 6 + before.folders[lab().greetingsFolder].messages.length;
+            await source.wipe(mb);
+            const wiped = await source.snapshot(mb, FOLDERS());
 
-          await t.step("a restore brings every message back as it was", async () => {
-            const r = await runRestore(config, state, { mailbox: mb, from: "backup" });
-            assertOk(r);
-            assert.equal(r.appended, expected);
-            assert.equal(r.mapUpdated, expected);
-            assert.deepEqual(r.createdFolders, [lab().greetingsFolder]);
-            assert.ok(r.items.every((i) => i.outcome !== "appended" || i.productionUid! > 0));
-            const after = await snapshot("prod", mb, FOLDERS());
-            assert.equal(assertRestored(before, after), expected);
-          });
-
-          await t.step("restoring again appends nothing", async () => {
-            const prodBefore = await snapshot("prod", mb, FOLDERS());
-            const r = await runRestore(config, state, { mailbox: mb });
-            assertOk(r);
-            assert.equal(r.from, "backup"); // the configured target's kind
-            assert.equal(r.appended, 0);
-            assert.equal(r.skipped["on-production"], expected);
-            assert.deepEqual(r.createdFolders, []);
-            assert.deepEqual(await snapshot("prod", mb, FOLDERS()), prodBefore);
-          });
-
-          await t.step("the next mirror pass copies and deletes nothing", async () => {
-            const s = await runSync(config, state, { mailboxes: [mb] });
-            assertClean(s);
-            const t0 = s.totals;
-            assert.deepEqual(
-              [
-                t0.copied,
-                t0.deleted,
-                t0.placeholders,
-                t0.flagsUpdated,
-                s.mailboxes[0].adopted ?? 0,
-              ],
-              [0, 0, 0, 0, 0],
-            );
-            const backupAfter = await snapshot("backup", mb, FOLDERS());
-            assert.deepEqual(contents(backupAfter), contents(backupBefore));
-          });
-
-          await t.step(
-            "with a lost state store, the next pass adopts instead of copying",
-            async () => {
-              await wipeMailbox("prod", mb);
-              await usingState(":memory:", async (fresh) => {
-                const r = await runRestore(config, fresh, { mailbox: mb });
-                assertOk(r);
-                assert.equal(r.appended, expected);
-                assert.equal(r.mapUpdated, 0);
-                assert.ok(r.items.every((i) => i.sourceUid === null));
-                assertRestored(before, await snapshot("prod", mb, FOLDERS()));
-                const s = await runSync(config, fresh, { mailboxes: [mb] });
-                assertClean(s);
-                assert.equal(s.totals.copied, 0);
-                assert.equal(s.totals.placeholders, 0);
-                assert.equal(s.mailboxes[0].adopted, expected);
-                const backupAfter = await snapshot("backup", mb, FOLDERS());
-                for (const f of FOLDERS()) {
-                  assert.equal(
-                    backupAfter.folders[f].messages.length,
-                    backupBefore.folders[f].messages.length,
-                    `${f}: no duplicate on the backup`,
-                  );
-                }
+            await t.step("a dry run lists the plan and writes nothing", async () => {
+              const lines: string[] = [];
+              const r = await runRestore(config, state, {
+                mailbox: mb,
+                from: "backup",
+                dryRun: true,
+                onProgress: (l) => lines.push(l),
               });
-            },
-          );
-        });
-      } finally {
-        await Deno.remove(dir, { recursive: true });
-      }
-    }),
-});
+              assertOk(r);
+              assert.equal(r.dryRun, true);
+              assert.equal(r.appended, expected);
+              assert.equal(r.items.filter((i) => i.outcome === "would-append").length, expected);
+              assert.deepEqual(r.createdFolders, [lab().greetingsFolder]);
+              assert.equal(r.mapUpdated, 0);
+              // The broadcast was never mirrored: production lost it for good, and is told so.
+              assert.equal(r.lost.length, 1);
+              assert.equal(r.lost[0].reason, "broadcast");
+              const text = formatRestoreReport(r);
+              assert.match(text, /dry run, nothing written/);
+              assert.match(text, new RegExp(`would append ${expected}, failed 0`));
+              assert.match(text, /would create folder "Greetings"/);
+              assert.ok(lines.length >= 2);
+              assert.deepEqual(await source.snapshot(mb, FOLDERS()), wiped);
+            });
+
+            await t.step("a restore brings every message back as it was", async () => {
+              const r = await runRestore(config, state, { mailbox: mb, from: "backup" });
+              assertOk(r);
+              assert.equal(r.appended, expected);
+              assert.equal(r.mapUpdated, expected);
+              assert.deepEqual(r.createdFolders, [lab().greetingsFolder]);
+              assert.ok(r.items.every((i) => i.outcome !== "appended" || i.productionUid! > 0));
+              const after = await source.snapshot(mb, FOLDERS());
+              assert.equal(assertRestored(before, after), expected);
+            });
+
+            await t.step("restoring again appends nothing", async () => {
+              const prodBefore = await source.snapshot(mb, FOLDERS());
+              const r = await runRestore(config, state, { mailbox: mb });
+              assertOk(r);
+              assert.equal(r.from, "backup"); // the configured target's kind
+              assert.equal(r.appended, 0);
+              assert.equal(r.skipped["on-production"], expected);
+              assert.deepEqual(r.createdFolders, []);
+              assert.deepEqual(await source.snapshot(mb, FOLDERS()), prodBefore);
+            });
+
+            await t.step("the next mirror pass copies and deletes nothing", async () => {
+              const s = await runSync(config, state, { mailboxes: [mb] });
+              assertClean(s);
+              const t0 = s.totals;
+              assert.deepEqual(
+                [
+                  t0.copied,
+                  t0.deleted,
+                  t0.placeholders,
+                  t0.flagsUpdated,
+                  s.mailboxes[0].adopted ?? 0,
+                ],
+                [0, 0, 0, 0, 0],
+              );
+              const backupAfter = await target.read(config, mb, FOLDERS());
+              assert.deepEqual(contents(backupAfter), contents(backupBefore));
+            });
+
+            await t.step(
+              "with a lost state store, the next pass adopts instead of copying",
+              async () => {
+                await source.wipe(mb);
+                await usingState(":memory:", async (fresh) => {
+                  const r = await runRestore(config, fresh, { mailbox: mb });
+                  assertOk(r);
+                  assert.equal(r.appended, expected);
+                  assert.equal(r.mapUpdated, 0);
+                  assert.ok(r.items.every((i) => i.sourceUid === null));
+                  assertRestored(before, await source.snapshot(mb, FOLDERS()));
+                  const s = await runSync(config, fresh, { mailboxes: [mb] });
+                  assertClean(s);
+                  assert.equal(s.totals.copied, 0);
+                  assert.equal(s.totals.placeholders, 0);
+                  assert.equal(s.mailboxes[0].adopted, expected);
+                  const backupAfter = await target.read(config, mb, FOLDERS());
+                  for (const f of FOLDERS()) {
+                    assert.equal(
+                      backupAfter.folders[f].messages.length,
+                      backupBefore.folders[f].messages.length,
+                      `${f}: no duplicate on the backup`,
+                    );
+                  }
+                });
+              },
+            );
+          });
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      }),
+  });
+}
 
 Deno.test({
   name: "restore --from files puts every message back once and the store stays as it was",

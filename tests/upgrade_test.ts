@@ -6,8 +6,12 @@
  * upgrade stops and starts (`--service-stop` / `--service-start`), mirroring a scratch mailbox
  * of the lab with the backup's password sealed in the stored settings. Two broken builds made
  * from the second package (a launcher whose self-test fails, one that starts but never serves)
- * are rolled back. Beside it: a state store of the previous release's schema (the committed
- * fixture) migrated by this build, and the Windows plan.
+ * are rolled back. The same from the admin console: uploads through the JSON API (bad ones
+ * refused at once, nothing staged; a build whose self-test fails rolled back; the good one
+ * switched to by `vmirror upgrade --staged`, which `serve` starts in a session of its own with
+ * its supervisor's commands), a rollback asked for, and the page in Chromium uploading and
+ * showing the outcome once the new release serves. Beside it: a state store of the previous
+ * release's schema (the committed fixture) migrated by this build, and the Windows plan.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -29,13 +33,17 @@ import {
   schemaVersion,
   type State,
 } from "../engine/state/mod.ts";
+import { chromium } from "playwright-core";
 import { readSmtpInbox } from "../scripts/lab.ts";
 import type { FixtureExpectations } from "./fixtures/make_state_fixture.ts";
 import {
   appendRaw,
+  CHROMIUM_ARGS,
+  chromiumPath,
   fillScratch,
   freePort,
   lab,
+  press,
   runCli,
   runCommand,
   snapshot,
@@ -152,6 +160,24 @@ async function auditOf(data: string): Promise<AuditEntry[]> {
   return all.filter((e) => /^(upgrade|rollback)/.test(e.action));
 }
 
+/**
+ * An install's places under `d` (as `vmirror install --prefix …` lays them out), a free port,
+ * and the test's supervisor script written there (it stands in for the service manager).
+ */
+async function installLayout(d: string, supervisorScript: string) {
+  const root = join(d, "root");
+  const prefix = join(root, "opt/vmirror");
+  const data = join(root, "var/lib/vmirror");
+  const configDir = join(root, "etc/vmirror");
+  const config = join(configDir, "vmirror.json");
+  const svc = join(d, "svc");
+  await Deno.mkdir(svc);
+  const supervisor = join(svc, "svc.sh");
+  await Deno.writeTextFile(supervisor, supervisorScript, { mode: 0o755 });
+  const env = { PREFIX: prefix, CONFIG: config, DATA: data };
+  return { root, prefix, data, configDir, config, port: freePort(), svc, supervisor, env };
+}
+
 Deno.test({
   name: "upgrade replaces the release while serving, rolls back broken builds, rollback goes back",
   sanitizeOps: true,
@@ -159,17 +185,11 @@ Deno.test({
   async fn(t) {
     await using dir = await tempDir("upgrade");
     const d = dir.path;
-    const root = join(d, "root");
-    const prefix = join(root, "opt/vmirror");
-    const data = join(root, "var/lib/vmirror");
-    const configDir = join(root, "etc/vmirror");
-    const config = join(configDir, "vmirror.json");
-    const port = freePort();
-    const svc = join(d, "svc");
-    await Deno.mkdir(svc);
-    const supervisor = join(svc, "svc.sh");
-    await Deno.writeTextFile(supervisor, SUPERVISOR, { mode: 0o755 });
-    const env = { PREFIX: prefix, CONFIG: config, DATA: data };
+    const { root, prefix, data, configDir, config, port, svc, supervisor, env } =
+      await installLayout(
+        d,
+        SUPERVISOR,
+      );
     const control = (what: string) =>
       `PREFIX='${prefix}' CONFIG='${config}' DATA='${data}' '${supervisor}' ${what}`;
     const layoutArgs = ["--prefix", prefix, "--data-dir", data, "--config-dir", configDir];
@@ -386,6 +406,334 @@ Deno.test({
         const runs = await withState(data, (s) => listRuns(s, 1));
         assert.equal(runs[0].failed, 0);
       });
+    } finally {
+      const stop = await runCommand(supervisor, ["stop"], { cwd: d, env });
+      assert.equal(stop.code, 0, stop.stderr);
+    }
+  },
+});
+
+// The console's upgrades: `serve` is told its supervisor's commands, so a request made in the
+// console is carried out by `vmirror upgrade --staged`, started by serve in a session of its own.
+const CONSOLE_SUPERVISOR = SUPERVISOR.replace(
+  `"$PREFIX/current/vmirror" serve --config "$CONFIG" --data "$DATA" <`,
+  `self=$(readlink -f "$0")
+  "$PREFIX/current/vmirror" serve --config "$CONFIG" --data "$DATA" --service-stop "'$self' stop" --service-start "'$self' start" <`,
+);
+
+/** The console's upgrade API as a script sees it. */
+function consoleApi(port: number, token: string) {
+  const url = `http://127.0.0.1:${port}/api/admin`;
+  const auth = { Authorization: `Bearer ${token}` };
+  return {
+    /** POSTs a release file with its SHA256SUMS and signature, or a SHA-256. */
+    async upload(
+      file: string,
+      opts: { sumsDir?: string; sha256?: string; bytes?: Uint8Array; auth?: boolean } = {},
+    ) {
+      const form = new FormData();
+      if (opts.sumsDir) {
+        form.append("sums", await Deno.readTextFile(join(opts.sumsDir, "SHA256SUMS")));
+        form.append("sig", await Deno.readTextFile(join(opts.sumsDir, "SHA256SUMS.sig")));
+      }
+      if (opts.sha256) form.append("sha256", opts.sha256);
+      const bytes = opts.bytes ?? await Deno.readFile(file);
+      form.append("file", new Blob([bytes as Uint8Array<ArrayBuffer>]), file.split("/").pop()!);
+      const res = await fetch(`${url}/upgrade`, {
+        method: "POST",
+        headers: opts.auth === false ? {} : auth,
+        body: form,
+      });
+      return { status: res.status, body: await res.json() };
+    },
+    async rollback() {
+      const res = await fetch(`${url}/rollback`, { method: "POST", headers: auth });
+      return { status: res.status, body: await res.json() };
+    },
+    /** The state of upgrades (null while the service restarts). */
+    async view() {
+      return await fetch(`${url}/upgrade`, { headers: auth, signal: AbortSignal.timeout(3000) })
+        .then((r) => (r.ok ? r.json() : null), () => null);
+    },
+    /** Waits until run `id` has ended, as the console (of whichever release serves) reports it. */
+    async outcome(id: string, seconds = 240) {
+      for (let i = 0; i < seconds * 2; i++) {
+        const v = await this.view();
+        if (v && !v.staged && v.upgrade?.id === id && v.upgrade.state !== "running") return v;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      throw new Error(`the console's ${id} did not end within ${seconds} s`);
+    },
+  };
+}
+
+/** What the upgrade area holds besides the last run's status and progress. */
+async function leftovers(data: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(join(data, "upgrade"))) names.push(e.name);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return names.filter((n) => !["status.json", "progress.log"].includes(n)).sort();
+}
+
+Deno.test({
+  name: "an upgrade uploaded to the console is verified, then carried out outside the service",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  async fn(t) {
+    const OLD2 = "6.0.0-console";
+    const NEW2 = "6.1.0-console";
+    const mailbox = "7561";
+    await using dir = await tempDir("upgrade-console");
+    const d = dir.path;
+    const { root, prefix, data, configDir, config, port, supervisor, env } = await installLayout(
+      d,
+      CONSOLE_SUPERVISOR,
+    );
+    const current = join(prefix, "current", "vmirror");
+    const common = ["--config", config, "--data", data];
+    let api!: ReturnType<typeof consoleApi>;
+
+    let oldPkg = "", newPkg = "", failsSelfTest = "";
+    await t.step("two packages are built, and a broken build of the second", async () => {
+      oldPkg = await buildPackage(OLD2, join(d, "dist"));
+      newPkg = await buildPackage(NEW2, join(d, "dist"));
+      failsSelfTest = await brokenBuild(
+        newPkg,
+        NEW2,
+        join(d, "fails-self-test"),
+        `if [ "$1" = self-test ]; then echo "self-test: this build cannot open the state store" >&2; exit 1; fi`,
+      );
+    });
+
+    try {
+      await t.step("the first release is installed and serves under its supervisor", async () => {
+        const unpacked = join(d, "old");
+        await Deno.mkdir(unpacked);
+        assert.equal((await run("tar", ["-xzf", oldPkg, "-C", unpacked], d)).code, 0);
+        const inst = await run(join(unpacked, `vmirror-${OLD2}-linux-x64`, "vmirror"), [
+          "install",
+          "--prefix",
+          prefix,
+          "--data-dir",
+          data,
+          "--config-dir",
+          configDir,
+          "--systemd-dir",
+          join(root, "etc/systemd/system"),
+          "--user",
+          "root",
+          "--listen",
+          `127.0.0.1:${port}`,
+          "--no-start",
+        ], d);
+        assert.equal(inst.code, 0, inst.stderr);
+        const raw = JSON.parse(await Deno.readTextFile(lab().configs.imap));
+        delete raw.ldap;
+        raw.portal = { listen: `127.0.0.1:${port}` };
+        raw.schedule = { syncSeconds: 1 };
+        await Deno.writeTextFile(config, JSON.stringify(raw, null, 2));
+        await fillScratch(mailbox, 2);
+        assert.equal((await run(current, ["subscribe", mailbox, ...common], d)).code, 0);
+        const made = await run(
+          current,
+          ["admin", "token", "create", "--name", "deploy", ...common],
+          d,
+        );
+        assert.equal(made.code, 0, made.stderr);
+        api = consoleApi(port, made.stdout.trim().split("\n").pop()!.trim());
+        const s = await runCommand(supervisor, ["start"], { cwd: d, env });
+        assert.equal(s.code, 0, s.stderr);
+        let copied = 0;
+        for (let i = 0; i < 120 && copied < 2; i++) {
+          await new Promise((r) => setTimeout(r, 500));
+          if ((await health(port)) !== OLD2) continue;
+          copied = await withState(data, (st) => countMirrored(st, mailbox));
+        }
+        assert.equal(copied, 2, "the first release mirrored the mailbox");
+        const v = await api.view();
+        assert.equal(v.running.version, OLD2);
+        assert.equal(v.installed.mode, "spawn");
+        assert.equal(await Deno.realPath(v.installed.prefix), await Deno.realPath(prefix));
+        assert.equal(v.previous, null);
+      });
+
+      await t.step(
+        "bad uploads are refused at once with the reason; nothing is staged",
+        async () => {
+          const sums = join(d, "dist", NEW2);
+          const tampered = await Deno.readFile(newPkg);
+          tampered[tampered.length - 100] ^= 0xff;
+          const bad = await api.upload(newPkg, { sumsDir: sums, bytes: tampered });
+          assert.equal(bad.status, 400, JSON.stringify(bad.body));
+          assert.match(bad.body.error, /does not match its SHA-256 in SHA256SUMS/);
+          const unchecked = await api.upload(newPkg);
+          assert.equal(unchecked.status, 400);
+          assert.match(
+            unchecked.body.error,
+            /SHA256SUMS and SHA256SUMS\.sig, or the file's SHA-256/,
+          );
+          const wrongSum = await api.upload(newPkg, { sha256: "0".repeat(64) });
+          assert.equal(wrongSum.status, 400);
+          assert.match(wrongSum.body.error, /does not match the SHA-256 given/);
+          const same = await api.upload(oldPkg, { sumsDir: join(d, "dist", OLD2) });
+          assert.equal(same.status, 400);
+          assert.match(same.body.error, /is the running release already/);
+          const anonymous = await api.upload(newPkg, { sumsDir: sums, auth: false });
+          assert.equal(anonymous.status, 401);
+          assert.deepEqual(await leftovers(data), [], "no upload is kept, no request written");
+          assert.equal(await health(port), OLD2);
+          const refused = (await auditOf(data)).filter((e) => e.action === "upgrade-refused");
+          assert.equal(refused.length, 4);
+          assert.equal(refused[0].actor, "admin:token:deploy");
+        },
+      );
+
+      await t.step(
+        "a build whose self-test fails is rolled back; the old release serves on",
+        async () => {
+          const sha256 = await sha256File(failsSelfTest);
+          const r = await api.upload(failsSelfTest, { sha256 });
+          assert.equal(r.status, 202, JSON.stringify(r.body));
+          assert.deepEqual([r.body.from, r.body.to, r.body.verifiedBy], [OLD2, NEW2, "sha256"]);
+          const v = await api.outcome(r.body.id);
+          assert.equal(v.upgrade.state, "rolled-back", JSON.stringify(v.upgrade));
+          assert.equal(v.upgrade.stage, "self-test");
+          assert.match(v.upgrade.reason, /cannot open the state store/);
+          assert.equal(v.running.version, OLD2);
+          assert.ok(v.progress.some((l: string) => /self-test/.test(l)), v.progress.join("\n"));
+          const [last] = await auditOf(data);
+          assert.equal(last.action, "upgrade-rolled-back");
+          assert.equal(last.actor, "admin:token:deploy");
+          assert.deepEqual(await leftovers(data), [], "the staged upload is removed");
+          assert.equal(await exists(join(prefix, "releases", NEW2)), false);
+        },
+      );
+
+      await t.step("the uploaded release takes over: state kept, a pass succeeded", async () => {
+        const r = await api.upload(newPkg, { sumsDir: join(d, "dist", NEW2) });
+        assert.equal(r.status, 202, JSON.stringify(r.body));
+        assert.equal(r.body.verifiedBy, "signature");
+        assert.equal(r.body.url, "/api/admin/upgrade");
+        const v = await api.outcome(r.body.id);
+        assert.equal(
+          v.upgrade.state,
+          "succeeded",
+          JSON.stringify(v.upgrade) + v.progress.join("\n"),
+        );
+        // Answered by the new release: its own version, the old one kept as the previous.
+        assert.equal(v.running.version, NEW2);
+        assert.equal(v.previous.version, OLD2);
+        assert.equal(v.upgrade.pass.failed, 0);
+        assert.ok(v.upgrade.pass.mailboxes >= 1);
+        assert.equal(await health(port), NEW2);
+        const actions = v.history.map((e: AuditEntry) => e.action);
+        assert.deepEqual(actions.slice(0, 3), ["upgrade-done", "upgrade", "upgrade-requested"]);
+        assert.ok(v.history.slice(0, 3).every((e: AuditEntry) => e.actor === "admin:token:deploy"));
+        await appendRaw("prod", mailbox, "INBOX", [{
+          bytes: variant(
+            (await snapshot("prod", mailbox, ["INBOX"])).folders.INBOX.messages[0].bytes,
+            98,
+          ),
+          flags: [],
+          date: new Date(),
+        }]);
+        let mirrored = 0;
+        for (let i = 0; i < 60 && mirrored < 3; i++) {
+          await new Promise((res) => setTimeout(res, 500));
+          mirrored = await withState(data, (s) => countMirrored(s, mailbox));
+        }
+        assert.equal(mirrored, 3, "the map came along: only the new message is copied");
+        const ids = (await snapshot("backup", mailbox, ["INBOX"])).folders.INBOX.messages
+          .map((m) => m.messageId);
+        assert.equal(new Set(ids).size, 3);
+        assert.deepEqual(await leftovers(data), []);
+      });
+
+      await t.step("Roll back from the API puts the previous release back", async () => {
+        const r = await api.rollback();
+        assert.equal(r.status, 202, JSON.stringify(r.body));
+        assert.deepEqual([r.body.from, r.body.to], [NEW2, OLD2]);
+        const v = await api.outcome(r.body.id);
+        assert.equal(
+          v.upgrade.state,
+          "succeeded",
+          JSON.stringify(v.upgrade) + v.progress.join("\n"),
+        );
+        assert.equal(v.running.version, OLD2);
+        assert.equal(v.previous.version, NEW2);
+        assert.equal(v.history[0].action, "rollback-done");
+        assert.equal(await health(port), OLD2);
+      });
+
+      await t.step(
+        "in the browser: the page uploads, and the new release's page shows the outcome",
+        async () => {
+          const passwordFile = join(d, "admin-password");
+          await Deno.writeTextFile(passwordFile, "console upgrade admin password\n");
+          const set = await run(current, [
+            "admin",
+            "reset-password",
+            "--password-file",
+            passwordFile,
+            ...common,
+          ], d);
+          assert.equal(set.code, 0, set.stderr);
+          const browser = await chromium.launch({
+            executablePath: await chromiumPath(),
+            headless: true,
+            args: CHROMIUM_ARGS,
+          });
+          try {
+            const page = await browser.newPage();
+            const base = `http://127.0.0.1:${port}`;
+            await page.goto(`${base}/admin/login`);
+            await page.getByLabel("User name").fill("admin");
+            await page.getByLabel("Password").fill("console upgrade admin password");
+            await press(page, "Log in");
+            await page.getByRole("link", { name: "Upgrade", exact: true }).click();
+            assert.match(page.url(), /\/admin\/upgrade$/);
+            assert.equal(await page.locator("#running-version").textContent(), OLD2);
+            assert.match(
+              await page.locator("#previous-version").textContent() ?? "",
+              new RegExp(NEW2),
+            );
+            assert.match(
+              await page.locator("main").textContent() ?? "",
+              /Rollback 6\.1\.0-console → 6\.0\.0-console\s*succeeded/,
+            );
+            // The release again, this time through the form, with its signed SHA256SUMS as files.
+            const sums = join(d, "dist", NEW2);
+            await page.getByLabel("Release file").setInputFiles(newPkg);
+            await page.getByLabel("SHA256SUMS", { exact: true }).setInputFiles(
+              join(sums, "SHA256SUMS"),
+            );
+            await page.getByLabel("SHA256SUMS.sig").setInputFiles(join(sums, "SHA256SUMS.sig"));
+            await press(page, "Upload and upgrade");
+            assert.match(await page.locator("main").textContent() ?? "", /verified and staged/);
+            // The service restarts on the way: reload until the new release answers with the outcome.
+            let state = "";
+            for (let i = 0; i < 240 && !/succeeded|failed|not done/.test(state); i++) {
+              await new Promise((r) => setTimeout(r, 1000));
+              const res = await page.goto(`${base}/admin/upgrade`).catch(() => null);
+              if (!res?.ok()) continue;
+              state = await page.locator("#upgrade-state").textContent().catch(() => "") ?? "";
+            }
+            assert.match(state, /Upgrade 6\.0\.0-console → 6\.1\.0-console .*succeeded/);
+            assert.equal(await page.locator("#running-version").textContent(), NEW2);
+            assert.match(
+              await page.locator("footer").textContent() ?? "",
+              new RegExp(`vmirror ${NEW2.replaceAll(".", "\\.")}`),
+            );
+            const [done] = (await auditOf(data)).filter((e) => e.action === "upgrade-done");
+            assert.equal(done.actor, "admin:admin");
+          } finally {
+            await browser.close();
+          }
+        },
+      );
     } finally {
       const stop = await runCommand(supervisor, ["stop"], { cwd: d, env });
       assert.equal(stop.code, 0, stop.stderr);

@@ -6,6 +6,7 @@
  * @module
  */
 import type { z } from "zod";
+import { parseShard } from "./shard.ts";
 import { parse, type ParseError, printParseErrorCode } from "jsonc-parser";
 import { compileBroadcastRules } from "../voicemail/mod.ts";
 import { dirname, isAbsolute, resolve } from "node:path";
@@ -112,6 +113,7 @@ export async function validateConfig(
     alerts: p.alerts,
     audit: p.audit,
     timeZone: p.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC",
+    shard: p.shard ? parseShard(p.shard) : null,
   };
 }
 

@@ -84,6 +84,7 @@ Deno.test("validateConfig() resolves the defaults of a minimal source + target f
     maxMessageBytes: null,
     concurrency: 4,
     retries: 3,
+    persistentSessions: 200,
     deleteGuard: {
       enabled: true,
       mailboxShare: 0.5,

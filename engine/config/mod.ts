@@ -28,3 +28,4 @@ export {
 export * from "./secrets.ts";
 export { configSchema, isAddressOrCidr, isTimeZone, type ParsedConfig } from "./schema.ts";
 export { LiveConfig, type ServingAt, type SettingsInputs } from "./live.ts";
+export { inShard, parseShard, type Shard, shardOf } from "./shard.ts";

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { parseShard, type Shard } from "./shard.ts";
 import type { CompiledBroadcastRule } from "../voicemail/mod.ts";
 
 // A missing key and a wrong type get different messages: "required" tells the operator more.
@@ -176,6 +177,9 @@ const limitsSchema = z.strictObject({
   maxMessageBytes: z.number().int().positive().nullable().default(null),
   concurrency: z.number().int().min(1).max(64).default(4),
   retries: z.number().int().min(0).max(20).default(3),
+  // Sessions kept open between passes (logins saved, NOTIFY pushes): a message store caps the
+  // concurrent sessions it takes, so this stays well below its limit by default.
+  persistentSessions: z.number().int().min(0).max(100000).default(200),
   deleteGuard: deleteGuardSchema.default(deleteGuardSchema.parse({})),
 });
 
@@ -236,6 +240,12 @@ export const configSchema = z.strictObject({
   logLevel: logLevelSchema.default("info"),
   /** The time zone every page shows dates in (IANA name); default: the server's own. */
   timeZone: nonEmpty.refine(isTimeZone, 'expected an IANA time zone, e.g. "Europe/Berlin"')
+    .optional(),
+  /** This appliance's share of a site split between several ("i/n"); default the whole site. */
+  shard: z.string().refine(
+    (s) => parseShard(s) !== null,
+    'expected "i/n" with 1 ≤ i ≤ n, e.g. "2/3"',
+  )
     .optional(),
 });
 
@@ -301,6 +311,8 @@ export type Config =
   & {
     /** The time zone of every date shown (the configured one, else the server's). */
     timeZone: string;
+    /** This appliance's shard of the site, or null when it mirrors the whole site. */
+    shard: Shard | null;
     /** The broadcast rules as written, and compiled once at load. */
     rules: ParsedConfig["rules"] & { compiled: CompiledBroadcastRule[] };
     /** The file it came from, or null for the embedded defaults. */

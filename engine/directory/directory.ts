@@ -10,7 +10,7 @@ import {
   type RecordedNamesResult,
   storeRecordedNames,
 } from "./recorded_names.ts";
-import { type Config, ConfigError, type LdapConfig } from "../config/mod.ts";
+import { type Config, ConfigError, inShard, type LdapConfig } from "../config/mod.ts";
 import {
   type AttrChange,
   describeChange,
@@ -218,6 +218,8 @@ async function directoryPass(
       targetBaseDn: ldap.target?.baseDn,
       provisionMissing: ldap.provisionMissing,
     });
+    // Another appliance of the site mirrors the mailboxes of the other shards.
+    if (config.shard) plan.subscribe = plan.subscribe.filter((m) => inShard(m, config.shard));
     fillFromPlan(report, plan);
     progress(planLine(report));
 

@@ -413,7 +413,7 @@ function storeFolder(ctx: Ctx, folder: string, dir: string, state: FolderState):
     }
   };
   // Staged messages of the current batch (batch mode), made visible by flush().
-  let staged: { tmp: string; name: string; entry: Entry }[] = [];
+  let staged: { tmp: string; files: string[]; name: string; entry: Entry }[] = [];
   const lookup = async (uid: number, operation: string): Promise<Entry | undefined> =>
     index.get(uid) ?? (await rescan(operation)).get(uid);
 
@@ -450,7 +450,8 @@ function storeFolder(ctx: Ctx, folder: string, dir: string, state: FolderState):
             { name: META_FILE, bytes: json(meta) },
           ];
           if (ctx.batch) {
-            staged.push({ tmp: await stageDir(dir, files), name, entry: { name, meta } });
+            const tmp = await stageDir(dir, files);
+            staged.push({ tmp, files: files.map((f) => f.name), name, entry: { name, meta } });
             return uid;
           }
           const placed = await writeDirAtomic(dir, name, files);
@@ -467,7 +468,10 @@ function storeFolder(ctx: Ctx, folder: string, dir: string, state: FolderState):
         if (!batch.length) return;
         try {
           // Parallel fsyncs share journal commits: far cheaper than one after another.
-          await Promise.all(batch.map((b) => syncTree(b.tmp)));
+          // Every file and work directory of the batch is on disk before the first rename, and
+          // the folder directory's one fsync below makes all the renames durable: only then
+          // does flush() return and the engine record the batch as mirrored.
+          await Promise.all(batch.map((b) => syncTree(b.tmp, b.files)));
           for (const b of batch) {
             const free = await freeName(dir, b.name);
             await Deno.rename(b.tmp, join(dir, free));
@@ -787,12 +791,10 @@ async function stageDir(parent: string, files: { name: string; bytes: Uint8Array
   return tmp;
 }
 
-/** Fsyncs every file of a work directory, then the directory itself. */
-async function syncTree(dir: string): Promise<void> {
-  const files: string[] = [];
-  for await (const e of Deno.readDir(dir)) if (e.isFile) files.push(join(dir, e.name));
-  await Promise.all(files.map(async (p) => {
-    const f = await Deno.open(p, { read: true, write: true });
+/** Fsyncs the named files of a work directory (no listing: they were just written), then it. */
+async function syncTree(dir: string, names: string[]): Promise<void> {
+  await Promise.all(names.map(async (name) => {
+    const f = await Deno.open(join(dir, name), { read: true, write: true });
     try {
       await f.sync();
     } finally {

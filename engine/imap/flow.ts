@@ -5,6 +5,7 @@
 import { ImapFlow, type ImapFlowOptions } from "imapflow";
 import type { ImapEndpoint } from "../config/mod.ts";
 import { redact } from "../support/mod.ts";
+import { isTooBig } from "./commands/append.ts";
 
 /** An IMAP failure with the mailbox, server and operation it happened in. */
 export class ImapError extends Error {
@@ -67,7 +68,9 @@ function describe(cause: unknown): { text: string; auth: boolean; transient: boo
   const auth = !!e?.authenticationFailed || /AUTHENTICATIONFAILED|AUTHORIZATIONFAILED/i.test(
     `${e?.serverResponseCode ?? ""} ${e?.message ?? ""}`,
   );
-  const transient = !auth && (
+  // A refusal for size stays one however often it is tried (Cyrus's "NO [TOOBIG] Message size
+  // exceeds fixed limit" would otherwise pass for a [LIMIT] of a busy server).
+  const transient = !auth && !isTooBig(cause) && (
     /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|NoConnection|Socket|timeout|closed|UNAVAILABLE|INUSE|LIMIT/i
       .test(`${e?.code ?? ""} ${e?.message ?? ""} ${e?.serverResponseCode ?? ""}`)
   );

@@ -4,6 +4,7 @@
  * @module
  */
 export * from "./flow.ts";
+export * from "./folder_names.ts";
 export * from "./reader.ts";
 export * from "./session.ts";
 export { imapDate } from "./encode.ts";

@@ -10,6 +10,7 @@
  */
 import type { ImapFlow } from "imapflow";
 import { parseMessageId } from "../mime/mod.ts";
+import { flowFolder } from "./folder_names.ts";
 
 /** A folder's change-detection values, from STATUS. */
 export interface FolderStatus {
@@ -29,12 +30,16 @@ export interface MessageMeta {
   flags: string[];
 }
 
-/** STATUS of a folder, or null when the folder does not exist. */
+/**
+ * STATUS of a (configured) folder, or null when the folder does not exist. Folder names here
+ * are as configured and mapped to the server's namespace (folder_names.ts: Cyrus's
+ * "INBOX.Greetings" for "Greetings").
+ */
 export async function folderStatus(client: ImapFlow, folder: string): Promise<FolderStatus | null> {
   const condstore = client.capabilities.has("CONDSTORE") || client.capabilities.has("QRESYNC");
   let st;
   try {
-    st = await client.status(folder, {
+    st = await client.status(flowFolder(client, folder), {
       uidValidity: true,
       uidNext: true,
       messages: true,
@@ -57,9 +62,9 @@ export async function folderStatus(client: ImapFlow, folder: string): Promise<Fo
   };
 }
 
-/** Opens a folder read-only (EXAMINE), so not even \Recent changes on production. */
+/** Opens a (configured) folder read-only (EXAMINE), so not even \Recent changes on production. */
 export async function examine(client: ImapFlow, folder: string): Promise<void> {
-  await client.mailboxOpen(folder, { readOnly: true });
+  await client.mailboxOpen(flowFolder(client, folder), { readOnly: true });
 }
 
 /** Every UID of the examined folder. */

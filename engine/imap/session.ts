@@ -16,6 +16,7 @@ import type { ImapEndpoint } from "../config/mod.ts";
 import type { Runner } from "./command.ts";
 import {
   append,
+  appendLimit,
   appendMany,
   type AppendResult,
   bytesItem,
@@ -24,6 +25,13 @@ import {
 import { capability } from "./commands/capability.ts";
 import { create } from "./commands/create.ts";
 import { namespace, type PersonalNamespace, serverFolder } from "./commands/namespace.ts";
+import {
+  NOTIFY_NONE,
+  NOTIFY_SET,
+  notifySet,
+  type StatusPush,
+  statusPush,
+} from "./commands/notify.ts";
 import { expunge, uidExpunge } from "./commands/expunge.ts";
 import { fetchBodies, fetchFlags, fetchIdentities, fetchRange } from "./commands/fetch.ts";
 import { searchHeader, uidSearch } from "./commands/search.ts";
@@ -45,7 +53,9 @@ import {
 import { ImapWire, type WireConn, withTimeout } from "./wire.ts";
 
 export type { AppendResult } from "./commands/append.ts";
+export { isTooBig, TooBigError } from "./commands/append.ts";
 export type { SelectedFolder } from "./commands/select.ts";
+export type { StatusPush } from "./commands/notify.ts";
 
 const enc = new TextEncoder();
 
@@ -69,6 +79,11 @@ export class ImapSession {
   #caps = new Set<string>();
   #exists = 0;
   #lastTagged = "";
+  // The folder opened last: none, read-only (EXAMINE) or read-write (SELECT).
+  #selected: "none" | "examine" | "select" = "none";
+  #condstore = false;
+  #listening: Listening | null = null;
+  #broken = false;
   // What commands/<verb>.ts see of this session.
   readonly #runner: Runner;
 
@@ -149,7 +164,10 @@ export class ImapSession {
   /** Opens a folder read-write (SELECT, the backup side only); null when the server says NO. */
   async select(folder: string): Promise<SelectedFolder | null> {
     this.#exists = 0;
-    return await openFolder(this.#runner, "SELECT", await this.#folder(folder));
+    this.#selected = "none"; // a refused SELECT leaves nothing selected (RFC 3501)
+    const box = await openFolder(this.#runner, "SELECT", await this.#folder(folder));
+    if (box) this.#selected = "select";
+    return box;
   }
 
   /**
@@ -158,7 +176,157 @@ export class ImapSession {
    */
   async examine(folder: string): Promise<SelectedFolder | null> {
     this.#exists = 0;
-    return await openFolder(this.#runner, "EXAMINE", await this.#folder(folder));
+    this.#selected = "none";
+    const box = await openFolder(this.#runner, "EXAMINE", await this.#folder(folder));
+    if (box) this.#selected = "examine";
+    return box;
+  }
+
+  /** Whether the connection can still carry commands (no missed deadline, not closed). */
+  get usable(): boolean {
+    return !this.#broken && !this.#wire.dead;
+  }
+
+  /**
+   * Leaves the selected folder, so the session can be parked: UNSELECT (RFC 3691), else CLOSE
+   * after EXAMINE (a read-only folder expunges nothing on CLOSE); a read-write folder on a
+   * server without UNSELECT cannot be left safely and throws.
+   */
+  async unselect(): Promise<void> {
+    if (this.#selected === "none") return;
+    if (!this.has("UNSELECT") && this.#selected === "select") {
+      throw new Error("cannot leave a read-write folder without UNSELECT (CLOSE would expunge)");
+    }
+    await this.#command(this.has("UNSELECT") ? "UNSELECT" : "CLOSE");
+    this.#selected = "none";
+  }
+
+  /** The name the server gives a configured folder (INBOX as is, others namespaced). */
+  async serverName(folder: string): Promise<string> {
+    return await this.#folder(folder);
+  }
+
+  /**
+   * Parks the session listening for changes (NOTIFY, RFC 5465; the server must announce it and
+   * nothing may be selected): returns the current STATUS of every personal folder, then hands
+   * each pushed STATUS to `onPush` until {@link stopListening}. `onEnd` is called once if the
+   * connection ends meanwhile (the server's autologout, a restart); the session is then unusable.
+   * CONDSTORE is enabled first where offered, so a flag change moves HIGHESTMODSEQ in the push.
+   */
+  async listen(
+    onPush: (push: StatusPush) => void,
+    onEnd: (e: Error) => void,
+  ): Promise<StatusPush[]> {
+    if (this.#listening) throw new Error("the session is already listening");
+    if (this.#selected !== "none") throw new Error("cannot listen with a folder selected");
+    if (!this.has("NOTIFY")) throw new Error("the server does not offer NOTIFY");
+    if (!this.#condstore && this.has("ENABLE") && this.has("CONDSTORE")) {
+      await this.#command("ENABLE CONDSTORE");
+      this.#condstore = true;
+    }
+    const initial = await notifySet(this.#runner);
+    const state: Listening = { stopTag: null, asking: null, loop: Promise.resolve() };
+    // No deadline while parked: the server speaks only when something changes.
+    this.#wire.begin(Infinity);
+    state.loop = (async () => {
+      try {
+        for (;;) {
+          const r = await this.#next();
+          if (state.stopTag && r.text.startsWith(`${state.stopTag} `)) return;
+          if (/^\* BYE\b/i.test(r.text)) throw new Error(`the server ended the session: ${r.text}`);
+          const ask = state.asking;
+          if (ask && r.text.startsWith(`${ask.tag} `)) {
+            state.asking = null;
+            if (isOk(r.text.slice(ask.tag.length + 1))) ask.done(ask.answers);
+            else ask.fail(new Error(`NOTIFY failed: ${r.text.slice(ask.tag.length + 1)}`));
+            continue;
+          }
+          const push = statusPush(r);
+          // While a fresh look is asked for, STATUS answers go to it (the last per folder wins).
+          if (push && ask) ask.answers.push(push);
+          else if (push) onPush(push);
+        }
+      } catch (e) {
+        this.#broken = true;
+        this.close();
+        state.asking?.fail(e as Error);
+        state.asking = null;
+        if (!state.stopTag) onEnd(e as Error);
+      }
+    })();
+    this.#listening = state;
+    return initial;
+  }
+
+  /**
+   * The current STATUS of every personal folder, asked of a session that goes on listening: the
+   * NOTIFY SET is sent again (RFC 5465: it replaces the previous one and, with STATUS, answers
+   * for every folder), so a mailbox with no change costs one round trip and no NOTIFY NONE.
+   * Throws when the session is not listening or does not answer within the command timeout.
+   */
+  async look(): Promise<StatusPush[]> {
+    const state = this.#listening;
+    if (!state || !this.usable) throw new Error("the session is not listening");
+    if (state.asking) throw new Error("a look is already under way");
+    const tag = this.#nextTag();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answered = new Promise<StatusPush[]>((done, fail) => {
+      state.asking = { tag, answers: [], done, fail };
+      timer = setTimeout(() => {
+        // No answer: the session is lost (the loop ends and says so to the owner).
+        this.#broken = true;
+        this.close();
+        fail(new Error("timeout: no answer to NOTIFY SET"));
+      }, this.endpoint.commandTimeoutSeconds * 1000);
+    });
+    try {
+      this.#wire.begin(Infinity);
+      await this.#wire.write(enc.encode(`${tag} ${NOTIFY_SET}\r\n`));
+      return await answered;
+    } catch (e) {
+      state.asking = null;
+      this.#broken = true;
+      this.close();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Whether the session is parked listening (see {@link listen}). */
+  get listening(): boolean {
+    return this.#listening !== null;
+  }
+
+  /**
+   * Ends listening (NOTIFY NONE) and waits for the server's answer, so the session can run
+   * commands again; a server that does not answer within the command timeout loses the session.
+   */
+  async stopListening(): Promise<void> {
+    const state = this.#listening;
+    if (!state) return;
+    this.#listening = null;
+    if (!this.usable) return;
+    state.stopTag = this.#nextTag();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((res) => {
+      timer = setTimeout(() => {
+        this.#broken = true;
+        this.close();
+        res();
+      }, this.endpoint.commandTimeoutSeconds * 1000);
+    });
+    try {
+      this.#wire.begin();
+      await this.#wire.write(enc.encode(`${state.stopTag} ${NOTIFY_NONE}\r\n`));
+      await Promise.race([state.loop, late]);
+    } catch {
+      this.#broken = true;
+      this.close();
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!this.usable) throw new Error("the session ended while it was parked");
   }
 
   /**
@@ -295,6 +463,18 @@ export class ImapSession {
     this.#wire.close();
   }
 
+  /** Logs out of a parked or idle session, listening or not, without waiting long. */
+  async release(): Promise<void> {
+    if (this.#listening) {
+      try {
+        await this.stopListening();
+      } catch {
+        // closing anyway
+      }
+    }
+    await this.quit();
+  }
+
   /**
    * A configured folder name as this server names it (commands/namespace.ts): INBOX as is,
    * others through the personal namespace, asked once per endpoint when first needed.
@@ -355,10 +535,16 @@ export class ImapSession {
    * The runner: sends one command, framing each literal as `{n+}` (LITERAL+) or as `{n}` and
    * waiting for the server's "+"; hands every untagged response to `untagged`; returns the
    * tagged answer — early, when the server refuses a literal instead of inviting it.
+   *
+   * Cyrus: a literal over the server's APPENDLIMIT goes synchronizing even with LITERAL+.
+   * Cyrus announces its `maxmessagesize` as APPENDLIMIT and answers a non-synchronizing literal
+   * over it with "NO [TOOBIG]" and "* BYE", closing the connection mid-pass; a synchronizing one
+   * gets the NO alone, before a byte of it is sent, and the session goes on.
    */
   async #run(parts: CommandPart[], untagged: (r: Response) => void = () => {}): Promise<string> {
     const tag = this.#nextTag();
     const literalPlus = this.#caps.has("LITERAL+");
+    const limit = appendLimit(this.#caps);
     this.#wire.begin();
     let line = `${tag} `;
     for (const part of parts) {
@@ -366,9 +552,10 @@ export class ImapSession {
         line += part;
         continue;
       }
-      await this.#wire.write(enc.encode(`${line}{${part.size}${literalPlus ? "+" : ""}}\r\n`));
+      const plus = literalPlus && (limit === null || part.size <= limit);
+      await this.#wire.write(enc.encode(`${line}{${part.size}${plus ? "+" : ""}}\r\n`));
       line = "";
-      if (!literalPlus) {
+      if (!plus) {
         const refused = await this.#continuation(tag, untagged);
         if (refused !== null) return refused;
       }
@@ -426,6 +613,19 @@ export class ImapSession {
   #nextTag(): string {
     return `S${++this.#tag}`;
   }
+}
+
+// A parked session's reader (see ImapSession.listen) and the tag that ends it.
+interface Listening {
+  stopTag: string | null;
+  /** A look (ImapSession.look) waiting for its tagged answer. */
+  asking: {
+    tag: string;
+    answers: StatusPush[];
+    done: (answers: StatusPush[]) => void;
+    fail: (e: Error) => void;
+  } | null;
+  loop: Promise<void>;
 }
 
 class AuthError extends Error {

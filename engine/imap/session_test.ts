@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { ImapEndpoint } from "../config/mod.ts";
-import { ImapSession } from "./session.ts";
+import { ImapSession, isTooBig, TooBigError } from "./session.ts";
 
 const enc = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
@@ -200,6 +200,37 @@ Deno.test("APPEND: a refused synchronizing literal ends the command, the session
     /^Error: APPEND failed: NO \[OVERQUOTA\] Quota exceeded$/,
   );
   await s.create("Old");
+  await peer.done;
+  s.close();
+});
+
+Deno.test("APPEND: over APPENDLIMIT the literal waits for the server, whose NO [TOOBIG] is a TooBigError", async () => {
+  // Cyrus with maxmessagesize: APPENDLIMIT announced; LITERAL+ under it, synchronizing over it.
+  const peer = loggedIn("LITERAL+ APPENDLIMIT=4", async (io) => {
+    assert.equal(
+      await io.line(),
+      'S2 APPEND "INBOX" () "02-Mar-2026 07:08:09 +0000" {2+}',
+    );
+    assert.equal(latin1.decode(await io.bytes(2)), "hi");
+    assert.equal(await io.line(), ' () "02-Mar-2026 07:08:09 +0000" {5}');
+    await io.send("S2 NO [TOOBIG] Message size exceeds fixed limit\r\n");
+    assert.equal(await io.line(), 'S3 APPEND "INBOX" () "02-Mar-2026 07:08:09 +0000" {4+}');
+    assert.equal(latin1.decode(await io.bytes(4)), "four");
+    assert.equal(await io.line(), "");
+    await io.send("S3 OK [APPENDUID 9 7] done\r\n");
+  });
+  const s = await ImapSession.open(endpoint(peer.port), "4021");
+  const date = new Date("2026-03-02T07:08:09Z");
+  const e = await s.appendMany("INBOX", [
+    { bytes: enc.encode("hi"), flags: [], internalDate: date },
+    { bytes: enc.encode("hello"), flags: [], internalDate: date },
+  ]).catch((e) => e);
+  assert.ok(e instanceof TooBigError, String(e));
+  assert.ok(isTooBig(e));
+  assert.deepEqual(await s.append("INBOX", enc.encode("four"), [], date), {
+    uidValidity: 9,
+    uid: 7,
+  });
   await peer.done;
   s.close();
 });

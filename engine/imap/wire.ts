@@ -19,6 +19,7 @@ export type WireConn = Pick<Deno.Conn, "read" | "write" | "close">;
 export type WireWait = "answer" | "send" | "TLS handshake";
 
 const READ_BYTES = 65536;
+const PARKED_READ_BYTES = 1024;
 
 /**
  * One connection's bytes under deadlines. Each exchange starts with {@link ImapWire.begin}: any
@@ -83,6 +84,8 @@ export class ImapWire {
    */
   async io<T>(what: WireWait, op: () => Promise<T>): Promise<T> {
     if (this.#dead) throw this.#dead;
+    // A listening session (NOTIFY) waits for the server without a deadline.
+    if (this.#quietMs === Infinity) return await op();
     const left = this.#deadline - Date.now();
     const ms = Math.max(0, Math.min(this.#quietMs, left));
     let timedOut = false;
@@ -103,6 +106,11 @@ export class ImapWire {
     if (timedOut) throw this.#dead;
     if (typeof result === "number") this.#deadline += (result * 1000) / FLOOR_BYTES_PER_SECOND;
     return result;
+  }
+
+  /** Whether a missed deadline or the server's close has ended the connection. */
+  get dead(): boolean {
+    return this.#dead !== null;
   }
 
   /** Closes the socket. */
@@ -131,7 +139,9 @@ export class ImapWire {
   }
 
   async #fill(): Promise<void> {
-    const chunk = new Uint8Array(READ_BYTES);
+    // A parked session (no deadline) waits with a small buffer: a thousand of them waiting with
+    // 64 KiB each would hold 64 MB for the few bytes of a pushed STATUS.
+    const chunk = new Uint8Array(this.#quietMs === Infinity ? PARKED_READ_BYTES : READ_BYTES);
     const n = await this.#read(chunk);
     if (!this.#buf.length) {
       this.#buf = chunk.subarray(0, n);

@@ -40,6 +40,13 @@ export type Step =
 /** The service's name everywhere (unit, task, firewall rule). */
 export const SERVICE_NAME = "vmirror";
 
+/**
+ * The name of what carries out upgrades asked for in the admin console, outside the service:
+ * `vmirror-upgrade.path` + `vmirror-upgrade.service` (systemd), the `vmirror-upgrade` task
+ * (Windows).
+ */
+export const UPGRADE_NAME = "vmirror-upgrade";
+
 /** Sensible defaults per platform. */
 export function defaultLayout(
   os: "linux" | "windows",
@@ -85,9 +92,17 @@ export function planUninstall(layout: InstallLayout, opts: { purge: boolean }): 
   const steps: Step[] = [];
   if (layout.os === "linux") {
     steps.push(
+      run(
+        "systemctl",
+        ["disable", "--now", `${UPGRADE_NAME}.path`],
+        "stop watching for console upgrades",
+        true,
+      ),
       run("systemctl", ["disable", "--now", SERVICE_NAME], "stop and disable the service", true),
       { kind: "remove", path: join(layout, layout.systemdDir, `${SERVICE_NAME}.service`) },
-      run("systemctl", ["daemon-reload"], "forget the unit", true),
+      { kind: "remove", path: join(layout, layout.systemdDir, `${UPGRADE_NAME}.path`) },
+      { kind: "remove", path: join(layout, layout.systemdDir, `${UPGRADE_NAME}.service`) },
+      run("systemctl", ["daemon-reload"], "forget the units", true),
     );
   } else {
     steps.push(
@@ -95,6 +110,11 @@ export function planUninstall(layout: InstallLayout, opts: { purge: boolean }): 
         `Stop-ScheduledTask -TaskName '${SERVICE_NAME}' -ErrorAction SilentlyContinue; ` +
           `Unregister-ScheduledTask -TaskName '${SERVICE_NAME}' -Confirm:$false`,
         "remove the start-up task",
+        true,
+      ),
+      powershell(
+        `Unregister-ScheduledTask -TaskName '${UPGRADE_NAME}' -Confirm:$false`,
+        "remove the console upgrades' task",
         true,
       ),
       powershell(
@@ -144,6 +164,60 @@ ReadWritePaths=${layout.dataDir}
 [Install]
 WantedBy=multi-user.target
 `;
+}
+
+/**
+ * The path unit that watches for an upgrade or rollback asked for in the admin console: the
+ * service writes `<data>/upgrade/request.json`, which starts {@link upgradeServiceUnit}.
+ */
+export function upgradePathUnit(layout: InstallLayout): string {
+  return `# Written by \`vmirror install\`; \`vmirror uninstall\` removes it.
+# The admin console's upgrades: the service (unprivileged, its program directory read-only to it)
+# writes a request into its data directory; this starts ${UPGRADE_NAME}.service to carry it out.
+[Unit]
+Description=vmirror: watch for upgrades and rollbacks asked for in the admin console
+
+[Path]
+PathExists=${join(layout, layout.dataDir, "upgrade", "request.json")}
+Unit=${UPGRADE_NAME}.service
+
+[Install]
+WantedBy=paths.target
+`;
+}
+
+/**
+ * The oneshot that carries a console request out, as root and outside the service's cgroup: it
+ * stops the service, switches releases, starts it and waits for it (or puts the old one back).
+ */
+export function upgradeServiceUnit(layout: InstallLayout): string {
+  const exe = join(layout, layout.prefix, "current", "vmirror");
+  const config = join(layout, layout.configDir, "vmirror.json");
+  return `# Written by \`vmirror install\`; \`vmirror uninstall\` removes it. Started by ${UPGRADE_NAME}.path.
+[Unit]
+Description=vmirror: carry out an upgrade or rollback asked for in the admin console
+After=network-online.target
+
+[Service]
+Type=oneshot
+# Not part of ${SERVICE_NAME}.service: it stops and starts that service itself.
+ExecStart=${exe} upgrade --staged --prefix ${layout.prefix} --data ${layout.dataDir} --config ${config}
+# The releases it unpacks must be readable by the service's user.
+UMask=0022
+TimeoutStartSec=1h
+`;
+}
+
+/** The Windows task that carries a console request out, as SYSTEM, outside the service's task. */
+export function upgradeTaskScript(layout: InstallLayout, program: string): string {
+  const exe = join(layout, layout.prefix, "current", basename(program));
+  const config = join(layout, layout.configDir, "vmirror.json");
+  return [
+    `$a = New-ScheduledTaskAction -Execute '${exe}' -Argument 'upgrade --staged --prefix "${layout.prefix}" --data "${layout.dataDir}" --config "${config}"'`,
+    `$p = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest`,
+    `$s = New-ScheduledTaskSettingsSet -ExecutionTimeLimit (New-TimeSpan -Hours 1) -MultipleInstances IgnoreNew`,
+    `Register-ScheduledTask -TaskName '${UPGRADE_NAME}' -Action $a -Principal $p -Settings $s -Force | Out-Null`,
+  ].join("; ");
 }
 
 /** The config file a new install starts with: the portal reachable for setup, all else unset. */
@@ -215,10 +289,27 @@ function planLinux(
       text: systemdUnit(layout),
       mode: 0o644,
     },
+    {
+      kind: "write",
+      path: join(layout, layout.systemdDir, `${UPGRADE_NAME}.service`),
+      text: upgradeServiceUnit(layout),
+      mode: 0o644,
+    },
+    {
+      kind: "write",
+      path: join(layout, layout.systemdDir, `${UPGRADE_NAME}.path`),
+      text: upgradePathUnit(layout),
+      mode: 0o644,
+    },
   );
   if (opts.start) {
     steps.push(
-      run("systemctl", ["daemon-reload"], "load the unit"),
+      run("systemctl", ["daemon-reload"], "load the units"),
+      run(
+        "systemctl",
+        ["enable", "--now", `${UPGRADE_NAME}.path`],
+        "carry out upgrades asked for in the admin console",
+      ),
       run("systemctl", ["enable", "--now", SERVICE_NAME], "start now and at every boot"),
     );
   }
@@ -266,6 +357,10 @@ function planWindows(
         `Register-ScheduledTask -TaskName '${SERVICE_NAME}' -Action $a -Trigger $t -Principal $p -Settings $s -Force | Out-Null`,
       ].join("; "),
       "a start-up task running as SYSTEM, restarted on failure",
+    ),
+    powershell(
+      upgradeTaskScript(layout, program.files[0]),
+      "a task, as SYSTEM, that carries out upgrades asked for in the admin console",
     ),
     powershell(
       `New-NetFirewallRule -DisplayName 'vmirror portal' -Direction Inbound -Action Allow -Protocol TCP -LocalPort ${port} | Out-Null`,

@@ -7,6 +7,8 @@ import {
   planUninstall,
   type Step,
   systemdUnit,
+  upgradePathUnit,
+  upgradeServiceUnit,
 } from "./plan.ts";
 
 const WIN = defaultLayout("windows", {
@@ -42,9 +44,20 @@ Deno.test("the Windows install plan: program, ACL, config, start-up task, firewa
   );
   assert.match(cmds[1], /-UserId 'SYSTEM'/);
   assert.match(cmds[1], /-RestartCount 999 -RestartInterval \(New-TimeSpan -Minutes 1\)/);
-  assert.match(cmds[2], /New-NetFirewallRule -DisplayName 'vmirror portal' .* -LocalPort 8080/);
-  assert.match(cmds[3], /Start-ScheduledTask -TaskName 'vmirror'/);
-  assert.equal(cmds[4], "cmd /c start  http://localhost:8080/admin");
+  // The console's upgrades run in a task of their own: stopping the service's task cannot end it.
+  assert.match(
+    cmds[2],
+    /New-ScheduledTaskAction -Execute 'C:\\Program Files\\vmirror\\current\\vmirror\.exe' -Argument 'upgrade --staged --prefix "C:\\Program Files\\vmirror" --data "C:\\ProgramData\\vmirror\\data" --config "C:\\ProgramData\\vmirror\\vmirror\.json"'/,
+  );
+  assert.match(cmds[2], /-UserId 'SYSTEM'/);
+  assert.match(
+    cmds[2],
+    /Register-ScheduledTask -TaskName 'vmirror-upgrade' -Action \$a -Principal/,
+  );
+  assert.doesNotMatch(cmds[2], /-Trigger/, "started only on request");
+  assert.match(cmds[3], /New-NetFirewallRule -DisplayName 'vmirror portal' .* -LocalPort 8080/);
+  assert.match(cmds[4], /Start-ScheduledTask -TaskName 'vmirror'/);
+  assert.equal(cmds[5], "cmd /c start  http://localhost:8080/admin");
   const config = steps.find((s) => s.kind === "write");
   assert.ok(config?.kind === "write" && config.keepExisting, "an existing config is kept");
   assert.equal(config.path, "C:\\ProgramData\\vmirror\\vmirror.json");
@@ -53,11 +66,12 @@ Deno.test("the Windows install plan: program, ACL, config, start-up task, firewa
 Deno.test("the Windows uninstall plan keeps data unless purged", () => {
   const cmds = commands(planUninstall(WIN, { purge: false }));
   assert.match(cmds[0], /Unregister-ScheduledTask -TaskName 'vmirror'/);
-  assert.match(cmds[1], /Remove-NetFirewallRule -DisplayName 'vmirror portal'/);
+  assert.match(cmds[1], /Unregister-ScheduledTask -TaskName 'vmirror-upgrade'/);
+  assert.match(cmds[2], /Remove-NetFirewallRule -DisplayName 'vmirror portal'/);
   const keep = planUninstall(WIN, { purge: false }).map(describeStep);
-  assert.deepEqual(keep.slice(2), ["remove C:\\Program Files\\vmirror"]);
+  assert.deepEqual(keep.slice(3), ["remove C:\\Program Files\\vmirror"]);
   const purge = planUninstall(WIN, { purge: true }).map(describeStep);
-  assert.deepEqual(purge.slice(2), [
+  assert.deepEqual(purge.slice(3), [
     "remove C:\\Program Files\\vmirror",
     "remove C:\\ProgramData\\vmirror\\data",
     "remove C:\\ProgramData\\vmirror",
@@ -78,9 +92,16 @@ Deno.test("the Linux install plan creates the user only when missing and starts 
     ["/opt/vmirror/releases/1.2.3/deno", "755"],
     ["/opt/vmirror/releases/1.2.3/vmirror.js", "644"],
   ]);
-  assert.deepEqual(commands(fresh).slice(-2), [
+  assert.deepEqual(commands(fresh).slice(-3), [
     "systemctl daemon-reload",
+    "systemctl enable --now vmirror-upgrade.path",
     "systemctl enable --now vmirror",
+  ]);
+  const units = fresh.filter((s) => s.kind === "write" && s.path.startsWith("/etc/systemd/"));
+  assert.deepEqual(units.map((s) => s.kind === "write" && s.path), [
+    "/etc/systemd/system/vmirror.service",
+    "/etc/systemd/system/vmirror-upgrade.service",
+    "/etc/systemd/system/vmirror-upgrade.path",
   ]);
   const data = fresh.find((s) => s.kind === "mkdir" && s.path === "/var/lib/vmirror");
   assert.deepEqual(data, {
@@ -110,4 +131,30 @@ Deno.test("the systemd unit restarts on failure and writes only to the data dire
   assert.deepEqual(JSON.parse(initialConfig(defaultLayout("linux"))), {
     portal: { listen: "0.0.0.0:8080" },
   });
+});
+
+Deno.test("the console's upgrades: a root oneshot started by a path unit watching the request", () => {
+  const layout = { ...defaultLayout("linux"), prefix: "/srv/vm", dataDir: "/data/vm" };
+  const path = upgradePathUnit(layout);
+  assert.match(path, /^PathExists=\/data\/vm\/upgrade\/request\.json$/m);
+  assert.match(path, /^Unit=vmirror-upgrade\.service$/m);
+  assert.match(path, /^WantedBy=paths\.target$/m);
+  const service = upgradeServiceUnit(layout);
+  assert.match(
+    service,
+    /^ExecStart=\/srv\/vm\/current\/vmirror upgrade --staged --prefix \/srv\/vm --data \/data\/vm --config \/etc\/vmirror\/vmirror\.json$/m,
+  );
+  assert.match(service, /^Type=oneshot$/m);
+  // Root, unconfined: it writes the program directory and stops the service it is not part of.
+  for (const absent of [/^User=/m, /^NoNewPrivileges/m, /^ProtectSystem/m, /^PartOf=/m]) {
+    assert.doesNotMatch(service, absent);
+  }
+});
+
+Deno.test("the Linux uninstall plan stops the upgrade watch and removes its units", () => {
+  const lines = planUninstall(defaultLayout("linux"), { purge: false }).map(describeStep);
+  assert.match(lines[0], /^run systemctl disable --now vmirror-upgrade\.path /);
+  for (const unit of ["vmirror.service", "vmirror-upgrade.path", "vmirror-upgrade.service"]) {
+    assert.ok(lines.includes(`remove /etc/systemd/system/${unit}`), unit);
+  }
 });

@@ -41,12 +41,17 @@ for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+
   BASE64_BYTE[c.charCodeAt(0)] = 1;
 }
 
+const BLOCK_BYTES = 64 * 1024;
+
 /** Builds a {@link Skeleton} from a message fed in chunks of any size. */
 export class SkeletonBuilder {
   readonly #keepRun: number;
   readonly #max: number;
   #parts: Uint8Array[] = [];
   #length = 0;
+  // Kept lines are copied into blocks: one allocation per block, not one per line.
+  #block = new Uint8Array(0);
+  #blockUsed = 0;
   #carry: Uint8Array[] = [];
   #carryLength = 0;
   #elisions: Elision[] = [];
@@ -79,6 +84,9 @@ export class SkeletonBuilder {
       }
       start = nl + 1;
     }
+    // The held line is a view of `chunk` until here, copied once per push rather than once per
+    // line: a copy per base64 line of a 200 MB message is millions of small allocations.
+    if (this.#held?.buffer === chunk.buffer) this.#held = this.#held.slice();
     if (start < chunk.length) {
       // Copied: the caller may reuse its buffer.
       this.#carry.push(chunk.slice(start));
@@ -99,6 +107,7 @@ export class SkeletonBuilder {
     this.#carryLength = 0;
     this.#release();
     if (this.#overflow) this.#elisions.push({ at: this.#length, decodedBytes: this.#overflow });
+    this.#seal();
     const bytes = concat(this.#parts, this.#length);
     this.#parts = [];
     return { bytes, elisions: this.#elisions };
@@ -122,8 +131,8 @@ export class SkeletonBuilder {
       return;
     }
     if (this.#held) this.#pendingDecoded += (base64Content(this.#held) / 4) * 3;
-    // Copied: `line` may be a view of the caller's buffer.
-    this.#held = line.slice();
+    // A view of the caller's buffer: push() copies it before returning.
+    this.#held = line;
   }
 
   // The run ended: record what was cut, then keep its last line, so every cut sits strictly
@@ -145,8 +154,19 @@ export class SkeletonBuilder {
       this.#overflow += line.length;
       return;
     }
-    this.#parts.push(line.slice());
+    if (this.#blockUsed + line.length > this.#block.length) {
+      this.#seal();
+      this.#block = new Uint8Array(Math.max(BLOCK_BYTES, line.length));
+    }
+    this.#block.set(line, this.#blockUsed);
+    this.#blockUsed += line.length;
     this.#length += line.length;
+  }
+
+  #seal(): void {
+    if (this.#blockUsed) this.#parts.push(this.#block.subarray(0, this.#blockUsed));
+    this.#block = new Uint8Array(0);
+    this.#blockUsed = 0;
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import type { Config, SourceConfig } from "../config/mod.ts";
-import { type ImapContext, withImapContext } from "../imap/mod.ts";
+import { type ImapContext, isTooBig, withImapContext } from "../imap/mod.ts";
 import { topMessageId } from "../mime/mod.ts";
 import { type Elision, SkeletonBuilder } from "../mime/mod.ts";
 import { keepOriginal, keepOriginalFile } from "./originals.ts";
@@ -140,27 +140,27 @@ async function writeBatch(c: CopyContext, items: { meta: MessageMeta; body: Body
   await putIntents(state, { mailbox, folder, uidValidity }, prepared.map((p) => p.intent));
   const written: { p: Prepared; uid: number | null }[] = [];
   const inMemory = prepared.every((p) => p.payload || p.body.bytes);
+  let oneByOne = prepared;
   if (tf.appendMany && prepared.length > 1 && inMemory) {
-    // One MULTIAPPEND for the batch: all or none, one round trip.
-    const uids = await tf.appendMany(prepared.map((p) => ({
-      bytes: p.payload ?? p.body.bytes!,
-      flags: p.flags,
-      internalDate: p.meta.internalDate,
-    })));
-    prepared.forEach((p, i) => written.push({ p, uid: uids[i] }));
-  } else {
-    for (const p of prepared) {
-      const origin = { mailbox, folder, uid: p.meta.uid, uidValidity, kind: p.decision.kind };
-      let uid: number | null;
-      if (!p.payload && p.body.path && tf.appendFile) {
-        uid = await tf.appendFile(p.body.path, p.body.size, p.flags, p.meta.internalDate, origin);
-      } else {
-        const bytes = p.payload ?? p.body.bytes ?? await Deno.readFile(p.body.path!);
-        uid = await tf.append(bytes, p.flags, p.meta.internalDate, origin);
-      }
-      written.push({ p, uid });
+    try {
+      // One MULTIAPPEND for the batch: all or none, one round trip.
+      const uids = await tf.appendMany(prepared.map((p) => ({
+        bytes: p.payload ?? p.body.bytes!,
+        flags: p.flags,
+        internalDate: p.meta.internalDate,
+      })));
+      prepared.forEach((p, i) => written.push({ p, uid: uids[i] }));
+      oneByOne = [];
+    } catch (e) {
+      // One message over the backup's size limit refused the whole batch (nothing of it was
+      // stored): each goes on its own, so only the refused one becomes a placeholder.
+      if (!isTooBig(e)) throw e;
     }
   }
+  for (const p of oneByOne) written.push(await appendOne(c, p));
+  // Written: nothing reads the bytes again (the records need only sizes and digests).
+  for (const { body } of items) release(body.bytes);
+  for (const { p } of written) release(p.payload);
   // The map may only claim what the target holds durably.
   await tf.flush?.();
   // Without UIDPLUS the copies are searched for: never take a UID the map or this batch holds.
@@ -235,12 +235,105 @@ export function lagsOf(result: MailboxResult): number[] {
   return lags.get(result) ?? [];
 }
 
+/** Writes one prepared message; returns what was written (it may have become a placeholder). */
+async function appendOne(
+  c: CopyContext,
+  p: Prepared,
+): Promise<{ p: Prepared; uid: number | null }> {
+  try {
+    return { p, uid: await appendPrepared(c, p) };
+  } catch (e) {
+    // Refused for its size by the backup's own limit, which vmirror's limits did not foresee
+    // (Cyrus's maxmessagesize: "NO [TOOBIG] Message size exceeds fixed limit"): it can never be
+    // stored there, so it is kept here and a placeholder stands in for it, as for an
+    // over-length message; the mailbox does not fail.
+    if (!isTooBig(e) || p.decision.kind !== "copy") throw e;
+    const stand = await refusedForSize(c, p);
+    c.result.warnings.push(
+      `"${c.folder}": the backup refused UID ${p.meta.uid} (${p.body.size} bytes) as over its ` +
+        `size limit; a placeholder stands in for it, the original is kept as "${stand.keptAs}"`,
+    );
+    return { p: stand, uid: await appendPrepared(c, stand) };
+  }
+}
+
+/** APPENDs a prepared message: a spooled one streamed, others from memory. */
+async function appendPrepared(c: CopyContext, p: Prepared): Promise<number | null> {
+  const { mailbox, folder, uidValidity, tf } = c;
+  const origin = { mailbox, folder, uid: p.meta.uid, uidValidity, kind: p.decision.kind };
+  if (!p.payload && p.body.path && tf.appendFile) {
+    return await tf.appendFile(p.body.path, p.body.size, p.flags, p.meta.internalDate, origin);
+  }
+  const bytes = p.payload ?? p.body.bytes ?? await Deno.readFile(p.body.path!);
+  return await tf.append(bytes, p.flags, p.meta.internalDate, origin);
+}
+
+/**
+ * A copy the backup refused for its size, turned into a placeholder: the original kept, the
+ * intent re-recorded for the placeholder's bytes before they are written (exactly once).
+ */
+async function refusedForSize(c: CopyContext, p: Prepared): Promise<Prepared> {
+  const { state, mailbox, folder, uidValidity } = c;
+  const info = classifyMessage(p.body.head, {
+    broadcastRules: c.config.rules.compiled,
+    elided: p.body.elided,
+  });
+  const decision = { kind: "placeholder", reason: "too-big" } as const;
+  const { payload, keptAs } = await standIn(c, p.meta, p.body, info, decision, {
+    refused: true,
+  });
+  const intent: Intent = {
+    ...p.intent,
+    messageId: topMessageId(payload),
+    size: payload.length,
+    kind: "placeholder",
+    startedAt: new Date().toISOString(),
+    digest: sha256Hex(payload),
+    keptAs,
+  };
+  await putIntents(state, { mailbox, folder, uidValidity }, [intent]);
+  return { ...p, decision, payload, keptAs, intent };
+}
+
+/**
+ * Keeps the original under <data>/originals and builds the placeholder that stands in for it;
+ * `refused`: the backup's own limit, of unknown size, not one of vmirror's, was exceeded.
+ */
+async function standIn(
+  c: CopyContext,
+  meta: MessageMeta,
+  body: Body,
+  info: ReturnType<typeof classifyMessage>,
+  decision: Extract<CopyDecision, { kind: "placeholder" }>,
+  opts: { refused?: boolean } = {},
+): Promise<{ payload: Uint8Array; keptAs: string }> {
+  const { config, mailbox, folder, uidValidity } = c;
+  const key = { mailbox, folder, uidValidity, uid: meta.uid };
+  const root = join(config.dataDir, "originals");
+  const keptAs = body.path
+    ? await keepOriginalFile(root, key, body.path)
+    : await keepOriginal(root, { ...key, bytes: body.bytes! });
+  body.path = undefined; // moved: nothing to clean up
+  const payload = buildPlaceholder(info, {
+    reason: decision.reason,
+    seconds: info.durationSeconds,
+    bytes: body.size,
+    limitSeconds: config.limits.maxMessageSeconds ?? undefined,
+    limitBytes: opts.refused ? undefined : config.limits.maxMessageBytes ?? undefined,
+    keptAs,
+    hostname: Deno.hostname(),
+    // Deterministic bytes, so an interrupted placeholder is recognised by its size.
+    now: meta.internalDate,
+  });
+  return { payload, keptAs };
+}
+
 async function prepare(
   c: CopyContext,
   scanned: MessageMeta,
   body: Body,
 ): Promise<Prepared | { skip: MapEntry }> {
-  const { config, mailbox, folder, uidValidity, tf } = c;
+  const { config, tf } = c;
   // Metadata from the folder scan has no Message-ID: the body's header gives it, read the way
   // a FETCH of HEADER.FIELDS (MESSAGE-ID) gives it, so intents and records hold the real one.
   const meta = scanned.messageId === null
@@ -273,23 +366,7 @@ async function prepare(
   let payload: Uint8Array | undefined;
   let keptAs: string | undefined;
   if (decision.kind === "placeholder") {
-    const key = { mailbox, folder, uidValidity, uid: meta.uid };
-    const root = join(config.dataDir, "originals");
-    keptAs = body.path
-      ? await keepOriginalFile(root, key, body.path)
-      : await keepOriginal(root, { ...key, bytes: body.bytes! });
-    body.path = undefined; // moved: nothing to clean up
-    payload = buildPlaceholder(info, {
-      reason: decision.reason,
-      seconds: info.durationSeconds,
-      bytes: body.size,
-      limitSeconds: config.limits.maxMessageSeconds ?? undefined,
-      limitBytes: config.limits.maxMessageBytes ?? undefined,
-      keptAs,
-      hostname: Deno.hostname(),
-      // Deterministic bytes, so an interrupted placeholder is recognised by its size.
-      now: meta.internalDate,
-    });
+    ({ payload, keptAs } = await standIn(c, meta, body, info, decision));
   }
   const size = payload ? payload.length : body.size;
   return {
@@ -337,6 +414,23 @@ async function spool(c: CopyContext, meta: MessageMeta): Promise<Body> {
   }
 }
 
+/**
+ * Gives a body's memory back at once. A body lives across round trips, so it usually outlives
+ * V8's young-generation collections, and then it would wait for a full collection, which V8
+ * starts only after tens of MB of such buffers: with eight mailboxes copying, most of the peak
+ * RSS. Detaching the ArrayBuffer (`transfer(0)`) frees it now. Only a buffer the view covers
+ * whole is detached: the source hands out bodies the copy owns (engine/imap/wire.ts reads each
+ * literal into a buffer of its own), and targets keep no reference once an append has settled
+ * (engine/target/target.ts).
+ */
+function release(bytes: Uint8Array | undefined): void {
+  const buffer = bytes?.buffer;
+  if (
+    buffer instanceof ArrayBuffer && !buffer.detached && bytes!.byteOffset === 0 &&
+    bytes!.byteLength === buffer.byteLength
+  ) buffer.transfer(0);
+}
+
 function sourceContext(c: CopyContext, operation: string): ImapContext {
   return { server: c.config.source.name, mailbox: c.mailbox, operation };
 }
@@ -359,11 +453,13 @@ async function spoolSource(
     for (;;) {
       const chunk = await session.fetchRange(uid, offset, chunkBytes);
       if (!chunk) throw new Error(`UID ${uid} vanished while it was read`);
+      const n = chunk.length;
       let off = 0;
-      while (off < chunk.length) off += await file.write(chunk.subarray(off));
+      while (off < n) off += await file.write(chunk.subarray(off));
       seen(chunk);
-      offset += chunk.length;
-      if (chunk.length < chunkBytes) break;
+      release(chunk);
+      offset += n;
+      if (n < chunkBytes) break;
     }
     await file.sync();
   } finally {

@@ -52,13 +52,14 @@ class FakeSource implements MessageSource {
   fetchBodies(uids: number[]): Promise<Map<number, Uint8Array>> {
     this.batches.push(uids);
     const out = new Map<number, Uint8Array>();
-    for (const uid of uids) if (this.bodies.has(uid)) out.set(uid, this.bodies.get(uid)!);
+    // Fresh buffers, as the wire hands them out: the copy frees them once written.
+    for (const uid of uids) if (this.bodies.has(uid)) out.set(uid, this.bodies.get(uid)!.slice());
     return Promise.resolve(out);
   }
   fetchRange(uid: number, offset: number, length: number): Promise<Uint8Array | null> {
     this.ranges++;
     const body = this.bodies.get(uid);
-    return Promise.resolve(body ? body.subarray(offset, offset + length) : null);
+    return Promise.resolve(body ? body.slice(offset, offset + length) : null);
   }
 }
 
@@ -129,7 +130,15 @@ class MemoryFolder implements TargetFolder {
     const uid = (this.messages.at(-1)?.uid ?? 0) + 1;
     const head = new TextDecoder().decode(bytes.subarray(0, 200));
     const messageId = /^Message-ID: (<[^>]+>)/m.exec(head)?.[1] ?? null;
-    this.messages.push({ uid, messageId, internalDate, size: bytes.length, bytes, flags });
+    // A copy: the bytes are the caller's again once the append has settled.
+    this.messages.push({
+      uid,
+      messageId,
+      internalDate,
+      size: bytes.length,
+      bytes: bytes.slice(),
+      flags,
+    });
     return this.opts.uidPlus ? uid : null;
   }
 }

@@ -7,6 +7,7 @@ import type { Config, SourceConfig } from "../config/mod.ts";
 import { type FlagScan, ImapSession } from "../imap/mod.ts";
 import { withImapContext } from "../imap/mod.ts";
 import { plan } from "./plan.ts";
+import type { SourceSessions } from "./sessions.ts";
 import { mirrorFlags } from "../target/mod.ts";
 import { copyMessages } from "./copy.ts";
 import { awaitingLateLandings, resolveOpenIntents, sameBytes } from "./exactly_once.ts";
@@ -54,6 +55,8 @@ export interface MirrorContext {
    * here, to be judged against the whole mirror once every mailbox is planned.
    */
   deferDeletions?: (mailbox: string, deletions: FolderDeletions[], result: MailboxResult) => void;
+  /** Production sessions kept between passes (the scheduler's); without it, a login per pass. */
+  sessions?: SourceSessions;
 }
 
 /** Counters of one pass, filled in as actions become durable. */
@@ -84,27 +87,61 @@ export async function mirrorMailbox(
   // One lean session per mailbox (SASL-IR login, then plain commands): an unchanged mailbox
   // costs a login and a STATUS per folder; a changed one goes on in the same session.
   const cursors = await Promise.all(folders.map((f) => getCursor(state, { mailbox, folder: f })));
-  const source = await ImapSession.open(config.source, mailbox);
+  const sessions = ctx.sessions;
+  // A listening parked session answers for every folder in one round trip: when nothing
+  // changed, that is the whole pass.
+  const looked = sessions ? await sessions.look(mailbox) : null;
+  if (
+    looked &&
+    folders.every((f, i) => {
+      const items = looked.get(f);
+      return cursors[i] && items && unchanged(cursors[i]!, folderStatusOf(items));
+    }) &&
+    !await awaitingLateLandings(state, mailbox, folders)
+  ) {
+    result.finishedAt = new Date().toISOString();
+    return result;
+  }
+  let { session: source, reused } = sessions
+    ? await sessions.take(mailbox)
+    : { session: await ImapSession.open(config.source, mailbox), reused: false };
   let target: MirrorTarget | null = null;
   const lazyTarget = async () => (target ??= await ctx.openTarget(mailbox));
+  let statuses: Map<string, FolderStatus | null> | undefined;
+  let sound = false;
   try {
-    const statuses = await readStatuses(source, config.source, mailbox, folders);
+    try {
+      statuses = await readStatuses(source, config.source, mailbox, folders);
+    } catch (e) {
+      // A parked session the server has ended meanwhile (autologout, restart): one new login.
+      if (!reused || !sessions) throw e;
+      source.close();
+      reused = false;
+      source = await sessions.open(mailbox);
+      statuses = await readStatuses(source, config.source, mailbox, folders);
+    }
+    const seen = statuses;
     if (
-      folders.every((f, i) =>
-        cursors[i] && statuses.get(f) && unchanged(cursors[i]!, statuses.get(f)!)
-      ) && !await awaitingLateLandings(state, mailbox, folders)
+      folders.every((f, i) => cursors[i] && seen.get(f) && unchanged(cursors[i]!, seen.get(f)!)) &&
+      !await awaitingLateLandings(state, mailbox, folders)
     ) {
+      sound = true;
       result.finishedAt = new Date().toISOString();
       return result;
     }
     const deletions: FolderDeletions[] = [];
     for (const folder of config.source.folders) {
-      const status = statuses.get(folder) ?? null;
+      const status = seen.get(folder) ?? null;
       await mirrorFolder(ctx, { mailbox, folder, source, lazyTarget, result, deletions }, status);
     }
     await settleMailbox(ctx, mailbox, deletions, { result, lazyTarget });
+    sound = true;
   } finally {
-    await source.quit();
+    if (sessions && sound) {
+      // A mailbox that just changed deserves a kept session more than a quiet one.
+      const active = result.copied + result.deleted + result.flagsUpdated + result.placeholders > 0;
+      await sessions.give(mailbox, source, { active, seen: statuses });
+    } else await source.quit();
     // deno-lint-ignore no-explicit-any -- TS narrows the closure-assigned variable to null
     await (target as any)?.close();
   }
@@ -127,17 +164,19 @@ async function readStatuses(
       { server: source.name, mailbox, operation: `read the status of "${f}"` },
       () => session.status(f),
     );
-    out.set(
-      f,
-      st && {
-        uidValidity: Number(st.UIDVALIDITY ?? 0),
-        uidNext: Number(st.UIDNEXT ?? 0),
-        messages: Number(st.MESSAGES ?? 0),
-        highestModseq: st.HIGHESTMODSEQ,
-      },
-    );
+    out.set(f, st && folderStatusOf(st));
   }
   return out;
+}
+
+/** A STATUS answer's items (upper-cased names) as the values a cursor is compared with. */
+function folderStatusOf(st: Record<string, string>): FolderStatus {
+  return {
+    uidValidity: Number(st.UIDVALIDITY ?? 0),
+    uidNext: Number(st.UIDNEXT ?? 0),
+    messages: Number(st.MESSAGES ?? 0),
+    highestModseq: st.HIGHESTMODSEQ,
+  };
 }
 
 const COPY_SLICE = 500;

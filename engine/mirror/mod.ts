@@ -12,3 +12,4 @@ export * from "./originals.ts";
 export * from "./pass.ts";
 export * from "./plan.ts";
 export * from "./scheduler.ts";
+export { changedSince, type ParkOptions, SourceSessions } from "./sessions.ts";

@@ -13,15 +13,18 @@ import {
   addPassStats,
   getMailboxResult,
   isEventful,
+  listMailboxResults,
   mailboxFacts,
   type MailboxResult,
   putMailboxHistory,
   putMailboxResult,
+  putMailboxResults,
   putRun,
   type State,
 } from "../state/mod.ts";
 import { mailboxPasses, passDuration } from "../metrics/mod.ts";
 import { openImapTarget } from "../target/mod.ts";
+import type { SourceSessions } from "./sessions.ts";
 
 /** The outcome of one pass. */
 export interface SyncSummary {
@@ -59,7 +62,12 @@ export interface SyncOptions {
   locks?: KeyedLock;
   /** Record the pass in the run history (default true; event-driven passes say false). */
   recordRun?: boolean;
+  /** Production sessions kept between passes (the scheduler's pool); default a login each. */
+  sessions?: SourceSessions;
 }
+
+// From this many mailboxes on, a pass lists every stored result once rather than reading each.
+const PREFETCH_RESULTS = 50;
 
 /** The process-wide per-mailbox locks every pass takes unless told otherwise. */
 export const mailboxLocks: KeyedLock = new KeyedLock();
@@ -92,6 +100,7 @@ export async function runSync(
     config,
     state,
     openTarget,
+    sessions: opts.sessions,
     deferDeletions: mailboxes.length > 1
       ? (mailbox, deletions, result) => {
         pending.push({ mailbox, deletions, result });
@@ -162,14 +171,28 @@ export async function runSync(
     }
   };
 
-  // Each result's predecessor, read before it is overwritten, for the running facts.
+  // Each result's predecessor, read before it is overwritten, for the running facts: a pass
+  // over many mailboxes reads them all in one listing instead of a read each.
   const previous = new Map<string, MailboxResult | null>();
+  const prefetched = mailboxes.length >= PREFETCH_RESULTS
+    ? new Map((await listMailboxResults(state)).map((r) => [r.mailbox, r]))
+    : null;
+  // Quiet results (nothing found, nothing failed) are written in batches; anything else at once.
+  const quiet: MailboxResult[] = [];
+  const flushQuiet = async () => {
+    if (quiet.length) await putMailboxResults(state, quiet.splice(0));
+  };
   const finish = async (r: MailboxResult) => {
     results.push(r);
-    const prev = await getMailboxResult(state, r.mailbox);
+    const prev = prefetched
+      ? prefetched.get(r.mailbox) ?? null
+      : await getMailboxResult(state, r.mailbox);
     previous.set(r.mailbox, prev);
     Object.assign(r, mailboxFacts(prev, r));
-    await putMailboxResult(state, r);
+    if (!isEventful(r) && !deferred.has(r)) {
+      quiet.push(r);
+      if (quiet.length >= 100) await flushQuiet();
+    } else await putMailboxResult(state, r);
     // A result whose deletions wait for the pass is recorded once they are settled.
     if (!(deferred.has(r) && r.ok)) await recordOutcome(state, r);
     opts.onMailbox?.(r, ++done, mailboxes.length);
@@ -185,6 +208,7 @@ export async function runSync(
     if (!r.ok && !r.error?.server) break; // not an IMAP failure: no reason to hold the pool back
   }
   await pool(queue, config.limits.concurrency, async (m) => await finish(await one(m)));
+  await flushQuiet();
   // Only mailboxes whose pass succeeded hand deletions over (a failed one threw before).
   const settled = pending.filter((p) => p.result.ok);
   if (settled.length) {

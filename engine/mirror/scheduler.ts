@@ -1,15 +1,18 @@
 /**
- * Continuous mirroring: a STATUS poll of every subscribed mailbox each `schedule.syncSeconds`,
- * and IDLE on the recently active ones so their changes are mirrored within seconds.
+ * Continuous mirroring: a STATUS poll of every subscribed mailbox each `schedule.syncSeconds`
+ * over production sessions kept open between passes (sessions.ts), whose NOTIFY pushes, where
+ * the server offers it, get a changed mailbox mirrored within seconds; on a server without
+ * NOTIFY, IDLE on the recently active mailboxes does that for them.
  * @module
  */
-import type { Config, SourceConfig } from "../config/mod.ts";
+import { type Config, inShard, type SourceConfig } from "../config/mod.ts";
 import { log } from "../support/mod.ts";
 import type { TargetOpener } from "./mailbox.ts";
 import { listSubscriptions, type MailboxResult, type State } from "../state/mod.ts";
 import { mailboxLocks, runSync, type SyncSummary } from "./pass.ts";
 import { sleep, Wakeup } from "../support/mod.ts";
 import { IdleWatchers } from "./idle.ts";
+import { SourceSessions } from "./sessions.ts";
 
 /** Options for {@link runScheduler}. */
 export interface SchedulerOptions {
@@ -41,17 +44,38 @@ export async function runScheduler(
       bell.ring();
     },
   );
+  const sessions = new SourceSessions(
+    config.source,
+    config.limits.persistentSessions,
+    config.schedule.idle
+      ? (mailbox) => {
+        dirty.add(mailbox);
+        bell.ring();
+      }
+      : undefined,
+  );
   const afterPass = (s: SyncSummary, cause: "poll" | "idle") => {
-    for (const r of s.mailboxes) if (active(r)) watchers.touch(r.mailbox);
+    for (const r of s.mailboxes) {
+      // A parked session that reports changes itself makes an IDLE connection redundant.
+      if (sessions.notifies(r.mailbox)) watchers.stop(r.mailbox);
+      else if (active(r)) watchers.touch(r.mailbox);
+    }
     opts.onPass?.(s, cause);
   };
 
   const poll = async () => {
     while (!opts.signal.aborted) {
-      const mailboxes = (await listSubscriptions(state)).map((s) => s.mailbox);
+      const mailboxes = (await listSubscriptions(state)).map((s) => s.mailbox)
+        .filter((m) => inShard(m, config.shard));
+      sessions.retain(new Set(mailboxes));
       if (mailboxes.length) {
         try {
-          const s = await runSync(config, state, { mailboxes, locks, openTarget: opts.openTarget });
+          const s = await runSync(config, state, {
+            mailboxes,
+            locks,
+            openTarget: opts.openTarget,
+            sessions,
+          });
           log("info", "Mirror pass done", {
             mailboxes: s.mailboxes.length,
             failed: s.failed,
@@ -87,6 +111,7 @@ export async function runScheduler(
           locks,
           openTarget: opts.openTarget,
           recordRun: false,
+          sessions,
         });
         afterPass(s, "idle");
       } catch (e) {
@@ -99,6 +124,7 @@ export async function runScheduler(
     await Promise.all([poll(), triggered()]);
   } finally {
     watchers.stopAll();
+    await sessions.close();
   }
 }
 

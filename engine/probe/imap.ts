@@ -7,7 +7,7 @@
  */
 import type { ImapFlow } from "imapflow";
 import type { ImapEndpoint } from "../config/mod.ts";
-import { connectAs, disconnect } from "../imap/mod.ts";
+import { configuredFolder, connectAs, disconnect, flowNamespace } from "../imap/mod.ts";
 import { redact } from "../support/mod.ts";
 import { describeTarget, dnsStep, ProbeConn } from "./net.ts";
 import {
@@ -142,7 +142,9 @@ export async function probeImap(
         return Promise.resolve({ detail: `acting for mailbox "${mailbox}"` });
       });
       await probe.step("folders", async () => {
-        const found = (await c()!.list()).map((f) => f.path);
+        // Compared by configured name: Cyrus lists "INBOX.Greetings" for "Greetings".
+        const ns = flowNamespace(c()!);
+        const found = (await c()!.list()).map((f) => configuredFolder(f.path, ns));
         return judgeFolders(found, { ...opts, mailbox, where });
       });
     }

@@ -32,7 +32,7 @@ import {
   readCompleteMessage,
   visibleDirs,
 } from "../files/mod.ts";
-import { connectAs, disconnect, ImapError, withImapContext } from "../imap/mod.ts";
+import { connectAs, disconnect, flowFolder, ImapError, withImapContext } from "../imap/mod.ts";
 import { fetchedHeaderId, topMessageId } from "../mime/mod.ts";
 import { originalPath, safeSegment } from "../mirror/mod.ts";
 import {
@@ -440,7 +440,7 @@ async function apply(
   report.createdFolders = [];
   for (const folder of plan.createFolders) {
     try {
-      await client.mailboxCreate(folder);
+      await client.mailboxCreate(flowFolder(client, folder));
       report.createdFolders.push(folder);
       progress(`Created folder "${folder}" on production "${server}"`);
     } catch (e) {
@@ -484,7 +484,8 @@ async function apply(
       continue;
     }
     try {
-      const res = await client.append(a.folder, bytes, a.flags, a.internalDate);
+      // Configured names: Cyrus's classic namespace calls "Archive/2024" "INBOX.Archive.2024".
+      const res = await client.append(flowFolder(client, a.folder), bytes, a.flags, a.internalDate);
       if (!res) throw new Error("the server refused the APPEND");
       appended.push({ folder: a.folder, candidate: a.candidate, uid: res.uid ?? null });
       progress(

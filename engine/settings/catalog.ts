@@ -592,6 +592,14 @@ const SPECS: SectionSpec[] = [
             kind: "number",
             optional: true,
           },
+          {
+            key: "persistentSessions",
+            label: "Sessions kept open",
+            help:
+              "Production sessions kept open between passes: no login per pass, and changes reported at once where the server offers NOTIFY. Keep it below the message store's session limit; 0: a login per mailbox and pass.",
+            kind: "number",
+            optional: true,
+          },
         ],
       },
       {
@@ -832,6 +840,14 @@ const SPECS: SectionSpec[] = [
             key: "timeZone",
             label: "Time zone",
             help: 'IANA name, e.g. "Europe/Berlin"; empty: the server\'s own.',
+            kind: "text",
+            optional: true,
+          },
+          {
+            key: "shard",
+            label: "Shard of the site",
+            help:
+              'On a site split between several appliances, "i/n": this is the i-th of n and mirrors the mailboxes whose number hashes to it (each appliance with its own data directory). Empty: the whole site.',
             kind: "text",
             optional: true,
           },

@@ -25,7 +25,8 @@
  * `["stats", …]` hourly/daily buckets, totals and lag samples (stats.ts), `["mbhist", mailbox,
  * finishedAt]` recent results per mailbox (history.ts), `["health", role]` server checks
  * (health.ts), `["alert", key]`, `["alertmail", id]`, `["disk", which]` alerts and their outbox
- * (alerts.ts), `["job", id]` console jobs (jobs.ts).
+ * (alerts.ts), `["job", id]` console jobs (jobs.ts), `["heard", mailbox, identity]` and
+ * `["visit", mailbox]` the portal's heard marks and last visits (heard.ts).
  * @module
  */
 

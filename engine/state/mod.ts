@@ -27,3 +27,4 @@ export * from "./history.ts";
 export * from "./stats.ts";
 export * from "./alerts.ts";
 export * from "./jobs.ts";
+export * from "./heard.ts";

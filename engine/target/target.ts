@@ -33,7 +33,11 @@ export interface TargetMessage extends MessageIdentity {
   uid: number;
 }
 
-/** One folder of one mailbox on the target, opened for writing. */
+/**
+ * One folder of one mailbox on the target, opened for writing. The bytes handed to an append
+ * are the caller's again once it has settled (the copy frees them at once): a target that needs
+ * them later keeps a copy, never a reference.
+ */
 export interface TargetFolder {
   /** The target's UIDVALIDITY for this folder (file stores keep their own). */
   readonly uidValidity: number;

@@ -31,25 +31,37 @@ export function failureAction(action: "upgrade" | "rollback"): string {
   return action === "upgrade" ? "upgrade-rolled-back" : "rollback-failed";
 }
 
-/** Records the failure in the audit trail (actor "cli"); returns why it could not, if so. */
-export async function auditFailure(dataDir: string, note: FailureNote): Promise<string | null> {
+/** Records the failure in the audit trail (actor "cli" unless named); returns why it could not. */
+export async function auditFailure(
+  dataDir: string,
+  note: FailureNote,
+  actor = "cli",
+): Promise<string | null> {
+  return await auditOutcome(dataDir, {
+    actor,
+    action: failureAction(note.action),
+    detail: {
+      from: note.from,
+      to: note.to,
+      stage: note.stage,
+      reason: redact(note.reason),
+      stopped: note.stopped,
+      restored: note.restored,
+      ...(note.revertError ? { revertError: redact(note.revertError) } : {}),
+      ...(note.backup ? { backup: note.backup } : {}),
+    },
+  });
+}
+
+/** Writes one audit entry of a switch's outcome; returns why it could not, if so. */
+export async function auditOutcome(
+  dataDir: string,
+  entry: { actor: string; action: string; detail: Record<string, unknown> },
+): Promise<string | null> {
   try {
     const state = await openState(storePath(dataDir));
     try {
-      await audit(state, {
-        actor: "cli",
-        action: failureAction(note.action),
-        detail: {
-          from: note.from,
-          to: note.to,
-          stage: note.stage,
-          reason: redact(note.reason),
-          stopped: note.stopped,
-          restored: note.restored,
-          ...(note.revertError ? { revertError: redact(note.revertError) } : {}),
-          ...(note.backup ? { backup: note.backup } : {}),
-        },
-      });
+      await audit(state, entry);
     } finally {
       closeState(state);
     }

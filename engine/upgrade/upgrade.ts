@@ -22,7 +22,7 @@ import {
 import type { DataLock } from "../support/mod.ts";
 import { listBackups, matchOwner, replaceStore, storePath, takeBackup } from "./backups.ts";
 import { type Healthy, waitHealthy } from "./health.ts";
-import { auditFailure, type FailureNote, mailFailure } from "./notify.ts";
+import { auditFailure, auditOutcome, type FailureNote, mailFailure } from "./notify.ts";
 import {
   fileKind,
   programIn,
@@ -65,6 +65,8 @@ export interface SwitchOptions {
   log: (line: string) => void;
   /** How long the service has to stop (default 120 s). */
   stopSeconds?: number;
+  /** Who the audit entries name (default "cli"; a console request names the admin). */
+  actor?: string;
 }
 
 /** What `vmirror upgrade FILE` is given. */
@@ -379,7 +381,7 @@ async function carryOut(opts: SwitchOptions, s: Switch): Promise<SwitchOutcome> 
   let healthy: Healthy | undefined;
   let at = "";
   const entry = {
-    actor: "cli",
+    actor: opts.actor ?? "cli",
     action: s.action,
     detail: { from: s.from.version, to: s.to.version } as Record<string, unknown>,
   };
@@ -468,6 +470,7 @@ async function carryOut(opts: SwitchOptions, s: Switch): Promise<SwitchOutcome> 
   } finally {
     progress.lock?.release();
   }
+  await auditDone(opts, s, healthy);
   return {
     ok: true,
     action: s.action,
@@ -477,6 +480,27 @@ async function carryOut(opts: SwitchOptions, s: Switch): Promise<SwitchOutcome> 
     backup: progress.backup ?? undefined,
     healthy,
   };
+}
+
+/**
+ * Records a switch that ended well. Only a store of this build's schema is written: a new
+ * release that migrated the store owns it now, and the status file keeps the outcome instead.
+ */
+async function auditDone(opts: SwitchOptions, s: Switch, healthy: Healthy | undefined) {
+  if (s.to.schema !== SCHEMA_VERSION) {
+    opts.log(`  (not audited: the store is now ${s.to.version}'s schema ${s.to.schema})`);
+    return;
+  }
+  const problem = await auditOutcome(opts.layout.dataDir, {
+    actor: opts.actor ?? "cli",
+    action: `${s.action}-done`,
+    detail: {
+      from: s.from.version,
+      to: s.to.version,
+      ...(healthy?.pass ? { pass: healthy.pass.startedAt, mailboxes: healthy.pass.mailboxes } : {}),
+    },
+  });
+  if (problem) opts.log(`  the audit entry could not be written: ${problem}`);
 }
 
 /** Runs the new release's self-test; throws with the checks that failed. */
@@ -666,7 +690,7 @@ async function failed(opts: SwitchOptions, f: Failed): Promise<SwitchOutcome> {
     revertError,
     backup: p?.backup ?? undefined,
   };
-  const auditProblem = await auditFailure(dataDir, note);
+  const auditProblem = await auditFailure(dataDir, note, opts.actor);
   if (auditProblem) opts.log(`  the audit entry could not be written: ${auditProblem}`);
   for (const problem of await mailFailure(f.facts.config, note)) {
     opts.log(`  the alert mail could not be sent: ${problem}`);

@@ -10,7 +10,8 @@ import type { ImapFlow } from "imapflow";
 import { seedMailbox } from "../lab.ts";
 import { REPO_DIR } from "../lab/paths.ts";
 import type { LabInfo } from "../lab/types.ts";
-import { pool, run, sleep } from "../lab/util.ts";
+import { pool, sleep } from "../lab/util.ts";
+import { freePort, peakRssOf, sessionsOf } from "./proc.ts";
 import { ArrivalWatcher, closeSession, firstMessage, labSession, withMessageId } from "./imap.ts";
 import type { BenchPlan } from "./setup.ts";
 import { wipe } from "./setup.ts";
@@ -42,37 +43,6 @@ export interface LatencyOptions {
   /** `schedule.syncSeconds` of the serve config (default 30). */
   syncSeconds?: number;
   log: (s: string) => void;
-}
-
-/** A free TCP port on 127.0.0.1. */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** Sessions per user on a Dovecot (from `doveadm who`). */
-async function sessionsOf(lab: LabInfo): Promise<Map<string, number>> {
-  const res = await run("doveadm", ["-c", lab.imap.prod.configFile, "-f", "tab", "who"], {
-    allowFail: true,
-  });
-  const out = new Map<string, number>();
-  for (const line of res.stdout.split("\n").slice(1)) {
-    const [user, n] = line.split("\t");
-    if (user) out.set(user, Number(n));
-  }
-  return out;
-}
-
-/** VmHWM of a live process in MiB (NaN when unreadable). */
-function peakRssOf(pid: number): number {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
 }
 
 /** A random delay in [min, max) ms. */
@@ -144,7 +114,7 @@ export async function measureLatency(
         );
       }
     }
-    // Ours: one appender session per mailbox; vmirror's: one IDLE session per watched mailbox.
+    // Ours: one appender session per mailbox; vmirror's: its kept session (or IDLE) per active one.
     const deadline = Date.now() + 30_000;
     for (;;) {
       const s = await sessionsOf(lab);

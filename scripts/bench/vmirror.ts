@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { REPO_DIR } from "../lab/paths.ts";
 import type { LabInfo } from "../lab/types.ts";
 import { assertOk, measure, type Measured } from "./measure.ts";
+import { V8_FLAGS } from "../release/launchers.ts";
 
 /** Where one vmirror instance of the benchmark keeps its config and state. */
 export interface VmirrorSetup {
@@ -51,6 +52,7 @@ export function vmirrorArgs(setup: VmirrorSetup, verb: string, args: string[] = 
   return [
     "run",
     "-A",
+    V8_FLAGS, // as the launchers and the executable run the appliance
     join(REPO_DIR, "main.ts"),
     verb,
     "--config",

@@ -99,6 +99,15 @@ service anvil {
   }
 }
 
+# Room for a mirror that keeps a session open per mailbox (limits.persistentSessions, 10,000 in
+# the scale benchmark) beside the tests' and the benchmark's own sessions: Dovecot's default caps
+# imap at 1,024 processes, and the services that track every session (anvil, auth, stats, log) at
+# 1,000 clients each.
+default_client_limit = 12500
+service imap {
+  process_limit = 12000
+}
+
 # Dovecot's high-performance login mode, as its 2.3 performance tuning page advises for a busy
 # server: long-lived login processes (process_min_avail = cores) instead of a fork and exec per
 # connection. With the default each login costs ~10 ms of CPU, which on this 2-core lab is
@@ -216,6 +225,7 @@ export async function prepareDovecot(
   Deno.chmodSync(d.mailRoot, 0o750);
   ensureTraversable(d.mailRoot, opts.log);
   ensureTraversable(`${d.baseDir}/x`, opts.log);
+  ensureInotifyInstances(opts.log);
   const config = renderConfig(layout, side, d, vmail.uid);
   const changed = !exists(d.configFile) || Deno.readTextFileSync(d.configFile) !== config;
   writeText(d.configFile, config);
@@ -229,6 +239,30 @@ export async function prepareDovecot(
   // The user list is the source of truth once written: addLabUser() may have extended it.
   if (!exists(d.usersFile)) {
     await writeUsers(d, new Map(opts.subscribers.map((s) => [s.mailbox, s.pin])));
+  }
+}
+
+/**
+ * Dovecot learns of a change through inotify, one instance per imap process listening (NOTIFY,
+ * IDLE); past the kernel's per-user limit (128 by default) it falls back to looking every
+ * `mailbox_idle_check_interval` (30 s), which is what a mirror keeping a session per mailbox then
+ * measures. A message store host for many listening sessions raises it; the lab does the same.
+ */
+const INOTIFY_INSTANCES = 16384;
+const INOTIFY_FILE = "/proc/sys/fs/inotify/max_user_instances";
+
+function ensureInotifyInstances(log: (s: string) => void): void {
+  try {
+    const now = Number(Deno.readTextFileSync(INOTIFY_FILE).trim());
+    if (now >= INOTIFY_INSTANCES) return;
+    Deno.writeTextFileSync(INOTIFY_FILE, `${INOTIFY_INSTANCES}\n`);
+    log(`lab: raised ${INOTIFY_FILE} from ${now} to ${INOTIFY_INSTANCES} (a session per mailbox)`);
+  } catch (e) {
+    log(
+      `lab: cannot raise ${INOTIFY_FILE} (${
+        (e as Error).message
+      }); changes reach listening sessions only every 30 s past 128 of them`,
+    );
   }
 }
 

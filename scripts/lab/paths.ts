@@ -21,6 +21,10 @@ export const BASE_PORTS = {
   backupLdap: 15389,
   cyrusImap: 16143,
   cyrusImaps: 16993,
+  // The second Cyrus (backup MSS of the Cyrus → Cyrus pairing): its last two digits are no
+  // other port's, so no lab run at another multiple-of-100 offset lands on them.
+  cyrusBackupImap: 16153,
+  cyrusBackupImaps: 17003,
   smtp: 14025,
   portal: 8080,
 } as const;
@@ -54,9 +58,22 @@ export interface SlapdLayout {
   suffix: string;
 }
 
-/** Files and folders of the Cyrus instance. */
+/** Which Cyrus: the one seeded like production, or the empty backup MSS. */
+export type CyrusRole = "prod" | "backup";
+
+/** Files, folders and ports of one Cyrus instance. */
 export interface CyrusLayout {
+  role: CyrusRole;
+  /** For logs and status rows: "cyrus" or "cyrus-backup". */
+  name: string;
   dir: string;
+  imapPort: number;
+  imapsPort: number;
+  /**
+   * `maxmessagesize` of imapd.conf in bytes (0: none). The backup has one, as a backup MSS's
+   * class of service caps what it stores: a message over it is refused at APPEND.
+   */
+  maxMessageSize: number;
   /** imapd.conf (`-C` of every Cyrus program). */
   configFile: string;
   /** cyrus.conf: master's services. */
@@ -100,7 +117,14 @@ export interface LabLayout {
   dovecot: Record<LabSide, DovecotLayout>;
   slapd: Record<LabSide, SlapdLayout>;
   cyrus: CyrusLayout;
+  cyrusBackup: CyrusLayout;
 }
+
+/**
+ * The backup Cyrus's `maxmessagesize`: 1 MiB, above every message the lab seeds (≤ 0.4 MB) and
+ * the benchmark's, below what the over-length tests send it.
+ */
+export const CYRUS_BACKUP_MAX_MESSAGE_SIZE = 1024 * 1024;
 
 /** The lab directory: explicit, else env `VMIRROR_LAB_DIR`, else `<repo>/.lab`. */
 export function labDir(dir?: string): string {
@@ -153,6 +177,29 @@ export function labLayout(dir?: string, offset?: number): LabLayout {
     ldifFile: `${d}/ldap-${side}/seed.ldif`,
     suffix: `dc=${side},dc=lab`,
   });
+  const cyrus = (role: CyrusRole): CyrusLayout => {
+    const name = role === "prod" ? "cyrus" : "cyrus-backup";
+    return {
+      role,
+      name,
+      dir: `${d}/${name}`,
+      imapPort: role === "prod" ? ports.cyrusImap : ports.cyrusBackupImap,
+      imapsPort: role === "prod" ? ports.cyrusImaps : ports.cyrusBackupImaps,
+      maxMessageSize: role === "prod" ? 0 : CYRUS_BACKUP_MAX_MESSAGE_SIZE,
+      configFile: `${d}/${name}/imapd.conf`,
+      masterConfigFile: `${d}/${name}/cyrus.conf`,
+      configDir: `${d}/${name}/config`,
+      spoolDir: `${d}/${name}/spool`,
+      // One unpacked imapd serves both instances.
+      pkgDir: `${d}/cyrus/pkg`,
+      sasldb: `${d}/${name}/sasldb2`,
+      certFile: `${d}/${name}/server.pem`,
+      keyFile: `${d}/${name}/server.key`,
+      runDir: `${runRoot}/${name}`,
+      pidFile: `${runRoot}/${name}/master.pid`,
+      logFile: `${d}/${name}/master.log`,
+    };
+  };
   return {
     dir: d,
     offset: off,
@@ -176,19 +223,7 @@ export function labLayout(dir?: string, offset?: number): LabLayout {
     runRoot,
     dovecot: { prod: dovecot("prod"), backup: dovecot("backup") },
     slapd: { prod: slapd("prod"), backup: slapd("backup") },
-    cyrus: {
-      dir: `${d}/cyrus`,
-      configFile: `${d}/cyrus/imapd.conf`,
-      masterConfigFile: `${d}/cyrus/cyrus.conf`,
-      configDir: `${d}/cyrus/config`,
-      spoolDir: `${d}/cyrus/spool`,
-      pkgDir: `${d}/cyrus/pkg`,
-      sasldb: `${d}/cyrus/sasldb2`,
-      certFile: `${d}/cyrus/server.pem`,
-      keyFile: `${d}/cyrus/server.key`,
-      runDir: `${runRoot}/cyrus`,
-      pidFile: `${runRoot}/cyrus/master.pid`,
-      logFile: `${d}/cyrus/master.log`,
-    },
+    cyrus: cyrus("prod"),
+    cyrusBackup: cyrus("backup"),
   };
 }

@@ -68,6 +68,8 @@ export interface LabCyrusServer {
   personalPrefix: string;
   /** The lab's greetings folder as Cyrus names it. */
   greetingsFolder: string;
+  /** imapd.conf's `maxmessagesize` in bytes (0: none): larger APPENDs are refused. */
+  maxMessageSize: number;
   /** Messages per mailbox and folder (Dovecot names) copied from the Dovecot production. */
   seeded: Record<string, Record<string, number>>;
 }
@@ -162,6 +164,8 @@ export interface LabInfo {
   imap: Record<LabSide, LabImapServer>;
   /** Cyrus IMAP, seeded like production (issue 16). */
   cyrus: LabCyrusServer;
+  /** A second, empty Cyrus as backup MSS (Cyrus → Cyrus), with a `maxmessagesize`. */
+  cyrusBackup: LabCyrusServer;
   ldap: Record<LabSide, LabLdapServer>;
   smtp: LabSmtpServer;
   /** The 12 production subscribers (Dovecot logins exist on both sides). */

@@ -52,7 +52,13 @@ export interface VoicemailSpec {
   urgent?: "importance" | "priority";
   private?: boolean;
   broadcast?: boolean;
-  greetingType?: "busy" | "noanswer";
+  /** A greeting's type, as the store says it (see `greetingHeader`); none: an untyped greeting. */
+  greetingType?: LabGreetingType;
+  /**
+   * Whether the type is also in an `X-Greeting-Type` header (and the file name); false: only the
+   * subject's words say it — stores differ, and some say nothing at all.
+   */
+  greetingHeader?: boolean;
   /** A text/plain part before the audio. */
   comment?: string;
   /** Forwarded or replied-to message embedded as message/rfc822. */
@@ -60,6 +66,9 @@ export interface VoicemailSpec {
   inReplyTo?: string;
   flags: string[];
 }
+
+/** Greeting types the lab seeds. */
+export type LabGreetingType = "busy" | "noanswer" | "extended-absence";
 
 /** Reads a generated clip's bytes. */
 export type AudioSource = (req: ClipRequest) => Uint8Array;
@@ -280,20 +289,48 @@ export function planMailbox(mailbox: string, opts: PlanOptions): VoicemailSpec[]
   inbox.forEach((m, k) => {
     m.date = new Date(opts.now.getTime() - (inbox.length - k) * stepMs);
   });
-  const greeting = (type: "busy" | "noanswer", k: number): VoicemailSpec => ({
+  // Four greetings, each telling its type another way: a header and the subject (busy, no
+  // answer), the subject's words only (extended absence), or nothing at all.
+  const greeting = (
+    k: number,
+    g: { subject: string; text: string; type?: LabGreetingType; header?: boolean },
+  ): VoicemailSpec => ({
     ...base(20 + k, to),
     folder: GREETINGS_FOLDER,
     kind: "greeting",
     encoding: "gsm",
-    subject: type === "busy" ? "Greeting: busy" : "Greeting: no answer",
-    text: type === "busy"
-      ? `Hello, you have reached ${to.name}. I am on the other line, please leave a message.`
-      : `Hi, this is ${to.name}. I cannot take your call right now. Leave a message after the tone.`,
-    greetingType: type,
+    subject: g.subject,
+    text: g.text,
+    greetingType: g.type,
+    greetingHeader: g.header ?? false,
     date: new Date(opts.now.getTime() - (40 + i + k) * 86_400_000),
     flags: ["\\Seen"],
   });
-  return [...inbox, greeting("busy", 0), greeting("noanswer", 1)];
+  return [
+    ...inbox,
+    greeting(0, {
+      subject: "Greeting: busy",
+      text: `Hello, you have reached ${to.name}. I am on the other line, please leave a message.`,
+      type: "busy",
+      header: true,
+    }),
+    greeting(1, {
+      subject: "Greeting: no answer",
+      text:
+        `Hi, this is ${to.name}. I cannot take your call right now. Leave a message after the tone.`,
+      type: "noanswer",
+      header: true,
+    }),
+    greeting(2, {
+      subject: "Extended absence greeting",
+      text: `This is ${to.name}. I am away until the end of the month and will not hear messages.`,
+      type: "extended-absence",
+    }),
+    greeting(3, {
+      subject: "Greeting",
+      text: `You have reached the voicemail of ${to.name}. Please leave a message.`,
+    }),
+  ];
 }
 
 /** Simple voice messages (for tests that need N messages or a big one). */
@@ -478,7 +515,11 @@ export function renderVoicemail(spec: VoicemailSpec, audio: AudioSource): Render
     audio({ text: spec.text, encoding: spec.encoding, seconds: spec.seconds }),
     spec.audioType,
     "Voice-Message",
-    spec.kind === "greeting" ? `greeting-${spec.greetingType}.wav` : "message.wav",
+    spec.kind !== "greeting"
+      ? "message.wav"
+      : spec.greetingType && spec.greetingHeader
+      ? `greeting-${spec.greetingType}.wav`
+      : "greeting.wav",
   );
   parts.push(main.part);
   if (spec.spokenName) {
@@ -509,7 +550,9 @@ export function renderVoicemail(spec: VoicemailSpec, audio: AudioSource): Render
   if (spec.urgent === "priority") headers.push("Priority: urgent");
   if (spec.private) headers.push("Sensitivity: Private");
   if (spec.broadcast) headers.push(`${BROADCAST_HEADER.header}: ${BROADCAST_HEADER.value}`);
-  if (spec.greetingType) headers.push(`X-Greeting-Type: ${spec.greetingType}`);
+  if (spec.greetingType && spec.greetingHeader) {
+    headers.push(`X-Greeting-Type: ${spec.greetingType}`);
+  }
   const body = multipart(
     contentType,
     parts,

@@ -14,6 +14,7 @@ import {
   packageName,
   type ReleaseTarget,
   shellLauncher,
+  V8_FLAGS,
 } from "./launchers.ts";
 
 /** What one release build is asked to do. */
@@ -155,6 +156,7 @@ async function compileExecutable(
     "-A",
     "--unstable-kv",
     "--no-check=remote",
+    V8_FLAGS,
     "--target",
     target.triple,
     "-o",

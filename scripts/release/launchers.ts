@@ -50,9 +50,19 @@ export function hostTarget(): ReleaseTarget | null {
   return null;
 }
 
+/**
+ * V8's heap limits for the appliance, passed by the launchers and baked into the executable
+ * (`deno compile --v8-flags`). Measured (README, "Performance"): V8's defaults let a copy's
+ * garbage — message bodies and the buffers that read them — pile up to ~180 MB of RSS for the
+ * 200 × 25 initial copy; a young generation of 2 MB per semi-space and an old-space cap collect
+ * it early (~120 MB) for a few percent more CPU. The old-space cap sits above the whole process's
+ * 300 MB budget at 10,000 mailboxes (issue #17), so it only ever makes V8 collect sooner.
+ */
+export const V8_FLAGS = "--v8-flags=--max-semi-space-size=2,--max-old-space-size=512";
+
 // The runtime flags both launchers pass: everything the appliance needs, nothing from the
 // directory it is started in (no deno.json, no lock file), no update check, no chatter.
-const RUN_FLAGS = "run --allow-all --unstable-kv --no-config --no-lock --quiet";
+const RUN_FLAGS = `run --allow-all --unstable-kv --no-config --no-lock --quiet ${V8_FLAGS}`;
 
 /** The POSIX shell launcher (`vmirror`) of the Linux portable package. */
 export function shellLauncher(): string {

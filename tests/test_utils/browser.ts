@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * What the browser tests share: Debian's Chromium (installed on first use) with the flags this
  * closed network needs, the page sizes screenshots are taken at, the real appliance as a child
@@ -150,4 +151,39 @@ export class Screenshots {
     await page.setViewportSize(DESKTOP);
     this.shots.push(name);
   }
+}
+
+/**
+ * Runs in the page: every element with words of its own whose colour has less than 4.5:1
+ * contrast with the background it is drawn on (WCAG AA), as "selector: ratio" lines.
+ */
+export function lowContrastTexts(): string[] {
+  const rgb = (c: string) => {
+    const m = /rgba?\(([\d.]+), ([\d.]+), ([\d.]+)(?:, ([\d.]+))?\)/.exec(c);
+    return m ? { v: [+m[1], +m[2], +m[3]], a: m[4] === undefined ? 1 : +m[4] } : null;
+  };
+  const lum = (v: number[]) => {
+    const [r, g, b] = v.map((x) => x / 255).map((x) =>
+      x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4
+    );
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = (el: Element | null): number[] => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c && c.a > 0.5) return c.v;
+    }
+    return [255, 255, 255];
+  };
+  const out: string[] = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent!.trim());
+    const box = el.getBoundingClientRect();
+    if (!own || box.width < 2 || box.height < 2 || el.closest(".sr, .skip")) continue;
+    const fg = rgb(getComputedStyle(el).color)!.v;
+    const [a, b] = [lum(fg), lum(background(el))].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    if (ratio < 4.5) out.push(`${el.tagName.toLowerCase()}.${el.className}: ${ratio.toFixed(2)}`);
+  }
+  return out;
 }

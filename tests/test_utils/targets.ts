@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { ImapFlow } from "imapflow";
 import type { Config, SourceConfig } from "../../engine/config/mod.ts";
-import { resetCyrusMailbox } from "../../scripts/lab.ts";
+import { type CyrusInstance, resetCyrusMailbox } from "../../scripts/lab.ts";
+import type { LabCyrusServer } from "../../scripts/lab/types.ts";
 import { cyrusFolder, trustedClient } from "../../scripts/lab/cyrus.ts";
 import {
   appendRaw,
@@ -30,7 +31,7 @@ import {
 /** One kind of target under test. */
 export interface MirrorSide {
   /** The server or store, for test names. */
-  name: "dovecot" | "cyrus" | "files";
+  name: "dovecot" | "cyrus" | "cyrus-backup" | "files";
   /** An IMAP backup (a backup MSS: placeholders) or the file store. */
   kind: "imap" | "files";
   /** A config for a test whose scratch data lives in `dir`. */
@@ -104,12 +105,21 @@ export const filesSide: MirrorSide = {
 /** Both Dovecot-production targets (the suites that do not run per pairing use these). */
 export const SIDES: MirrorSide[] = [imapSide, filesSide];
 
-/** A trusted-server session on the lab's Cyrus acting for `mailbox` (created at first login). */
-export async function cyrusImap(mailbox: string): Promise<ImapFlow> {
+/** One of the lab's two Cyrus instances as lab.json describes it. */
+export function cyrusServer(instance: CyrusInstance = "cyrus"): LabCyrusServer {
+  return instance === "cyrus-backup" ? lab().cyrusBackup : lab().cyrus;
+}
+
+/** A trusted-server session on a lab Cyrus acting for `mailbox` (created at first login). */
+export async function cyrusImap(
+  mailbox: string,
+  instance: CyrusInstance = "cyrus",
+): Promise<ImapFlow> {
   const l = lab();
+  const server = cyrusServer(instance);
   return await trustedClient({
-    host: l.cyrus.host,
-    port: l.cyrus.port,
+    host: server.host,
+    port: server.port,
     trustedUser: l.trusted.user,
     trustedPassword: l.trusted.password,
   }, mailbox);
@@ -119,8 +129,9 @@ export async function cyrusImap(mailbox: string): Promise<ImapFlow> {
 export async function withCyrus<T>(
   mailbox: string,
   fn: (c: ImapFlow, folder: (name: string) => string) => Promise<T>,
+  instance: CyrusInstance = "cyrus",
 ): Promise<T> {
-  const client = await cyrusImap(mailbox);
+  const client = await cyrusImap(mailbox, instance);
   try {
     return await fn(client, cyrusFolder);
   } finally {
@@ -133,16 +144,27 @@ export async function withCyrus<T>(
  * What Cyrus holds for a mailbox, read-only (EXAMINE + BODY.PEEK), keyed by the configured
  * folder names (`Greetings`, read from `INBOX.Greetings`) so it compares with a Dovecot snapshot.
  */
-export async function cyrusSnapshot(mailbox: string, folders: string[]): Promise<Snapshot> {
-  return await withCyrus(mailbox, (client, folder) => snapshotOf(client, folders, folder));
+export async function cyrusSnapshot(
+  mailbox: string,
+  folders: string[],
+  instance: CyrusInstance = "cyrus",
+): Promise<Snapshot> {
+  return await withCyrus(
+    mailbox,
+    (client, folder) => snapshotOf(client, folders, folder),
+    instance,
+  );
 }
 
-/** Points a raw config's target (or source) at the lab's Cyrus. */
-function toCyrus(endpoint: Record<string, unknown>): void {
-  const l = lab();
-  endpoint.name = l.cyrus.name;
-  endpoint.host = l.cyrus.host;
-  endpoint.port = l.cyrus.port;
+/** Points a raw config's target (or source) at one of the lab's Cyrus instances. */
+export function toCyrus(
+  endpoint: Record<string, unknown>,
+  instance: CyrusInstance = "cyrus",
+): void {
+  const server = cyrusServer(instance);
+  endpoint.name = server.name;
+  endpoint.host = server.host;
+  endpoint.port = server.port;
 }
 
 /** The lab's Cyrus as the backup MSS. */
@@ -158,6 +180,28 @@ export const cyrusSide: MirrorSide = {
   wipe: (_config, mailbox) => resetCyrusMailbox(mailbox),
 };
 
+/**
+ * The lab's second Cyrus as the backup MSS (Cyrus → Cyrus): empty but for what tests mirror
+ * into it, with a `maxmessagesize` (lab.json `cyrusBackup.maxMessageSize`).
+ */
+export const cyrusBackupSide: MirrorSide = {
+  name: "cyrus-backup",
+  kind: "imap",
+  config: (dir, patch) =>
+    labConfig(dir, (raw) => {
+      toCyrus(raw.target as Record<string, unknown>, "cyrus-backup");
+      patch?.(raw);
+    }, "imap"),
+  read: (_config, mailbox, folders) => cyrusSnapshot(mailbox, folders, "cyrus-backup"),
+  wipe: (_config, mailbox) => resetCyrusMailbox(mailbox, { instance: "cyrus-backup" }),
+};
+
+/** Empties a scratch mailbox on both Cyrus instances. */
+async function resetCyrusScratch(mailbox: string): Promise<void> {
+  await resetCyrusMailbox(mailbox);
+  await resetCyrusMailbox(mailbox, { instance: "cyrus-backup" });
+}
+
 /** Production as the shared suite sees it: which server, read and changed directly. */
 export interface SourceSide {
   name: "dovecot" | "cyrus";
@@ -165,6 +209,8 @@ export interface SourceSide {
   patch(raw: Record<string, unknown>): void;
   /** What production holds (configured folder names). */
   snapshot(mailbox: string, folders: string[]): Promise<Snapshot>;
+  /** Empties a production mailbox: messages expunged, folders but INBOX deleted. */
+  wipe(mailbox: string): Promise<void>;
   /** A session acting for the mailbox; `folder` maps a configured folder name. */
   withImap<T>(
     mailbox: string,
@@ -177,7 +223,7 @@ export interface SourceSide {
     messages: { bytes: Uint8Array; flags?: string[]; date?: Date }[],
   ): Promise<number[]>;
   /**
-   * Empties a scratch mailbox everywhere (both Dovecots and Cyrus) and fills one folder of
+   * Empties a scratch mailbox everywhere (both Dovecots, both Cyrus) and fills one folder of
    * production with `count` variants of mailbox 4002's voicemail; returns their UIDs.
    */
   fill(mailbox: string, count: number, folder?: string): Promise<number[]>;
@@ -188,10 +234,11 @@ export const dovecotSource: SourceSide = {
   name: "dovecot",
   patch: () => {},
   snapshot: (mailbox, folders) => snapshot("prod", mailbox, folders),
+  wipe: (mailbox) => wipeMailbox("prod", mailbox),
   withImap: (mailbox, fn) => withImap("prod", mailbox, (c) => fn(c, (name) => name)),
   appendRaw: (mailbox, folder, messages) => appendRaw("prod", mailbox, folder, messages),
   fill: async (mailbox, count, folder) => {
-    await resetCyrusMailbox(mailbox);
+    await resetCyrusScratch(mailbox);
     return await fillScratch(mailbox, count, folder);
   },
 };
@@ -200,8 +247,9 @@ export const dovecotSource: SourceSide = {
 export const cyrusSource: SourceSide = {
   name: "cyrus",
   patch: (raw) => toCyrus(raw.source as Record<string, unknown>),
-  snapshot: cyrusSnapshot,
-  withImap: withCyrus,
+  snapshot: (mailbox, folders) => cyrusSnapshot(mailbox, folders),
+  wipe: (mailbox) => resetCyrusMailbox(mailbox),
+  withImap: (mailbox, fn) => withCyrus(mailbox, fn),
   appendRaw: (mailbox, folder, messages) =>
     withCyrus(mailbox, async (client, map) => {
       const name = map(folder);
@@ -218,7 +266,7 @@ export const cyrusSource: SourceSide = {
     }),
   fill: async (mailbox, count, folder = "INBOX") => {
     await scratchMailbox(mailbox);
-    await resetCyrusMailbox(mailbox);
+    await resetCyrusScratch(mailbox);
     const seeded = await cyrusSnapshot("4002", ["INBOX"]);
     const pool = seeded.folders.INBOX.messages.filter((m) => !isBroadcast(m.bytes));
     return await cyrusSource.appendRaw(
@@ -245,15 +293,15 @@ export interface Pairing {
   /** Scratch mailboxes of its tests (distinct per pairing: the servers are shared). */
   scratch: { changes: string; uidValidity: string };
   /**
-   * Seeded mailboxes the first test mirrors. The lab's one Cyrus is also a backup (its
+   * Seeded mailboxes the first test mirrors. The lab's seeded Cyrus is also a backup (its
    * 4001–4003 are wiped and mirrored into), so as production it offers 4004–4006.
    */
   seeded: string[];
 }
 
 /**
- * Every pairing the shared acceptance suite runs for. Cyrus → Cyrus needs a second Cyrus
- * instance (the lab runs one: a mailbox cannot be its own mirror).
+ * Every pairing the shared acceptance suite runs for. Cyrus → Cyrus mirrors the seeded Cyrus
+ * into the lab's second, empty one (a mailbox cannot be its own mirror).
  */
 export const PAIRINGS: Pairing[] = [
   {
@@ -289,6 +337,13 @@ export const PAIRINGS: Pairing[] = [
     source: cyrusSource,
     target: filesSide,
     scratch: { changes: "7706", uidValidity: "7707" },
+    seeded: ["4004", "4005", "4006"],
+  },
+  {
+    name: "cyrus→cyrus",
+    source: cyrusSource,
+    target: cyrusBackupSide,
+    scratch: { changes: "7708", uidValidity: "7709" },
     seeded: ["4004", "4005", "4006"],
   },
 ];

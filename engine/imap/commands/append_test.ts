@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
-import { append, appendMany, bytesItem, fileLiteral } from "./append.ts";
+import {
+  append,
+  appendLimit,
+  appendMany,
+  bytesItem,
+  fileLiteral,
+  isTooBig,
+  refusedForSize,
+  TooBigError,
+} from "./append.ts";
 import { fakeRunner } from "./fake_runner.ts";
+import { ImapError } from "../flow.ts";
 
 const enc = new TextEncoder();
 const date = new Date("2026-03-02T07:08:09Z");
@@ -48,4 +58,56 @@ Deno.test("fileLiteral() streams exactly its size and fails on a short file", as
   } finally {
     await Deno.remove(path);
   }
+});
+
+Deno.test("refusedForSize() tells a refusal for size from other APPEND failures", () => {
+  // Cyrus 3.6 with maxmessagesize (seen in the lab).
+  assert.equal(refusedForSize("NO [TOOBIG] Message size exceeds fixed limit"), true);
+  // Dovecot: a literal over its APPENDLIMIT; quota_max_mail_size.
+  assert.equal(refusedForSize("NO [TOOBIG] Mail size is too large"), true);
+  assert.equal(
+    refusedForSize(
+      "NO [LIMIT] Mail size is larger than the maximum size allowed by server configuration",
+    ),
+    true,
+  );
+  // A full mailbox, a limit that is not about size, malformed commands, other refusals: no.
+  assert.equal(refusedForSize("NO [OVERQUOTA] Quota exceeded (mailbox for user is full)"), false);
+  assert.equal(refusedForSize("NO [LIMIT] Too many open mailboxes"), false);
+  assert.equal(refusedForSize("BAD [TOOBIG] Literal size exceeds fixed limit"), false);
+  assert.equal(refusedForSize("NO [TRYCREATE] Mailbox does not exist"), false);
+  assert.equal(refusedForSize("NO Message size exceeds fixed limit"), false);
+  assert.equal(refusedForSize("OK [APPENDUID 7 12] done"), false);
+});
+
+Deno.test("append() and appendMany() throw TooBigError for a refusal for size", async () => {
+  const refusal = "NO [TOOBIG] Message size exceeds fixed limit";
+  const f = fakeRunner([], [{ answer: refusal }, { answer: refusal }, {
+    answer: "NO [OVERQUOTA] full",
+  }]);
+  const item = bytesItem(enc.encode("hi"), [], date);
+  const e = await append(f.runner, "INBOX", item).catch((e) => e);
+  assert.ok(e instanceof TooBigError && e.answer === refusal, String(e));
+  assert.ok(isTooBig(new Error("Cannot append", { cause: e })), "found through a cause");
+  await assert.rejects(appendMany(f.runner, "INBOX", [item, item]), TooBigError);
+  const other = await append(f.runner, "INBOX", item).catch((e) => e);
+  assert.ok(!(other instanceof TooBigError) && !isTooBig(other), String(other));
+  assert.match(String(other), /APPEND failed: NO \[OVERQUOTA\] full/);
+});
+
+Deno.test("appendLimit() reads RFC 7889's APPENDLIMIT from the capabilities", () => {
+  assert.equal(appendLimit(["IMAP4REV1", "LITERAL+", "APPENDLIMIT=1048576"]), 1048576);
+  assert.equal(appendLimit(["IMAP4REV1", "APPENDLIMIT"]), null);
+  assert.equal(appendLimit([]), null);
+});
+
+Deno.test("a refusal for size is no transient failure, whatever its wording says of limits", () => {
+  const e = new ImapError(
+    "mss-cyrus",
+    "4021",
+    'append to "INBOX"',
+    new TooBigError("NO [TOOBIG] Message size exceeds fixed limit"),
+  );
+  assert.equal(e.transient, false);
+  assert.equal(new ImapError("mss", "4021", "x", new Error("NO [LIMIT] busy")).transient, true);
 });

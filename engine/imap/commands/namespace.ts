@@ -1,21 +1,18 @@
 /**
- * NAMESPACE (RFC 2342) and the folder-name mapping it allows: vmirror's configs name folders
- * as a Dovecot with `separator = /` and an empty prefix shows them ("INBOX", "Greetings",
- * "Archive/2024"); a server whose personal namespace differs gets them translated. Cyrus: its
- * classic namespace (`altnamespace: no`, `unixhierarchysep: no`, what many deployed stores still
- * run) puts personal folders below "INBOX." with "." between levels, so "Greetings" is
- * "INBOX.Greetings" there.
+ * NAMESPACE (RFC 2342) and the folder-name mapping it allows (folder_names.ts): vmirror's
+ * configs name folders as a Dovecot with `separator = /` and an empty prefix shows them
+ * ("INBOX", "Greetings", "Archive/2024"); a server whose personal namespace differs gets them
+ * translated. Cyrus: its classic namespace (`altnamespace: no`, `unixhierarchysep: no`, what many
+ * deployed stores still run) puts personal folders below "INBOX." with "." between levels, so
+ * "Greetings" is "INBOX.Greetings" there.
  * @module
  */
 import type { Runner } from "../command.ts";
+import { type PersonalNamespace, serverFolder } from "../folder_names.ts";
 import { isOk } from "../parse.ts";
 
-/** The personal namespace: its prefix (e.g. "" or "INBOX.") and hierarchy delimiter. */
-export interface PersonalNamespace {
-  prefix: string;
-  /** null: a flat server without hierarchy. */
-  delimiter: string | null;
-}
+// The mapping itself is shared with the imapflow clients (folder_names.ts).
+export { type PersonalNamespace, serverFolder };
 
 /** The first personal namespace of a `* NAMESPACE` response, or null (none, or not one). */
 export function parseNamespace(text: string): PersonalNamespace | null {
@@ -33,17 +30,4 @@ export async function namespace(runner: Runner): Promise<PersonalNamespace | nul
     out = parseNamespace(r.text) ?? out;
   });
   return isOk(done) ? out : null;
-}
-
-/**
- * A configured folder name → the server's name for it in namespace `ns`: INBOX stays INBOX, a
- * name that already carries the prefix is the server's own (configs written in its terms keep
- * working), others get the prefix and the server's delimiter between levels.
- */
-export function serverFolder(name: string, ns: PersonalNamespace | null): string {
-  if (!ns || name.toUpperCase() === "INBOX") return name;
-  if (ns.prefix === "" && (ns.delimiter === "/" || ns.delimiter === null)) return name;
-  if (ns.prefix && name.toUpperCase().startsWith(ns.prefix.toUpperCase())) return name;
-  const levels = ns.delimiter ? name.split("/").join(ns.delimiter) : name;
-  return ns.prefix + levels;
 }
