@@ -20,6 +20,7 @@ export type WireWait = "answer" | "send" | "TLS handshake";
 
 const READ_BYTES = 65536;
 const PARKED_READ_BYTES = 1024;
+const EMPTY = new Uint8Array(0);
 
 /**
  * One connection's bytes under deadlines. Each exchange starts with {@link ImapWire.begin}: any
@@ -30,7 +31,7 @@ const PARKED_READ_BYTES = 1024;
  */
 export class ImapWire {
   #conn: WireConn;
-  #buf = new Uint8Array(0);
+  #buf = EMPTY;
   #quietMs: number;
   #deadline = Infinity;
   #dead: Error | null = null;
@@ -74,6 +75,9 @@ export class ImapWire {
       literals.push(await this.#readLiteral(Number(lit[1])));
       text += "\u0000";
     }
+    // A consumed view would keep its whole read chunk (64 KiB) alive while the session waits:
+    // ten thousand parked sessions held 640 MB that way.
+    if (!this.#buf.length) this.#buf = EMPTY;
     return { text, literals };
   }
 
@@ -133,7 +137,7 @@ export class ImapWire {
     const out = new Uint8Array(n);
     out.set(this.#buf);
     let off = this.#buf.length;
-    this.#buf = new Uint8Array(0);
+    this.#buf = EMPTY;
     while (off < n) off += await this.#read(out.subarray(off));
     return out;
   }

@@ -153,11 +153,11 @@ export const LAB_MODEL: SiteModel = {
   folders: 2,
   syncSeconds: 60,
   changePassSeconds: 0.12,
-  steadyPerMailboxSeconds: 0.01,
+  steadyPerMailboxSeconds: 0.005,
   coldPerMailboxSeconds: 0.05,
   notifyDelaySeconds: 0.5,
-  baseRssMb: 120,
-  sessionRssMb: 0.02,
+  baseRssMb: 180,
+  sessionRssMb: 0.012,
 };
 
 function main(): void {
