@@ -19,7 +19,7 @@ export type WireConn = Pick<Deno.Conn, "read" | "write" | "close">;
 export type WireWait = "answer" | "send" | "TLS handshake";
 
 const READ_BYTES = 65536;
-const PARKED_READ_BYTES = 1024;
+const PARKED_READ_BYTES = 256;
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -143,8 +143,8 @@ export class ImapWire {
   }
 
   async #fill(): Promise<void> {
-    // A parked session (no deadline) waits with a small buffer: a thousand of them waiting with
-    // 64 KiB each would hold 64 MB for the few bytes of a pushed STATUS.
+    // A parked session (no deadline) waits with a small buffer: ten thousand of them waiting with
+    // 64 KiB each would hold 640 MB for the few bytes of a pushed STATUS.
     const chunk = new Uint8Array(this.#quietMs === Infinity ? PARKED_READ_BYTES : READ_BYTES);
     const n = await this.#read(chunk);
     if (!this.#buf.length) {

@@ -23,16 +23,19 @@ export interface ParkOptions {
   seen?: Map<string, FolderStatus | null>;
 }
 
+const NO_NAMES: ReadonlyMap<string, string> = new Map();
+
 interface Parked {
   session: ImapSession;
   lastActive: number;
   /** Server folder name → configured folder name (pushes name folders the server's way). */
-  names: Map<string, string>;
+  names: ReadonlyMap<string, string>;
 }
 
 /** Parked production sessions of one source, at most `max`. */
 export class SourceSessions {
   #parked = new Map<string, Parked>();
+  #names: Map<string, string> | null = null;
   #closed = false;
 
   /**
@@ -122,7 +125,7 @@ export class SourceSessions {
       const parked: Parked = {
         session,
         lastActive: opts.active ? Date.now() : 0,
-        names: new Map(),
+        names: NO_NAMES,
       };
       if (this.onChange && session.has("NOTIFY")) await this.#listen(mailbox, parked, opts.seen);
       if (this.#closed) throw new Error("closed meanwhile");
@@ -151,9 +154,13 @@ export class SourceSessions {
     parked: Parked,
     seen: Map<string, FolderStatus | null> | undefined,
   ): Promise<void> {
-    for (const f of this.source.folders) {
-      parked.names.set(await parked.session.serverName(f), f);
+    // One map for every session: the names come from the server's namespace, not the mailbox.
+    if (!this.#names) {
+      const names = new Map<string, string>();
+      for (const f of this.source.folders) names.set(await parked.session.serverName(f), f);
+      this.#names = names;
     }
+    parked.names = this.#names;
     const ring = () => this.onChange?.(mailbox);
     const initial = await parked.session.listen(
       (push) => {
@@ -188,7 +195,7 @@ export class SourceSessions {
  */
 export function changedSince(
   initial: StatusPush[],
-  names: Map<string, string>,
+  names: ReadonlyMap<string, string>,
   seen: Map<string, FolderStatus | null>,
 ): boolean {
   for (const push of initial) {
