@@ -66,3 +66,35 @@ Deno.test({
     assert.equal(boxes.filter((m) => (left.get(m) ?? 0) > 0).length, 0);
   },
 });
+
+Deno.test({
+  name: "passes running at once never park more than persistentSessions between them",
+  async fn() {
+    const boxes = ["7354", "7355", "7356", "7357", "7358", "7359"];
+    const seed = (await snapshot("prod", "4002", ["INBOX"])).folders.INBOX.messages[0].bytes;
+    for (const [i, m] of boxes.entries()) {
+      await scratchMailbox(m);
+      await appendRaw("prod", m, "INBOX", [{ bytes: variant(seed, 30 + i) }]);
+    }
+    const dir = await Deno.makeTempDir({ prefix: "vmirror-sessions-" });
+    const config = await labConfig(dir, (raw) => {
+      raw.limits = { concurrency: 6 };
+    });
+    const state = await openState(join(dir, "state.kv"));
+    const sessions = new SourceSessions(config.source, 3, () => {});
+    try {
+      for (let pass = 0; pass < 2; pass++) {
+        const s = await runSync(config, state, { mailboxes: boxes, sessions });
+        assert.equal(s.failed, 0);
+        assert.ok(sessions.size <= 3, `${sessions.size} parked`);
+        const open = await sessionsOf(lab());
+        const held = boxes.filter((m) => (open.get(m) ?? 0) > 0);
+        assert.ok(held.length <= 3, `sessions on the store: ${held}`);
+      }
+    } finally {
+      await sessions.close();
+      closeState(state);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

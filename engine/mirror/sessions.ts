@@ -27,7 +27,6 @@ const NO_NAMES: ReadonlyMap<string, string> = new Map();
 
 interface Parked {
   session: ImapSession;
-  lastActive: number;
   /** Server folder name → configured folder name (pushes name folders the server's way). */
   names: ReadonlyMap<string, string>;
 }
@@ -36,6 +35,11 @@ interface Parked {
 export class SourceSessions {
   #parked = new Map<string, Parked>();
   #names: Map<string, string> | null = null;
+  // When each mailbox last changed (kept across take and give, dropped with the mailbox).
+  #lastActive = new Map<string, number>();
+  // Places promised to sessions still being parked (their unselect and NOTIFY SET under way), so
+  // concurrent passes cannot park more than `max` between them.
+  #reserved = 0;
   #closed = false;
 
   /**
@@ -112,33 +116,34 @@ export class SourceSessions {
       await session.quit();
       return;
     }
-    if (this.#parked.size >= this.max) {
-      const victim = opts.active ? this.#longestQuiet() : null;
+    if (opts.active) this.#lastActive.set(mailbox, Date.now());
+    if (this.#parked.size + this.#reserved >= this.max) {
+      const victim = opts.active ? this.#longestQuiet(this.#lastActive.get(mailbox)!) : null;
       if (!victim) {
         await session.quit();
         return;
       }
       this.#drop(victim);
     }
+    this.#reserved++;
     try {
       await session.unselect();
-      const parked: Parked = {
-        session,
-        lastActive: opts.active ? Date.now() : 0,
-        names: NO_NAMES,
-      };
+      const parked: Parked = { session, names: NO_NAMES };
       if (this.onChange && session.has("NOTIFY")) await this.#listen(mailbox, parked, opts.seen);
       if (this.#closed) throw new Error("closed meanwhile");
       this.#parked.set(mailbox, parked);
     } catch (e) {
       log("debug", `Not keeping the session of mailbox "${mailbox}": ${(e as Error).message}`);
       await session.release();
+    } finally {
+      this.#reserved--;
     }
   }
 
   /** Logs out of the parked sessions of mailboxes not in `keep` (no longer subscribed). */
   retain(keep: Set<string>): void {
     for (const m of [...this.#parked.keys()]) if (!keep.has(m)) this.#drop(m);
+    for (const m of [...this.#lastActive.keys()]) if (!keep.has(m)) this.#lastActive.delete(m);
   }
 
   /** Logs out of every parked session. */
@@ -176,10 +181,15 @@ export class SourceSessions {
     if (seen && changedSince(initial, parked.names, seen)) queueMicrotask(ring);
   }
 
-  #longestQuiet(): string | null {
-    let best: [string, Parked] | null = null;
-    for (const e of this.#parked) if (!best || e[1].lastActive < best[1].lastActive) best = e;
-    return best?.[0] ?? null;
+  /** The parked mailbox that changed longest ago (never: first), if it changed before `than`. */
+  #longestQuiet(than: number): string | null {
+    let best: string | null = null;
+    let bestAt = Infinity;
+    for (const m of this.#parked.keys()) {
+      const at = this.#lastActive.get(m) ?? 0;
+      if (at < bestAt) [best, bestAt] = [m, at];
+    }
+    return bestAt < than ? best : null;
   }
 
   #drop(mailbox: string): void {

@@ -113,10 +113,9 @@ service imap {
 # connection. With the default each login costs ~10 ms of CPU, which on this 2-core lab is
 # shared with the client, so any client's throughput would measure the server's forks. (Reusing
 # imap processes too, its other advice, made auth-master lookups time out under the bench.)
+# VMIRROR_LAB_DOVECOT_LOGIN=default leaves Dovecot's own default (for the benchmark's second run).
 service imap-login {
-  service_count = 0
-  process_min_avail = 2
-  inet_listener imap {
+${loginTuning()}  inet_listener imap {
     address = 127.0.0.1
     port = ${p.imap}
   }
@@ -127,6 +126,21 @@ service imap-login {
   }
 }
 `;
+}
+
+/**
+ * The imap-login tuning lines: Dovecot's high-performance mode, unless
+ * `VMIRROR_LAB_DOVECOT_LOGIN=default` asks for its default (a process per login).
+ */
+function loginTuning(): string {
+  const mode = Deno.env.get("VMIRROR_LAB_DOVECOT_LOGIN") ?? "high-performance";
+  if (mode === "default") return "";
+  if (mode !== "high-performance") {
+    throw new LabError(
+      `VMIRROR_LAB_DOVECOT_LOGIN="${mode}": expected "default" or "high-performance"`,
+    );
+  }
+  return "  service_count = 0\n  process_min_avail = 2\n";
 }
 
 /** One passwd-file line. */
