@@ -10,13 +10,11 @@
 
 import { join } from "node:path";
 import type { ImapFlow } from "imapflow";
-import { REPO_DIR } from "../lab/paths.ts";
 import type { LabInfo } from "../lab/types.ts";
 import { sleep } from "../lab/util.ts";
-import { freePort, peakRssOf, sessionsOf } from "./proc.ts";
+import { peakRssOf, sessionsOf } from "./proc.ts";
 import { closeSession, firstMessage, labSession, withMessageId } from "./imap.ts";
-import type { VmirrorSetup } from "./vmirror.ts";
-import { vmirrorArgs } from "./vmirror.ts";
+import { startServe, type VmirrorSetup } from "./vmirror.ts";
 
 /** What the run measured (milliseconds, sorted). */
 export interface LagResult {
@@ -78,21 +76,10 @@ export async function measureLag(
   const serveSetup = { config, data: setup.data };
   const template = await firstMessage(lab, "prod", mailboxes[0]);
 
-  const port = freePort();
   const logFile = join(opts.dir, "serve-lag.log");
   const t0 = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: vmirrorArgs(serveSetup, "serve", ["--listen", `127.0.0.1:${port}`]),
-    cwd: REPO_DIR,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output = Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-  ]).catch(() => ["", ""]);
-  opts.log(`bench: lag: vmirror serve (pid ${child.pid}), log "${logFile}"`);
+  const serve = startServe(serveSetup);
+  opts.log(`bench: lag: vmirror serve (pid ${serve.pid}), log "${logFile}"`);
 
   const added: number[] = [];
   const flagged: number[] = [];
@@ -172,23 +159,9 @@ export async function measureLag(
       }
     };
     await Promise.all(Array.from({ length: opts.workers }, worker));
-    rss = peakRssOf(child.pid);
+    rss = peakRssOf(serve.pid);
   } finally {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // gone
-    }
-    const exited = await Promise.race([
-      child.status.then(() => true),
-      sleep(30_000).then(() => false),
-    ]);
-    if (!exited) {
-      child.kill("SIGKILL");
-      await child.status;
-    }
-    const [out, err] = await output;
-    await Deno.writeTextFile(logFile, out + err);
+    await serve.stop({ graceMs: 30_000, logFile, log: opts.log });
   }
   const sorted = (a: number[]) => a.sort((x, y) => x - y);
   return {

@@ -8,14 +8,13 @@
 import { join } from "node:path";
 import type { ImapFlow } from "imapflow";
 import { seedMailbox } from "../lab.ts";
-import { REPO_DIR } from "../lab/paths.ts";
 import type { LabInfo } from "../lab/types.ts";
 import { pool, sleep } from "../lab/util.ts";
-import { freePort, peakRssOf, sessionsOf } from "./proc.ts";
+import { peakRssOf, sessionsOf } from "./proc.ts";
 import { ArrivalWatcher, closeSession, firstMessage, labSession, withMessageId } from "./imap.ts";
 import type { BenchPlan } from "./setup.ts";
 import { wipe } from "./setup.ts";
-import { subscribe, vmirrorArgs, writeVmirrorConfig } from "./vmirror.ts";
+import { startServe, subscribe, writeVmirrorConfig } from "./vmirror.ts";
 
 /** What the latency run measured (milliseconds). */
 export interface LatencyResult {
@@ -85,21 +84,11 @@ export async function measureLatency(
     appenders.set(m, await labSession(lab, "prod", m));
   });
 
-  const port = freePort();
   const logFile = join(opts.dir, "serve.log");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: vmirrorArgs(setup, "serve", ["--listen", `127.0.0.1:${port}`]),
-    cwd: REPO_DIR,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  // Kept in memory, written out when serve has stopped.
-  const output = Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-  ]).catch(() => ["", ""]);
-  log(`bench: latency: vmirror serve (pid ${child.pid}) on 127.0.0.1:${port}, log "${logFile}"`);
+  const serve = startServe(setup);
+  log(
+    `bench: latency: vmirror serve (pid ${serve.pid}) on 127.0.0.1:${serve.port}, log "${logFile}"`,
+  );
 
   let serveRss = NaN;
   let idleSessions = 0;
@@ -166,24 +155,9 @@ export async function measureLatency(
       );
     }
     await Promise.all(pollWaits);
-    serveRss = peakRssOf(child.pid);
+    serveRss = peakRssOf(serve.pid);
   } finally {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    const exited = await Promise.race([
-      child.status.then(() => true),
-      sleep(20_000).then(() => false),
-    ]);
-    if (!exited) {
-      log(`bench: latency: vmirror serve did not stop within 20 s of SIGTERM; killing it`);
-      child.kill("SIGKILL");
-      await child.status;
-    }
-    const [out, err] = await output;
-    await Deno.writeTextFile(logFile, out + err);
+    await serve.stop({ logFile, log });
     await Promise.all([...watchers.values()].map((w) => w.close()));
     await Promise.all([...appenders.values()].map((c) => closeSession(c)));
   }

@@ -12,12 +12,11 @@ import { join } from "node:path";
 import type { LabInfo } from "../lab/types.ts";
 import { lookupUser, pool, sleep } from "../lab/util.ts";
 import { firstMessage, withMessageId } from "./imap.ts";
-import { cpuOf, freePort } from "./proc.ts";
+import { cpuOf } from "./proc.ts";
 import { measureLag } from "./lag.ts";
 import { percentile } from "./latency.ts";
 import { dovecotOf, ensureLogins, inboxStatus, wipe } from "./setup.ts";
-import { subscribe, syncOnce, vmirrorArgs, writeVmirrorConfig } from "./vmirror.ts";
-import { REPO_DIR } from "../lab/paths.ts";
+import { startServe, subscribe, syncOnce, writeVmirrorConfig } from "./vmirror.ts";
 
 /** Options of {@linkcode runScale}. */
 export interface ScaleOptions {
@@ -116,20 +115,14 @@ async function idleCpuPerHour(
   seconds: number,
   log: (s: string) => void,
 ): Promise<{ cpuSecondsPerHour: number; warmUp: number }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: vmirrorArgs(setup, "serve", ["--listen", `127.0.0.1:${freePort()}`]),
-    cwd: REPO_DIR,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const serve = startServe(setup);
   try {
     // Until the first pass has parked the sessions: CPU stops climbing fast.
     const t0 = performance.now();
-    let last = cpuOf(child.pid);
+    let last = cpuOf(serve.pid);
     for (;;) {
       await sleep(5000);
-      const now = cpuOf(child.pid);
+      const now = cpuOf(serve.pid);
       if (now - last < 0.2 || performance.now() - t0 > 600_000) break;
       last = now;
     }
@@ -137,13 +130,12 @@ async function idleCpuPerHour(
     log(
       `bench: scale: serve idle after ${warmUp.toFixed(0)} s; measuring ${seconds} s of idle CPU`,
     );
-    const c0 = cpuOf(child.pid);
+    const c0 = cpuOf(serve.pid);
     await sleep(seconds * 1000);
-    const used = cpuOf(child.pid) - c0;
+    const used = cpuOf(serve.pid) - c0;
     return { cpuSecondsPerHour: (used * 3600) / seconds, warmUp };
   } finally {
-    child.kill("SIGTERM");
-    await child.status;
+    await serve.stop();
   }
 }
 

@@ -7,7 +7,9 @@
 import { join } from "node:path";
 import { REPO_DIR } from "../lab/paths.ts";
 import type { LabInfo } from "../lab/types.ts";
+import { sleep } from "../lab/util.ts";
 import { assertOk, measure, type Measured } from "./measure.ts";
+import { freePort } from "./proc.ts";
 import { V8_FLAGS } from "../release/launchers.ts";
 
 /** Where one vmirror instance of the benchmark keeps its config and state. */
@@ -128,4 +130,53 @@ export async function startupCost(): Promise<Measured> {
       cwd: REPO_DIR,
     }),
   );
+}
+
+/** A running `vmirror serve` of the benchmark, its output kept in memory until it stops. */
+export interface RunningServe {
+  pid: number;
+  port: number;
+  /** SIGTERM, then SIGKILL after `graceMs`; writes the output to `logFile` when given. */
+  stop(opts?: { graceMs?: number; logFile?: string; log?: (s: string) => void }): Promise<void>;
+}
+
+/** Starts `vmirror serve` over `setup` on a free loopback port. */
+export function startServe(setup: VmirrorSetup): RunningServe {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: vmirrorArgs(setup, "serve", ["--listen", `127.0.0.1:${port}`]),
+    cwd: REPO_DIR,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]).catch(() => ["", ""]);
+  return {
+    pid: child.pid,
+    port,
+    async stop(opts = {}) {
+      const graceMs = opts.graceMs ?? 20_000;
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      const exited = await Promise.race([
+        child.status.then(() => true),
+        sleep(graceMs).then(() => false),
+      ]);
+      if (!exited) {
+        opts.log?.(
+          `bench: vmirror serve did not stop within ${graceMs / 1000} s of SIGTERM; killing it`,
+        );
+        child.kill("SIGKILL");
+        await child.status;
+      }
+      const [out, err] = await output;
+      if (opts.logFile) await Deno.writeTextFile(opts.logFile, out + err);
+    },
+  };
 }
