@@ -62,13 +62,7 @@ export async function snapshot(
   mailbox: string,
   folders: string[],
 ): Promise<Snapshot> {
-  const client = await labImap(side, mailbox);
-  try {
-    return await snapshotOf(client, folders);
-  } finally {
-    await client.logout().catch(() => {});
-    client.close();
-  }
+  return await withImap(side, mailbox, (client) => snapshotOf(client, folders));
 }
 
 /**
@@ -119,8 +113,7 @@ export function messageIdOf(bytes: Uint8Array): string | null {
 
 /** Empties a mailbox on one side: every message of every folder, and folders but INBOX. */
 export async function wipeMailbox(side: "prod" | "backup", mailbox: string): Promise<void> {
-  const client = await labImap(side, mailbox);
-  try {
+  await withImap(side, mailbox, async (client) => {
     for (const f of await client.list()) {
       if (f.path.toUpperCase() === "INBOX") {
         const box = await client.mailboxOpen("INBOX");
@@ -129,10 +122,7 @@ export async function wipeMailbox(side: "prod" | "backup", mailbox: string): Pro
         await client.mailboxDelete(f.path);
       }
     }
-  } finally {
-    await client.logout().catch(() => {});
-    client.close();
-  }
+  });
 }
 
 /** Appends raw messages to a folder (creating it); returns the UIDs. */
@@ -142,9 +132,8 @@ export async function appendRaw(
   folder: string,
   messages: { bytes: Uint8Array; flags?: string[]; date?: Date }[],
 ): Promise<number[]> {
-  const client = await labImap(side, mailbox);
-  const uids: number[] = [];
-  try {
+  return await withImap(side, mailbox, async (client) => {
+    const uids: number[] = [];
     if (folder.toUpperCase() !== "INBOX") {
       const existing = new Set((await client.list()).map((f) => f.path));
       if (!existing.has(folder)) await client.mailboxCreate(folder);
@@ -153,11 +142,8 @@ export async function appendRaw(
       const res = await client.append(folder, m.bytes, m.flags ?? [], m.date ?? new Date());
       if (res && res.uid) uids.push(res.uid);
     }
-  } finally {
-    await client.logout().catch(() => {});
-    client.close();
-  }
-  return uids;
+    return uids;
+  });
 }
 
 /** Runs `fn` with a session on one side (for flag changes and deletions made by "users"). */
@@ -166,7 +152,14 @@ export async function withImap<T>(
   mailbox: string,
   fn: (c: ImapFlow) => Promise<T>,
 ): Promise<T> {
-  const client = await labImap(side, mailbox);
+  return await withClient(await labImap(side, mailbox), fn);
+}
+
+/** Runs `fn` with an open client, then logs out and closes it, whatever `fn` did. */
+export async function withClient<T>(
+  client: ImapFlow,
+  fn: (c: ImapFlow) => Promise<T>,
+): Promise<T> {
   try {
     return await fn(client);
   } finally {

@@ -25,6 +25,7 @@ import {
   snapshotOf,
   variant,
   wipeMailbox,
+  withClient,
   withImap,
 } from "./lab.ts";
 
@@ -131,13 +132,7 @@ export async function withCyrus<T>(
   fn: (c: ImapFlow, folder: (name: string) => string) => Promise<T>,
   instance: CyrusInstance = "cyrus",
 ): Promise<T> {
-  const client = await cyrusImap(mailbox, instance);
-  try {
-    return await fn(client, cyrusFolder);
-  } finally {
-    await client.logout().catch(() => {});
-    client.close();
-  }
+  return await withClient(await cyrusImap(mailbox, instance), (c) => fn(c, cyrusFolder));
 }
 
 /**
