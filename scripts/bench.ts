@@ -1,12 +1,14 @@
 /**
  * `deno task bench`: vmirror against mbsync (isync, one-way Pull, `CopyArrivalDate yes`) on the
  * same lab data in the same run — the initial copy of 200 mailboxes × 25 voicemails and a
- * no-change pass over 1,000 mailboxes — plus new-message → mirrored latency of `vmirror serve`.
+ * no-change pass over 1,000 mailboxes (with logins, and on kept sessions), the initial copy
+ * against the store's floor, the lag of changes over 1,000 mailboxes, the file store against
+ * rsync --fsync (scripts/bench/files.ts) — plus new-message → mirrored latency of `vmirror serve`.
  * Results go to stdout as a table; progress to stderr.
  *
  * Options: `--concurrency N` (vmirror's `limits.concurrency`, default 8), `--repeat N` (timed
  * runs per scenario and tool, the median is reported; default 3), `--samples N` (latency
- * messages, default 50), `--skip-latency`. The lab is the one `deno task lab` uses;
+ * messages, default 50), `--skip-latency`, `--skip-lag`, `--skip-files`. The lab is the one `deno task lab` uses;
  * `VMIRROR_LAB_DIR` and `VMIRROR_LAB_PORT_OFFSET` select another, which keeps the benchmark apart
  * from a test suite that resets the default lab. `scripts/bench/profile.ts` breaks the costs down.
  * @module
@@ -36,9 +38,10 @@ import { startupCost, subscribe, syncOnce, writeVmirrorConfig } from "./bench/vm
 import { measureSteady, type SteadyResult } from "./bench/steady.ts";
 import { type LagResult, measureLag } from "./bench/lag.ts";
 import { runScale } from "./bench/scale.ts";
+import { type FilesBenchResult, filesLines, measureFiles } from "./bench/files.ts";
 
 const USAGE =
-  "usage: deno task bench [--concurrency N] [--repeat N] [--samples N] [--skip-latency] [--lag-samples N] [--skip-lag] [--scale N [--sessions N]]";
+  "usage: deno task bench [--concurrency N] [--repeat N] [--samples N] [--skip-latency] [--lag-samples N] [--skip-lag] [--skip-files] [--scale N [--sessions N]]";
 
 /** Parsed command line. */
 interface BenchArgs {
@@ -48,6 +51,8 @@ interface BenchArgs {
   latency: boolean;
   lagSamples: number;
   lag: boolean;
+  /** The file store against rsync --fsync. */
+  files: boolean;
   /** `--scale N`: only the scale run over N mailboxes. */
   scale: number;
   sessions: number;
@@ -73,6 +78,7 @@ function parse(args: string[]): BenchArgs {
       "skip-latency": { type: "boolean", default: false },
       "lag-samples": { type: "string", default: "40" },
       "skip-lag": { type: "boolean", default: false },
+      "skip-files": { type: "boolean", default: false },
       scale: { type: "string", default: "0" },
       sessions: { type: "string", default: "1000" },
       help: { type: "boolean", short: "h" },
@@ -96,6 +102,7 @@ function parse(args: string[]): BenchArgs {
     latency: !values["skip-latency"],
     lagSamples: int("lag-samples", values["lag-samples"], 1, 1000),
     lag: !values["skip-lag"],
+    files: !values["skip-files"],
     scale: int("scale", values.scale, 0, 100000),
     sessions: int("sessions", values.sessions, 0, 100000),
   };
@@ -328,6 +335,18 @@ async function main(args: BenchArgs): Promise<number> {
     await verifyCounts(lab, "prod", plan.mailboxes, expectAll, "production after the lag run");
   }
 
+  // ---- the file store against rsync --fsync, 20 mailboxes × 100 -------------------------------
+  const files: FilesBenchResult | undefined = args.files
+    ? await measureFiles(lab, {
+      mailboxes: 20,
+      messages: 100,
+      concurrency: args.concurrency,
+      repeat: args.repeat,
+      servers: servers.slice(0, 1),
+      log: progress,
+    })
+    : undefined;
+
   // ---- latency ---------------------------------------------------------------------------------
   const latency = args.latency
     ? await measureLatency(lab, plan, {
@@ -458,6 +477,7 @@ async function main(args: BenchArgs): Promise<number> {
     out.push(line("flag change", lag.flagged));
     out.push(line("deletion", lag.deleted));
   }
+  if (files) out.push("", ...filesLines(files));
   if (latency) {
     const ms = (v: number | undefined) =>
       v !== undefined && Number.isFinite(v) ? `${v.toFixed(0)} ms` : "-";

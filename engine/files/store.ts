@@ -30,6 +30,7 @@ import {
 } from "./layout.ts";
 import { folderDirSpec, mailboxDirSpec, type MarkedDirSpec, visibleDirs } from "./read.ts";
 import { readCompleteMessage, readMeta } from "./meta.ts";
+import { isLocalFileSystem } from "./local_fs.ts";
 import { z } from "zod";
 import { isUnsupported, log, syncDir, writeFileAtomic, writeNewFile } from "../support/mod.ts";
 import type { StoredChainNode, StoredMessageMeta, StoredVoicePart } from "./meta.ts";
@@ -88,6 +89,10 @@ export class FileStoreError extends Error {
   }
 }
 
+// Above this, even a local disk is written asynchronously: a direct write of a large message
+// would hold up every other mailbox's I/O for its whole duration.
+const DIRECT_MAX_BYTES = 4 * 1024 * 1024;
+
 // How many UIDs a batch-mode folder reserves at once; a crash wastes at most this many.
 const UID_BLOCK = 64;
 
@@ -108,6 +113,11 @@ export interface FileTargetOptions {
    * append at a time.
    */
   batch?: boolean;
+  /**
+   * Stage a batch's files with direct (synchronous) calls: default on a local file system,
+   * never on a share (engine/files/local_fs.ts).
+   */
+  direct?: boolean;
 }
 
 /** A folder's state file. */
@@ -136,7 +146,10 @@ interface Ctx {
   rules: CompiledBroadcastRule[];
   staleTempMs: number;
   batch: boolean;
+  direct: boolean;
   utc: boolean;
+  /** Staged messages of every folder not flushed yet: dropped when the target is closed. */
+  unflushed: Set<Staged>;
 }
 
 const DAY_MS = 86_400_000;
@@ -166,6 +179,8 @@ export async function openFileTarget(
     staleTempMs: opts.staleTempMs ?? 15 * 60_000,
     utc: opts.utc ?? false,
     batch: opts.batch ?? false,
+    direct: (opts.batch ?? false) && (opts.direct ?? await isLocalFileSystem(config.root)),
+    unflushed: new Set(),
   };
   await housekeeping(ctx, "clean up work files", () => removeStaleTemps(ctx, mailboxDir));
   await housekeeping(ctx, "purge deleted messages", () => purgeDeleted(ctx));
@@ -184,7 +199,12 @@ export async function openFileTarget(
       }
       return open;
     },
-    close: () => Promise.resolve(),
+    // A batch never flushed (its pass failed) leaves nothing open and nothing half written.
+    close: async () => {
+      const left = [...ctx.unflushed];
+      ctx.unflushed.clear();
+      await Promise.all(left.map(dropStaged));
+    },
   };
 }
 
@@ -413,7 +433,7 @@ function storeFolder(ctx: Ctx, folder: string, dir: string, state: FolderState):
     }
   };
   // Staged messages of the current batch (batch mode), made visible by flush().
-  let staged: { tmp: string; files: string[]; name: string; entry: Entry }[] = [];
+  let staged: { work: Staged; name: string; entry: Entry }[] = [];
   const lookup = async (uid: number, operation: string): Promise<Entry | undefined> =>
     index.get(uid) ?? (await rescan(operation)).get(uid);
 
@@ -450,8 +470,12 @@ function storeFolder(ctx: Ctx, folder: string, dir: string, state: FolderState):
             { name: META_FILE, bytes: json(meta) },
           ];
           if (ctx.batch) {
-            const tmp = await stageDir(dir, files);
-            staged.push({ tmp, files: files.map((f) => f.name), name, entry: { name, meta } });
+            const size = files.reduce((n, f) => n + f.bytes.length, 0);
+            const work = ctx.direct && size <= DIRECT_MAX_BYTES
+              ? stageDirDirect(dir, files)
+              : await stageDir(dir, files);
+            staged.push({ work, name, entry: { name, meta } });
+            ctx.unflushed.add(work);
             return uid;
           }
           const placed = await writeDirAtomic(dir, name, files);
@@ -465,21 +489,23 @@ function storeFolder(ctx: Ctx, folder: string, dir: string, state: FolderState):
       serial(async () => {
         const batch = staged;
         staged = [];
+        for (const b of batch) ctx.unflushed.delete(b.work);
         if (!batch.length) return;
         try {
           // Parallel fsyncs share journal commits: far cheaper than one after another.
           // Every file and work directory of the batch is on disk before the first rename, and
           // the folder directory's one fsync below makes all the renames durable: only then
           // does flush() return and the engine record the batch as mirrored.
-          await Promise.all(batch.map((b) => syncTree(b.tmp, b.files)));
+          await Promise.all(batch.map((b) => syncStaged(b.work)));
           for (const b of batch) {
-            const free = await freeName(dir, b.name);
-            await Deno.rename(b.tmp, join(dir, free));
+            const free = ctx.direct
+              ? placeDirect(dir, b.work.tmp, b.name)
+              : await placeStaged(dir, b.work.tmp, b.name);
             index.set(b.entry.meta.uid, { ...b.entry, name: free });
           }
           await syncDir(dir);
         } catch (e) {
-          await Promise.all(batch.map((b) => removeTree(b.tmp).catch(() => {})));
+          await Promise.all(batch.map((b) => dropStaged(b.work)));
           throw fail(`store ${batch.length} message(s) in "${folder}"`, e);
         }
       }),
@@ -778,8 +804,20 @@ async function writeDirAtomic(
   }
 }
 
-/** Writes files into a new hidden work directory without syncing; returns its path. */
-async function stageDir(parent: string, files: { name: string; bytes: Uint8Array }[]) {
+/** A message's hidden work directory, written but not yet synced. */
+interface Staged {
+  tmp: string;
+  /** Its files by name (asynchronous staging: reopened to sync). */
+  names: string[];
+  /** Its files still open (direct staging: synced through these, no reopening). */
+  open: Deno.FsFile[];
+}
+
+/** Writes files into a new hidden work directory without syncing. */
+async function stageDir(
+  parent: string,
+  files: { name: string; bytes: Uint8Array }[],
+): Promise<Staged> {
   const tmp = join(parent, `${TEMP_PREFIX}${randomId()}`);
   await Deno.mkdir(tmp);
   try {
@@ -788,20 +826,91 @@ async function stageDir(parent: string, files: { name: string; bytes: Uint8Array
     await removeTree(tmp).catch(() => {});
     throw e;
   }
-  return tmp;
+  return { tmp, names: files.map((f) => f.name), open: [] };
 }
 
-/** Fsyncs the named files of a work directory (no listing: they were just written), then it. */
-async function syncTree(dir: string, names: string[]): Promise<void> {
-  await Promise.all(names.map(async (name) => {
-    const f = await Deno.open(join(dir, name), { read: true, write: true });
-    try {
-      await f.sync();
-    } finally {
-      f.close();
+/**
+ * {@link stageDir} with direct calls on a local disk (page-cache writes, no thread hand-off),
+ * keeping each file open so that the batch's fsyncs need no reopening.
+ */
+function stageDirDirect(parent: string, files: { name: string; bytes: Uint8Array }[]): Staged {
+  const tmp = join(parent, `${TEMP_PREFIX}${randomId()}`);
+  Deno.mkdirSync(tmp);
+  const open: Deno.FsFile[] = [];
+  try {
+    for (const f of files) {
+      const file = Deno.openSync(join(tmp, f.name), { write: true, createNew: true });
+      open.push(file);
+      let off = 0;
+      while (off < f.bytes.length) off += file.writeSync(f.bytes.subarray(off));
     }
-  }));
-  await syncDir(dir);
+  } catch (e) {
+    closeAll(open);
+    try {
+      Deno.removeSync(tmp, { recursive: true });
+    } catch { /* a stale work directory, swept at the next open */ }
+    throw e;
+  }
+  return { tmp, names: [], open };
+}
+
+/** Fsyncs a staged message's files (no listing: they were just written), then its directory. */
+async function syncStaged(work: Staged): Promise<void> {
+  try {
+    await Promise.all([
+      ...work.open.map((f) => f.sync()),
+      ...work.names.map(async (name) => {
+        const f = await Deno.open(join(work.tmp, name), { read: true, write: true });
+        try {
+          await f.sync();
+        } finally {
+          f.close();
+        }
+      }),
+    ]);
+  } finally {
+    closeAll(work.open);
+    work.open = [];
+  }
+  await syncDir(work.tmp);
+}
+
+/** Removes a staged message that will not be placed. */
+async function dropStaged(work: Staged): Promise<void> {
+  closeAll(work.open);
+  work.open = [];
+  await removeTree(work.tmp).catch(() => {});
+}
+
+function closeAll(files: Deno.FsFile[]): void {
+  for (const f of files) {
+    try {
+      f.close();
+    } catch { /* already closed */ }
+  }
+}
+
+/** Renames a synced work directory into place under a free name; returns the name. */
+async function placeStaged(parent: string, tmp: string, name: string): Promise<string> {
+  const free = await freeName(parent, name);
+  await Deno.rename(tmp, join(parent, free));
+  return free;
+}
+
+/** {@link placeStaged} with direct calls (local disk). */
+function placeDirect(parent: string, tmp: string, name: string): string {
+  for (let n = 1; n < 10_000; n++) {
+    const candidate = withSuffix(name, n);
+    try {
+      Deno.lstatSync(join(parent, candidate));
+      continue;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    Deno.renameSync(tmp, join(parent, candidate));
+    return candidate;
+  }
+  throw new Error(`no free name for "${name}" in "${parent}"`);
 }
 
 // Renamed out of sight first, so a message disappears whole even if the deletion is cut short.

@@ -802,3 +802,43 @@ Deno.test({
     }
   },
 });
+
+for (const direct of [true, false]) {
+  const how = direct ? "direct calls (local disk)" : "asynchronous calls (a share)";
+  Deno.test(`batch mode with ${how}: invisible until flush, whole after it, nothing left by close`, async () => {
+    await withStore(async ({ root, open }) => {
+      const target = await open({ batch: true, direct });
+      const inbox = await target.openFolder("INBOX");
+      const folderDir = join(root, "4001", "INBOX");
+      // The third is over 4 MiB: staged asynchronously even on a local disk, in the same batch.
+      const long = muLawWav(560);
+      const bodies = [1, 2, 3].map((i) =>
+        buildMessage({
+          messageId: `<batch-${i}@mss.lab>`,
+          subject: `Batch ${i}`,
+          voice: i === 3 ? long : VOICE,
+        })
+      );
+      assert.ok(bodies[2].length > 4 * 1024 * 1024);
+      for (const [i, b] of bodies.entries()) await inbox.append(b, [], DATE, origin(i + 1));
+      assert.deepEqual(await messageDirs(folderDir), [], "nothing visible before flush");
+      assert.equal((await inbox.listUids()).size, 0);
+      await inbox.flush!();
+      const dirs = await messageDirs(folderDir);
+      assert.equal(dirs.length, 3);
+      for (const [i, name] of dirs.entries()) {
+        assert.deepEqual(await Deno.readFile(join(folderDir, name, "message.eml")), bodies[i]);
+        const voice = await Deno.readFile(join(folderDir, name, "voice.wav"));
+        assert.deepEqual(voice, i === 2 ? long : VOICE);
+        assert.equal((await readMetaAt(join(folderDir, name))).subject, `Batch ${i + 1}`);
+      }
+      // A batch whose pass failed before its flush: closing the target leaves no trace of it.
+      await inbox.append(buildMessage({ messageId: "<lost@mss.lab>" }), [], DATE, origin(9));
+      const temps = async () => (await entries(folderDir)).filter((n) => n.startsWith(".tmp-"));
+      assert.equal((await temps()).length, 1, "its work directory is staged");
+      await target.close();
+      assert.deepEqual(await temps(), []);
+      assert.equal((await messageDirs(folderDir)).length, 3);
+    });
+  });
+}
