@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runScheduler } from "../engine/mirror/mod.ts";
+import { ImapSession } from "../engine/imap/mod.ts";
 import { addSubscriptions, closeState, openState } from "../engine/state/mod.ts";
 import type { SyncSummary } from "../engine/mirror/mod.ts";
 import { run } from "../scripts/lab/util.ts";
@@ -130,6 +131,90 @@ Deno.test({
       assert.equal(backup.folders.INBOX.messages.length, 1);
       assert.deepEqual(backup.folders.INBOX.messages[0].flags.includes("\\Flagged"), false);
       assert.equal(passes.filter((p) => p.cause === "poll").length, 1, "no second poll");
+    });
+  },
+});
+
+Deno.test("a listening session still gets pushes after one look or two (Dovecot stopped after a replacing NOTIFY SET)", async () => {
+  const mb = await scratchMailbox("7343");
+  const seed = await seedBytes();
+  await appendRaw("prod", mb, "INBOX", [{ bytes: variant(seed, 1) }]);
+  const dir = await Deno.makeTempDir({ prefix: "vmirror-notify-" });
+  try {
+    const config = await labConfig(dir);
+    // Dovecot 2.3 lost its pushes after an odd number of bare NOTIFY SETs: one and two looks.
+    for (const looks of [1, 2]) {
+      const session = await ImapSession.open(config.source, mb);
+      try {
+        // As a pass leaves it: the STATUS of its folders asked, then parked listening.
+        const before = Number((await session.status("INBOX"))?.MESSAGES);
+        let pushed: (() => void) | null = null;
+        const pushes: Record<string, string>[] = [];
+        await session.listen((p) => {
+          pushes.push(p.items);
+          pushed?.();
+        }, () => {});
+        for (let i = 0; i < looks; i++) {
+          const looked = await session.look();
+          assert.equal(looked.find((p) => p.folder === "INBOX")?.items.MESSAGES, String(before));
+        }
+        const arrived = new Promise<boolean>((r) => {
+          const timer = setTimeout(() => r(false), 10_000);
+          pushed = () => {
+            clearTimeout(timer);
+            r(true);
+          };
+        });
+        await appendRaw("prod", mb, "INBOX", [{
+          bytes: variant(seed, 2 + looks),
+          date: new Date(),
+        }]);
+        assert.ok(await arrived, `no push within 10 s of a new message after ${looks} look(s)`);
+        assert.equal(pushes.at(-1)?.MESSAGES, String(before + 1));
+        await session.stopListening();
+      } finally {
+        await session.logout().catch(() => {});
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "after poll passes have looked at the parked session, its NOTIFY still gets changes mirrored between polls",
+  async fn() {
+    // Each poll asks the listening session for the STATUS of every folder again (one round
+    // trip); Dovecot stopped pushing after that when the look was a bare NOTIFY SET.
+    const mb = await scratchMailbox("7342");
+    const seed = await seedBytes();
+    await appendRaw("prod", mb, "INBOX", [{ bytes: variant(seed, 1) }]);
+    const syncSeconds = 6;
+    await withScheduler(mb, { idle: true, idleMailboxes: 0, syncSeconds }, 10, async (
+      passes,
+      waitFor,
+    ) => {
+      const polls = () => passes.filter((p) => p.cause === "poll");
+      // One poll after the first looks at the parked session (an odd count lost Dovecot's pushes).
+      await waitFor(() => polls().length >= 2, "a second poll (a look on the parked session)");
+      for (const p of polls().slice(1)) assert.equal(p.summary.totals.copied, 0);
+      // A quiet while, as between changes (right after the look Dovecot still pushed).
+      await new Promise((r) => setTimeout(r, 2000));
+      const from = passes.length;
+      const pollsBefore = polls().length;
+      const sent = Date.now();
+      await appendRaw("prod", mb, "INBOX", [{ bytes: variant(seed, 2), date: new Date() }]);
+      await waitFor(
+        () =>
+          triggered(passes, from).some((p) => p.summary.totals.copied === 1) ||
+          polls().slice(pollsBefore).some((p) => p.summary.totals.copied === 1),
+        "the new message mirrored",
+      );
+      const pushed = triggered(passes, from).find((p) => p.summary.totals.copied === 1);
+      assert.ok(pushed, "copied by a poll, not by a push: the parked session stopped listening");
+      console.log(`new message mirrored ${pushed.at - sent} ms after it reached production`);
+      assert.equal((await snapshot("backup", mb, ["INBOX"])).folders.INBOX.messages.length, 2);
     });
   },
 });

@@ -235,6 +235,12 @@ export class ImapSession {
           if (state.stopTag && r.text.startsWith(`${state.stopTag} `)) return;
           if (/^\* BYE\b/i.test(r.text)) throw new Error(`the server ended the session: ${r.text}`);
           const ask = state.asking;
+          if (ask && r.text.startsWith(`${ask.noneTag} `)) {
+            if (isOk(r.text.slice(ask.noneTag.length + 1))) continue;
+            state.asking = null;
+            ask.fail(new Error(`NOTIFY failed: ${r.text.slice(ask.noneTag.length + 1)}`));
+            continue;
+          }
           if (ask && r.text.startsWith(`${ask.tag} `)) {
             state.asking = null;
             if (isOk(r.text.slice(ask.tag.length + 1))) ask.done(ask.answers);
@@ -259,19 +265,22 @@ export class ImapSession {
   }
 
   /**
-   * The current STATUS of every personal folder, asked of a session that goes on listening: the
-   * NOTIFY SET is sent again (RFC 5465: it replaces the previous one and, with STATUS, answers
-   * for every folder), so a mailbox with no change costs one round trip and no NOTIFY NONE.
-   * Throws when the session is not listening or does not answer within the command timeout.
+   * The current STATUS of every personal folder, asked of a session that goes on listening:
+   * NOTIFY NONE and NOTIFY SET again, in one write (with STATUS, the SET answers for every
+   * folder), so a mailbox with no change costs one round trip. The NONE is not optional:
+   * Dovecot 2.3 stops pushing to a session whose NOTIFY SET replaced another (RFC 5465 allows
+   * the replacement), which turned every kept mailbox back into a polled one after the first
+   * poll. Throws when the session is not listening or does not answer within the command timeout.
    */
   async look(): Promise<StatusPush[]> {
     const state = this.#listening;
     if (!state || !this.usable) throw new Error("the session is not listening");
     if (state.asking) throw new Error("a look is already under way");
+    const noneTag = this.#nextTag();
     const tag = this.#nextTag();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const answered = new Promise<StatusPush[]>((done, fail) => {
-      state.asking = { tag, answers: [], done, fail };
+      state.asking = { tag, noneTag, answers: [], done, fail };
       timer = setTimeout(() => {
         // No answer: the session is lost (the loop ends and says so to the owner).
         this.#broken = true;
@@ -281,7 +290,7 @@ export class ImapSession {
     });
     try {
       this.#wire.begin(Infinity);
-      await this.#wire.write(enc.encode(`${tag} ${NOTIFY_SET}\r\n`));
+      await this.#wire.write(enc.encode(`${noneTag} ${NOTIFY_NONE}\r\n${tag} ${NOTIFY_SET}\r\n`));
       return await answered;
     } catch (e) {
       state.asking = null;
@@ -621,6 +630,8 @@ interface Listening {
   /** A look (ImapSession.look) waiting for its tagged answer. */
   asking: {
     tag: string;
+    /** The NOTIFY NONE sent ahead of the look's NOTIFY SET (its OK is passed over). */
+    noneTag: string;
     answers: StatusPush[];
     done: (answers: StatusPush[]) => void;
     fail: (e: Error) => void;

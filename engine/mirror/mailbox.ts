@@ -95,10 +95,15 @@ export async function mirrorMailbox(
     looked &&
     folders.every((f, i) => {
       const items = looked.get(f);
-      return cursors[i] && items && unchanged(cursors[i]!, folderStatusOf(items));
+      // A configured folder the mailbox has never had (no cursor, not listed) is unchanged too.
+      if (!items) return !cursors[i];
+      return cursors[i] && unchanged(cursors[i]!, folderStatusOf(items));
     }) &&
     !await awaitingLateLandings(state, mailbox, folders)
   ) {
+    for (const f of folders) {
+      if (!looked.has(f)) result.warnings.push(missingFolderWarning(f));
+    }
     result.finishedAt = new Date().toISOString();
     return result;
   }
@@ -150,6 +155,10 @@ export async function mirrorMailbox(
 }
 
 export { emptyResult };
+
+function missingFolderWarning(folder: string): string {
+  return `folder "${folder}" does not exist on production`;
+}
 
 /** STATUS of every folder; a folder that does not exist maps to null. */
 async function readStatuses(
@@ -235,7 +244,7 @@ async function mirrorFolder(
     withImapContext({ server, mailbox, operation }, fn);
 
   if (!status) {
-    result.warnings.push(`folder "${folder}" does not exist on production`);
+    result.warnings.push(missingFolderWarning(folder));
     return;
   }
   const cursor = await getCursor(state, { mailbox, folder });

@@ -74,6 +74,8 @@ export async function measureLatency(
   const setup = await writeVmirrorConfig(lab, opts.dir, {
     concurrency: opts.concurrency,
     schedule: { syncSeconds, idle: true, idleMailboxes: plan.latencyIdle.length },
+    // A kept session for each active mailbox only: the polled ones log in at every pass.
+    limits: { persistentSessions: plan.latencyIdle.length },
   });
   await subscribe(setup, all);
 

@@ -23,6 +23,8 @@ export interface VmirrorConfigOptions {
   concurrency: number;
   /** `schedule` section for `serve`. */
   schedule?: Record<string, unknown>;
+  /** More `limits` (e.g. `persistentSessions`). */
+  limits?: Record<string, unknown>;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function writeVmirrorConfig(
   raw.source.folders = ["INBOX"];
   delete raw.source.greetingsFolder;
   delete raw.ldap;
-  raw.limits = { ...raw.limits, concurrency: opts.concurrency };
+  raw.limits = { ...raw.limits, ...opts.limits, concurrency: opts.concurrency };
   if (opts.schedule) raw.schedule = { ...raw.schedule, ...opts.schedule };
   await Deno.mkdir(dir, { recursive: true });
   const config = join(dir, "vmirror.json");
