@@ -21,6 +21,7 @@ import type { LabInfo } from "./lab/types.ts";
 import { run } from "./lab/util.ts";
 import { measureLatency, percentile } from "./bench/latency.ts";
 import { cyrusBenchMain, wantsPair } from "./bench/cyrus.ts";
+import { aptInstall } from "./bench/proc.ts";
 import { ensureMbsync, mbsyncRc, runMbsync, writeMbsyncRc } from "./bench/mbsync.ts";
 import { hasGnuTime, type Measured } from "./bench/measure.ts";
 import { floorLines } from "./bench/floor.ts";
@@ -121,12 +122,7 @@ async function versionOf(cmd: string, args: string[]): Promise<string> {
 async function ensureGnuTime(): Promise<void> {
   if (hasGnuTime()) return;
   progress("installing GNU time (package time) with apt-get");
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
-  const first = await run("apt-get", ["install", "-y", "-q", "time"], { env, allowFail: true });
-  if (first.code !== 0) {
-    await run("apt-get", ["update", "-q"], { env });
-    await run("apt-get", ["install", "-y", "-q", "time"], { env });
-  }
+  await aptInstall("time");
 }
 
 /** Fails unless every mailbox holds the expected number of messages on that side. */
@@ -326,7 +322,9 @@ async function main(args: BenchArgs): Promise<number> {
       dir: dirs.vmirror,
       samples: args.lagSamples,
       workers: 4,
-      syncSeconds: 60,
+      // Polls come between the changes: each asks every kept session for its STATUS again, and
+      // a change after that must still be pushed (Dovecot once stopped pushing after a look).
+      syncSeconds: 10,
       persistentSessions: plan.mailboxes.length,
       log: progress,
     })

@@ -13,6 +13,7 @@ import { REPO_DIR } from "../lab/paths.ts";
 import { run } from "../lab/util.ts";
 import { addLabUser } from "../lab.ts";
 import { V8_FLAGS } from "../release/launchers.ts";
+import { aptInstall } from "./proc.ts";
 import { appendRaw, snapshot, variant, wipeMailbox } from "../../tests/test_utils/mod.ts";
 import { assertOk, measure, type Measured } from "./measure.ts";
 import { median } from "./report.ts";
@@ -63,12 +64,7 @@ async function ensureRsync(log: (line: string) => void): Promise<void> {
   const probe = await run("rsync", ["--version"], { allowFail: true }).catch(() => null);
   if (probe?.code === 0) return;
   log("installing rsync with apt-get");
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
-  const first = await run("apt-get", ["install", "-y", "-q", "rsync"], { env, allowFail: true });
-  if (first.code !== 0) {
-    await run("apt-get", ["update", "-q"], { env });
-    await run("apt-get", ["install", "-y", "-q", "rsync"], { env });
-  }
+  await aptInstall("rsync");
 }
 
 /** Seeds production and the export, then times rsync and vmirror `repeat` times, paired. */

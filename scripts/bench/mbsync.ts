@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { LabInfo } from "../lab/types.ts";
 import { run } from "../lab/util.ts";
 import { assertOk, measure, type Measured } from "./measure.ts";
+import { aptInstall } from "./proc.ts";
 
 /** The installed isync version, e.g. "1.4.4" (installs the package when mbsync is missing). */
 export async function ensureMbsync(log: (s: string) => void): Promise<string> {
@@ -20,12 +21,7 @@ export async function ensureMbsync(log: (s: string) => void): Promise<string> {
     return await version();
   } catch {
     log("bench: installing isync (mbsync) with apt-get");
-    const env = { DEBIAN_FRONTEND: "noninteractive" };
-    const first = await run("apt-get", ["install", "-y", "-q", "isync"], { env, allowFail: true });
-    if (first.code !== 0) {
-      await run("apt-get", ["update", "-q"], { env });
-      await run("apt-get", ["install", "-y", "-q", "isync"], { env });
-    }
+    await aptInstall("isync");
     return await version();
   }
 }

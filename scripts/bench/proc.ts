@@ -6,6 +6,16 @@
 import type { LabInfo, LabSide } from "../lab/types.ts";
 import { run } from "../lab/util.ts";
 
+/** Installs a Debian package with apt-get (refreshing the package lists when it is not found). */
+export async function aptInstall(pkg: string): Promise<void> {
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  const first = await run("apt-get", ["install", "-y", "-q", pkg], { env, allowFail: true });
+  if (first.code !== 0) {
+    await run("apt-get", ["update", "-q"], { env });
+    await run("apt-get", ["install", "-y", "-q", pkg], { env });
+  }
+}
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
