@@ -136,7 +136,7 @@ Deno.test({
 });
 
 Deno.test("a listening session still gets pushes after one look or two (Dovecot stopped after a replacing NOTIFY SET)", async () => {
-  const mb = await scratchMailbox("7343");
+  const mb = await scratchMailbox("7347");
   const seed = await seedBytes();
   await appendRaw("prod", mb, "INBOX", [{ bytes: variant(seed, 1) }]);
   const dir = await Deno.makeTempDir({ prefix: "vmirror-notify-" });
@@ -187,7 +187,7 @@ Deno.test({
   async fn() {
     // Each poll asks the listening session for the STATUS of every folder again (one round
     // trip); Dovecot stopped pushing after that when the look was a bare NOTIFY SET.
-    const mb = await scratchMailbox("7342");
+    const mb = await scratchMailbox("7346");
     const seed = await seedBytes();
     await appendRaw("prod", mb, "INBOX", [{ bytes: variant(seed, 1) }]);
     const syncSeconds = 6;
