@@ -21,7 +21,7 @@ import { csrfForm, requireRole } from "./middleware.ts";
 import { adminViewer } from "./admin_nav.ts";
 import { Page, renderPage, type Viewer } from "./layout.tsx";
 import { When } from "./time.tsx";
-import { UPGRADE_API } from "./api_upgrade.ts";
+import { UPGRADE_API, UPGRADE_PAGE } from "./api_upgrade.ts";
 import {
   askRollback,
   receiveUpgrade,
@@ -30,7 +30,7 @@ import {
   withdrawRequest,
 } from "./upgrade_actions.ts";
 
-const HERE = "/admin/upgrade";
+const HERE = UPGRADE_PAGE;
 
 /** The upgrade page's routes (mounted at /admin). */
 export function upgradeRoutes(deps: PortalDeps, cu: ConsoleUpgrade | undefined): Hono<PortalEnv> {

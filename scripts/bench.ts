@@ -22,6 +22,7 @@ import { run } from "./lab/util.ts";
 import { measureLatency, percentile } from "./bench/latency.ts";
 import { cyrusBenchMain, wantsPair } from "./bench/cyrus.ts";
 import { aptInstall } from "./bench/proc.ts";
+import { intOption } from "./bench/args.ts";
 import { ensureMbsync, mbsyncRc, runMbsync, writeMbsyncRc } from "./bench/mbsync.ts";
 import { hasGnuTime, type Measured } from "./bench/measure.ts";
 import { floorLines } from "./bench/floor.ts";
@@ -89,23 +90,16 @@ function parse(args: string[]): BenchArgs {
     console.log(USAGE);
     Deno.exit(0);
   }
-  const int = (name: string, v: string, min: number, max: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new Error(`--${name}: expected an integer ${min}–${max}, got "${v}"`);
-    }
-    return n;
-  };
   return {
-    concurrency: int("concurrency", values.concurrency, 1, 64),
-    repeat: int("repeat", values.repeat, 1, 10),
-    samples: int("samples", values.samples, 1, 1000),
+    concurrency: intOption("concurrency", values.concurrency, 1, 64),
+    repeat: intOption("repeat", values.repeat, 1, 10),
+    samples: intOption("samples", values.samples, 1, 1000),
     latency: !values["skip-latency"],
-    lagSamples: int("lag-samples", values["lag-samples"], 1, 1000),
+    lagSamples: intOption("lag-samples", values["lag-samples"], 1, 1000),
     lag: !values["skip-lag"],
     files: !values["skip-files"],
-    scale: int("scale", values.scale, 0, 100000),
-    sessions: int("sessions", values.sessions, 0, 100000),
+    scale: intOption("scale", values.scale, 0, 100000),
+    sessions: intOption("sessions", values.sessions, 0, 100000),
   };
 }
 

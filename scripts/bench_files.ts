@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { startLab } from "./lab.ts";
 import { filesLines, measureFiles } from "./bench/files.ts";
+import { intOption } from "./bench/args.ts";
 
 if (import.meta.main) {
   const { values } = parseArgs({
@@ -19,19 +20,11 @@ if (import.meta.main) {
       repeat: { type: "string", default: "3" },
     },
   });
-  const int = (name: string, v: string, max: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > max) {
-      console.error(`--${name}: expected an integer 1–${max}, got "${v}"`);
-      Deno.exit(2);
-    }
-    return n;
-  };
   const opts = {
-    mailboxes: int("mailboxes", values.mailboxes, 1000),
-    messages: int("messages", values.messages, 10000),
-    concurrency: int("concurrency", values.concurrency, 64),
-    repeat: int("repeat", values.repeat, 10),
+    mailboxes: intOption("mailboxes", values.mailboxes, 1, 1000),
+    messages: intOption("messages", values.messages, 1, 10000),
+    concurrency: intOption("concurrency", values.concurrency, 1, 64),
+    repeat: intOption("repeat", values.repeat, 1, 10),
   };
   const lab = await startLab({ log: () => {} });
   const servers = [lab.imap.prod.pidFile].map((f) => Number(Deno.readTextFileSync(f).trim()));

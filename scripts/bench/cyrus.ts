@@ -25,7 +25,8 @@ import { appendVoicemails } from "../lab/seed.ts";
 import type { LabCyrusServer, LabInfo } from "../lab/types.ts";
 import { pool, run } from "../lab/util.ts";
 import { planVoiceMessages } from "../lab/voicemail.ts";
-import { ensureMbsync, runMbsync, writeMbsyncRc } from "./mbsync.ts";
+import { ensureMbsync, mbsyncRc, type MbsyncServers, runMbsync, writeMbsyncRc } from "./mbsync.ts";
+import { intOption } from "./args.ts";
 import { hasGnuTime, type Measured } from "./measure.ts";
 import { median, type Row, table } from "./report.ts";
 import { BENCH_PIN, type BenchPlan, benchPlan, expectedCount } from "./setup.ts";
@@ -60,18 +61,11 @@ function parse(args: string[]): CyrusBenchArgs {
     },
   });
   if (values.pair !== "cyrus") throw new Error(`--pair: expected "cyrus", got "${values.pair}"`);
-  const int = (name: string, v: string, min: number, max: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new Error(`--${name}: expected an integer ${min}–${max}, got "${v}"`);
-    }
-    return n;
-  };
   return {
-    repeat: int("repeat", values.repeat, 1, 10),
-    concurrency: int("concurrency", values.concurrency, 1, 64),
-    total: int("total", values.total, 1, 1000),
-    heavy: int("heavy", values.heavy, 1, 1000),
+    repeat: intOption("repeat", values.repeat, 1, 10),
+    concurrency: intOption("concurrency", values.concurrency, 1, 64),
+    total: intOption("total", values.total, 1, 1000),
+    heavy: intOption("heavy", values.heavy, 1, 1000),
   };
 }
 
@@ -180,44 +174,13 @@ async function verify(
 
 // ---- the tools --------------------------------------------------------------------------------
 
-/** An mbsyncrc: per pair of mailboxes an own login on each Cyrus (the bench PIN). */
-function mbsyncRcCyrus(
-  lab: LabInfo,
-  pairs: { far: string; near: string }[],
-  opts: { version: string; stateDir: string },
-): string {
-  const [major, minor] = opts.version.split(".").map(Number);
-  const tlsKey = major > 1 || (major === 1 && minor >= 5) ? "TLSType" : "SSLType";
-  const account = (name: string, port: number, user: string) =>
-    [
-      `IMAPAccount ${name}`,
-      "Host 127.0.0.1",
-      `Port ${port}`,
-      `User ${user}`,
-      `Pass ${BENCH_PIN}`,
-      "AuthMechs LOGIN",
-      `${tlsKey} None`,
-      "",
-      `IMAPStore ${name}`,
-      `Account ${name}`,
-      "",
-    ].join("\n");
-  return pairs.map(({ far, near }) =>
-    [
-      account(`p${far}`, lab.cyrus.port, far),
-      account(`b${near}`, lab.cyrusBackup.port, near),
-      `Channel c${far}`,
-      `Far :p${far}:`,
-      `Near :b${near}:`,
-      "Patterns INBOX",
-      "Sync Pull",
-      "Create Near",
-      "Expunge None",
-      "CopyArrivalDate yes",
-      `SyncState ${opts.stateDir}/${far}-`,
-      "",
-    ].join("\n")
-  ).join("\n");
+/** mbsync on the Cyrus pair: per mailbox an own login on each Cyrus (the bench PIN). */
+function cyrusServers(lab: LabInfo): MbsyncServers {
+  return {
+    farPort: lab.cyrus.port,
+    nearPort: lab.cyrusBackup.port,
+    login: (mailbox) => ({ user: mailbox, pass: BENCH_PIN }),
+  };
 }
 
 /** vmirror's bench config pointed at the Cyrus pair. */
@@ -270,13 +233,13 @@ export async function cyrusBenchMain(argv: string[]): Promise<number> {
   const mbDir = join(dirs.root, "mbsync");
   const stateDir = join(mbDir, "state");
   const pairs = plan.mailboxes.map((far, i) => ({ far, near: plan.near[i] }));
-  const rcOpts = { version: isync, stateDir };
+  const rcOpts = { version: isync, stateDir, servers: cyrusServers(lab) };
   const rcHeavy = await writeMbsyncRc(
     mbDir,
     "mbsyncrc-heavy",
-    mbsyncRcCyrus(lab, pairs.slice(0, plan.heavy.length), rcOpts),
+    mbsyncRc(lab, pairs.slice(0, plan.heavy.length), rcOpts),
   );
-  const rcAll = await writeMbsyncRc(mbDir, "mbsyncrc-all", mbsyncRcCyrus(lab, pairs, rcOpts));
+  const rcAll = await writeMbsyncRc(mbDir, "mbsyncrc-all", mbsyncRc(lab, pairs, rcOpts));
   const servers = [lab.cyrus.pidFile, lab.cyrusBackup.pidFile].map((f) =>
     Number(Deno.readTextFileSync(f).trim())
   );

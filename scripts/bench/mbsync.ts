@@ -31,22 +31,44 @@ function q(s: string): string {
   return `"${s.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }
 
+/** Which servers an mbsyncrc points at, and how each mailbox logs in (default: the lab's Dovecots). */
+export interface MbsyncServers {
+  farPort: number;
+  nearPort: number;
+  /** User and password of a mailbox's login. */
+  login: (mailbox: string) => { user: string; pass: string };
+}
+
+/** The lab's Dovecot pair, each mailbox logged in by the trusted user (`mailbox*vmirror`). */
+function dovecotServers(lab: LabInfo): MbsyncServers {
+  return {
+    farPort: lab.imap.prod.port,
+    nearPort: lab.imap.backup.port,
+    login: (mailbox) => ({
+      user: `${mailbox}${lab.trusted.separator}${lab.trusted.user}`,
+      pass: lab.trusted.password,
+    }),
+  };
+}
+
 /** Renders an mbsyncrc with one channel per (production, near) mailbox pair. */
 export function mbsyncRc(
   lab: LabInfo,
   pairs: { far: string; near: string }[],
-  opts: { version: string; stateDir: string },
+  opts: { version: string; stateDir: string; servers?: MbsyncServers },
 ): string {
+  const servers = opts.servers ?? dovecotServers(lab);
   // isync 1.5 renamed SSLType to TLSType; 1.4 knows only SSLType.
   const [major, minor] = opts.version.split(".").map(Number);
   const tlsKey = major > 1 || (major === 1 && minor >= 5) ? "TLSType" : "SSLType";
-  const account = (name: string, port: number, mailbox: string) =>
-    [
+  const account = (name: string, port: number, mailbox: string) => {
+    const { user, pass } = servers.login(mailbox);
+    return [
       `IMAPAccount ${name}`,
       "Host 127.0.0.1",
       `Port ${port}`,
-      `User ${q(`${mailbox}${lab.trusted.separator}${lab.trusted.user}`)}`,
-      `Pass ${q(lab.trusted.password)}`,
+      `User ${q(user)}`,
+      `Pass ${q(pass)}`,
       "AuthMechs LOGIN",
       `${tlsKey} None`,
       "",
@@ -54,10 +76,11 @@ export function mbsyncRc(
       `Account ${name}`,
       "",
     ].join("\n");
+  };
   const blocks = pairs.map(({ far, near }) =>
     [
-      account(`p${far}`, lab.imap.prod.port, far),
-      account(`b${near}`, lab.imap.backup.port, near),
+      account(`p${far}`, servers.farPort, far),
+      account(`b${near}`, servers.nearPort, near),
       `Channel c${far}`,
       `Far :p${far}:`,
       `Near :b${near}:`,
